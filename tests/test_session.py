@@ -1,0 +1,106 @@
+"""The run stage on a real pseudo-terminal of this machine (LocalLab): no Docker needed."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from livedeck.deck import load_deck, parse_deck
+from livedeck.errors import CommandFailed
+from livedeck.run import run_deck
+from livedeck.run.lab import LabSpec, LocalLab
+from livedeck.run.session import Session
+
+DECKS = Path(__file__).parent / "decks"
+ANY_PROMPT = re.compile(r"[$#>] ?$")
+
+
+@pytest.fixture
+def lab() -> Iterator[LocalLab]:
+    local = LocalLab(LabSpec(hostname="box", user="me", columns=100, rows=30))
+    yield local
+    local.close()
+
+
+def test_state_carries_over_and_statuses_come_back(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    assert session.type("cd /tmp && export GREETING=hello", 5).status == 0
+    outcome = session.type('echo "$GREETING from $(pwd)"', 5)
+    assert outcome.lines == ("hello from /tmp",)
+    assert session.type("(exit 7)", 5).status == 7
+    assert session.type("stty size", 5).lines == ("30 100",)
+
+
+def test_stdout_and_stderr_interleave_as_on_a_terminal(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    outcome = session.type("echo one; echo two >&2; echo three", 5)
+    assert outcome.lines == ("one", "two", "three")
+
+
+def test_carriage_return_redraws_leave_the_final_screen(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    outcome = session.type(r"printf 'Waiting\rDownloading\r\033[KPull complete\n'", 5)
+    assert outcome.lines == ("Pull complete",)
+
+
+def test_commands_go_to_an_interactive_program_until_it_exits(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    entered = session.type("PS1='inner# ' sh -i", 5)
+    assert entered.status is None and entered.prompt == "inner# "
+    inside = session.type("echo inside", 5)
+    assert inside.lines == ("inside",)  # the program's echo of the typed line is not repeated
+    assert inside.prompt == "inner# "
+    left = session.type("exit", 5)
+    assert left.status == 0 and session.in_program is None
+    assert session.type("echo back", 5).lines == ("back",)
+
+
+def test_a_hung_command_is_interrupted_and_the_shell_survives(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    started = time.monotonic()
+    outcome = session.type("sleep 60", 1)
+    assert outcome.timed_out
+    assert time.monotonic() - started < 10
+    assert session.type("echo alive", 5).lines == ("alive",)
+
+
+def test_a_command_that_ignores_ctrl_c_is_killed(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    outcome = session.type("trap '' INT; sleep 60", 1)
+    assert outcome.timed_out
+    assert session.type("echo alive", 5).lines == ("alive",)
+
+
+def test_run_deck_fills_every_command(lab: LocalLab) -> None:
+    deck = load_deck(DECKS / "transcripts.md")
+    transcript = run_deck(deck, lab)
+    screens = {r.command.text: r.screen for r in transcript.results}
+    assert screens['echo "a b" | tr a-z A-Z'] == ("A B",)
+    assert screens["echo $(echo nested) \\\n  continued"] == ("nested continued",)
+    assert transcript.results[-1].status == 3  # expected by its directive
+
+
+def test_unexpected_failure_names_deck_line_and_screen(lab: LocalLab) -> None:
+    deck = parse_deck("```\nme@box:~$ echo fine\nme@box:~$ ls /nonexistent-dir\n```\n", Path("d.md"))
+    with pytest.raises(CommandFailed) as caught:
+        run_deck(deck, lab)
+    error = caught.value
+    assert (error.line, error.command) == (3, "ls /nonexistent-dir")
+    assert "exited with status 2, expected 0" in str(error)
+    assert any("No such file or directory" in line for line in error.screen_tail)
+    assert "exit: 2" in error.hint
+
+
+def test_hanging_command_fails_with_timeout_message(lab: LocalLab) -> None:
+    deck = parse_deck(
+        "<!-- livedeck: {timeout: 1} -->\n```\nme@box:~$ echo started; sleep 60\n```\n", Path("h.md")
+    )
+    with pytest.raises(CommandFailed) as caught:
+        run_deck(deck, lab)
+    assert caught.value.line == 3
+    assert "did not finish within 1 s" in str(caught.value)
+    assert caught.value.screen_tail[0] == "started"

@@ -1,0 +1,7 @@
+"""`python -m livedeck`."""
+
+import sys
+
+from livedeck.cli import main
+
+sys.exit(main())

@@ -1,0 +1,177 @@
+"""The `livedeck` command: the only place that prints, and turns errors into exit codes."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+from typing import NoReturn
+
+from livedeck import __version__
+from livedeck.errors import CommandFailed, DeckError, LabError, LivedeckError, ToolMissing
+from livedeck.model import Command, Deck
+from livedeck.run.lab import Lab, LabSpec, LocalLab
+from livedeck.run.session import Outcome
+
+EXIT_DECK = 1  # the deck or one of its commands is wrong
+EXIT_USAGE = 2  # argparse's own code for a wrong command line
+EXIT_ENVIRONMENT = 3  # something to install or start: Docker, marp-cli, Chromium
+EXIT_INTERRUPTED = 130
+
+EPILOG = """\
+examples:
+  livedeck build                      build every deck in slides/ into build/
+  livedeck build slides/docker-layers.md --format html
+  livedeck lab up                     start a lab to try commands by hand
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `livedeck` command."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)  # so labs are torn down on `kill` too
+    started = time.monotonic()
+    try:
+        code: int = args.handler(args)
+    except KeyboardInterrupt:
+        _say("livedeck: interrupted; the lab was removed and build/ left as it was")
+        return EXIT_INTERRUPTED
+    except (ToolMissing, LabError) as error:
+        _report(error)
+        return EXIT_ENVIRONMENT
+    except LivedeckError as error:
+        _report(error)
+        return EXIT_DECK
+    if not args.quiet:
+        _say(f"livedeck: done in {time.monotonic() - started:.1f} s")
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="livedeck",
+        description="Run the terminal transcripts of Marp decks on a real, isolated lab host"
+        " and publish them as Markdown, HTML and PDF.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"livedeck {__version__}")
+    parser.set_defaults(quiet=False)
+    verbs = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    build = verbs.add_parser(
+        "build",
+        help="run decks on a fresh lab and write Markdown, HTML and PDF",
+        epilog="example:\n  livedeck build slides/ --out build/",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    build.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    build.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    build.add_argument(
+        "--format",
+        default="html,pdf",
+        help="comma-separated outputs besides Markdown: html, pdf, pptx, or none (html,pdf)",
+    )
+    build.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
+    build.add_argument("--columns", type=int, help="terminal width for the run (deck default 200)")
+    build.add_argument(
+        "--lab",
+        choices=("docker", "local"),
+        default="docker",
+        help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
+    )
+    build.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    build.set_defaults(handler=_build)
+
+    lab = verbs.add_parser(
+        "lab",
+        help="start, stop or list lab hosts",
+        epilog="example:\n  livedeck lab up && docker exec -it -u ubuntu livedeck-lab-... bash",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lab.add_argument("action", choices=("up", "down", "status"))
+    lab.add_argument("--host", default="ip-10-0-1-14", help="host name of the lab (up)")
+    lab.add_argument("--user", default="ubuntu", help="user of the lab's shell (up)")
+    lab.set_defaults(handler=_lab)
+    return parser
+
+
+def _build(args: argparse.Namespace) -> int:
+    from livedeck.build import BuildOptions, build
+
+    formats = tuple(f for f in args.format.split(",") if f and f != "none")
+    unknown = [f for f in formats if f not in ("html", "pdf", "pptx")]
+    if unknown:
+        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from html, pdf, pptx")
+    options = BuildOptions(
+        out_dir=args.out, formats=formats, timeout=args.timeout, columns=args.columns
+    )
+    progress = None if args.quiet else _progress
+    on_deck = None if args.quiet else _announce
+    outputs = build(args.paths, options, _lab_factory(args.lab), progress, on_deck)
+    if not args.quiet:
+        for path in outputs:
+            if path.suffix in (".md", ".html", ".pdf", ".pptx"):
+                _say(f"wrote {path}")
+    return 0
+
+
+def _lab_factory(kind: str) -> object:
+    if kind == "local":
+        return lambda spec: LocalLab(LabSpec(spec.hostname, spec.user, spec.columns, spec.rows))
+    from livedeck.run.sandbox import start_sandbox
+
+    return start_sandbox
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from livedeck.run import sandbox
+
+    if args.action == "up":
+        lab: Lab = sandbox.start_sandbox(LabSpec(hostname=args.host, user=args.user), keep=True)
+        print(f"lab {lab.name} is up; enter it with:")
+        print(f"  docker exec -it -u {args.user} -w /home/{args.user} {lab.name} bash")
+        print("remove it with: livedeck lab down")
+    elif args.action == "down":
+        removed = sandbox.remove_leftover_labs()
+        print(f"removed {removed} lab(s)")
+    else:
+        for line in sandbox.lab_status():
+            print(line)
+    return 0
+
+
+def _announce(deck: Deck) -> None:
+    commands = sum(1 for c in deck.commands if c.runnable)
+    _say(f"{deck.path}: {commands} commands, {len(deck.slides)} slides; starting its lab")
+
+
+def _progress(command: Command, outcome: Outcome) -> None:
+    first = command.text.split("\n")[0]
+    shown = first if len(first) <= 70 else first[:67] + "..."
+    status = "" if outcome.status in (0, None) else f" -> exit {outcome.status}"
+    _say(f"  {command.line:>4}  $ {shown}  ({outcome.duration:.1f} s){status}")
+
+
+def _report(error: LivedeckError) -> None:
+    _say(f"livedeck: error: {error}" if not isinstance(error, DeckError) else str(error))
+    if isinstance(error, CommandFailed) and not error.screen_tail:
+        _say("  (the command printed nothing)")
+    if error.hint:
+        _say(textwrap.indent(f"hint: {error.hint}", "  "))
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
+    raise KeyboardInterrupt
+
+

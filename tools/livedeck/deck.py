@@ -1,0 +1,311 @@
+"""The deck stage: Marp Markdown -> `Deck` (front matter, slides, transcript blocks). Pure."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from livedeck.errors import DeckError
+from livedeck.model import Block, Command, Deck, Expectation, Settings, Slide
+
+# user@host:path$ command  (or # for root). The bare prompt may lack its trailing space.
+DEFAULT_PROMPT = r"(?P<user>[A-Za-z_][\w.-]*)@(?P<host>[\w.-]+):(?P<path>[^\s$#]*)[$#]"
+FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
+DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
+DIRECTIVE_KEYS = ("command", "exit", "timeout")
+
+
+def load_deck(path: Path) -> Deck:
+    """Read and parse a deck file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise DeckError(path, 1, f"cannot read the deck: {error}") from error
+    return parse_deck(text, path)
+
+
+def parse_deck(text: str, path: Path) -> Deck:
+    """Parse a Marp deck held in `text`; `path` only names it in errors and outputs."""
+    lines = text.split("\n")
+    front, body_start = _front_matter(lines, path)
+    settings = _settings(front.get("livedeck"), path)
+    prompt = _compile_prompt(settings.prompt, path)
+    slides, blocks, directives = _scan(lines, body_start, prompt, path)
+    return Deck(
+        path=path,
+        text=text,
+        front_matter=front,
+        settings=settings,
+        slides=slides,
+        blocks=blocks,
+        directive_lines=frozenset(directives),
+    )
+
+
+def _front_matter(lines: list[str], path: Path) -> tuple[dict[str, Any], int]:
+    """The front matter as plain data, and the index of the first body line."""
+    if not lines or lines[0].rstrip() != "---":
+        return {}, 0
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].rstrip() == "---")
+    except StopIteration:
+        raise DeckError(path, 1, "front matter opened with `---` is never closed") from None
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        data = yaml.load("\n".join(lines[1:end]))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = 2 + (mark.line if mark is not None else 0)
+        problem = error.problem or error.context or "invalid YAML"
+        raise DeckError(
+            path,
+            line,
+            f"front matter is not valid YAML: {problem}",
+            hint="Marp would silently drop this front matter; fix the YAML.",
+        ) from error
+    except YAMLError as error:
+        raise DeckError(path, 2, f"front matter is not valid YAML: {error}") from error
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise DeckError(path, 2, "front matter must be a YAML mapping of `key: value` lines")
+    return data, end + 1
+
+
+def _settings(raw: Any, path: Path) -> Settings:
+    """The `livedeck:` front-matter key, checked key by key."""
+    if raw is None:
+        return Settings(prompt=DEFAULT_PROMPT)
+    if not isinstance(raw, Mapping):
+        raise DeckError(path, 2, "`livedeck:` in the front matter must be a mapping")
+    known = {f.name: f.type for f in fields(Settings)}
+    values: dict[str, Any] = {"prompt": DEFAULT_PROMPT}
+    for key, value in raw.items():
+        if key not in known:
+            raise DeckError(path, _key_line(path, key), _unknown(f"livedeck key {key!r}", key, known))
+        values[key] = _coerce(key, value, known[key], path)
+    return Settings(**values)
+
+
+def _coerce(key: str, value: Any, kind: Any, path: Path) -> Any:
+    wanted = str(kind)
+    if "float" in wanted and isinstance(value, int | float) and not isinstance(value, bool):
+        if value <= 0:
+            raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be positive")
+        return float(value)
+    if wanted == "int" and isinstance(value, int) and not isinstance(value, bool):
+        if value < 20:
+            raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be at least 20")
+        return value
+    if "tuple" in wanted:
+        items = [value] if isinstance(value, str) else value
+        if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            return tuple(items)
+    elif "str" in wanted and isinstance(value, str):
+        return value
+    raise DeckError(path, _key_line(path, key), f"livedeck.{key} has the wrong type ({value!r})")
+
+
+def _key_line(path: Path, key: str) -> int:
+    # Best effort: errors in the front matter point at the key's own line when it is there.
+    try:
+        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
+            if re.match(rf"\s*{re.escape(str(key))}\s*:", line):
+                return number
+    except OSError:
+        pass
+    return 2
+
+
+def _unknown(what: str, key: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
+    names = sorted(known)
+    close = difflib.get_close_matches(str(key), names, n=1)
+    guess = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what}.{guess} Known keys: {', '.join(names)}"
+
+
+def _compile_prompt(pattern: str, path: Path) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as error:
+        raise DeckError(path, _key_line(path, "prompt"), f"livedeck.prompt: {error}") from error
+    missing = {"user", "host"} - set(compiled.groupindex)
+    if missing:
+        raise DeckError(
+            path,
+            _key_line(path, "prompt"),
+            f"livedeck.prompt needs the named groups {sorted(missing)}",
+            hint=r"for example (?P<user>\w+)@(?P<host>[\w.-]+):(?P<path>\S*)[$#]",
+        )
+    return re.compile(rf"^(?P<prompt>{pattern})(?: (?P<command>.*)|\s*)$")
+
+
+@dataclass
+class _Pending:
+    """Directives read since the last block, waiting for the next one."""
+
+    items: list[tuple[int, dict[str, Any]]]
+
+
+def _scan(
+    lines: list[str], start: int, prompt: re.Pattern[str], path: Path
+) -> tuple[tuple[Slide, ...], tuple[Block, ...], list[int]]:
+    slides: list[Slide] = []
+    blocks: list[Block] = []
+    directive_lines: list[int] = []
+    pending = _Pending([])
+    slide_start = start
+    i = start
+    while i < len(lines):
+        line = lines[i]
+        fence = FENCE.match(line)
+        if fence:
+            close = _closing_fence(lines, i, fence.group(2))
+            if close is None:
+                raise DeckError(path, i + 1, "code block opened here is never closed")
+            block = _block(lines, i, close, prompt, path, pending)
+            if block is not None:
+                blocks.append(block)
+            pending = _Pending([])
+            i = close + 1
+            continue
+        directive = DIRECTIVE.match(line)
+        if directive:
+            i = _directive(lines, i, directive, path, pending, directive_lines)
+            continue
+        if line.rstrip() == "---":
+            slides.append(Slide(len(slides) + 1, slide_start + 1, i))
+            slide_start = i + 1
+        i += 1
+    slides.append(Slide(len(slides) + 1, slide_start + 1, len(lines)))
+    return tuple(slides), tuple(blocks), directive_lines
+
+
+def _closing_fence(lines: list[str], opening: int, marker: str) -> int | None:
+    for j in range(opening + 1, len(lines)):
+        stripped = lines[j].strip()
+        if stripped.startswith(marker[0] * len(marker)) and set(stripped) == {marker[0]}:
+            return j
+    return None
+
+
+def _directive(
+    lines: list[str],
+    i: int,
+    match: re.Match[str],
+    path: Path,
+    pending: _Pending,
+    directive_lines: list[int],
+) -> int:
+    """Read a `<!-- livedeck: {...} -->` comment (one or more lines); return the next index."""
+    body = [match.group("body")]
+    end = i
+    if not match.group("close"):
+        end = next((j for j in range(i + 1, len(lines)) if "-->" in lines[j]), -1)
+        if end < 0:
+            raise DeckError(path, i + 1, "`<!-- livedeck:` comment is never closed with `-->`")
+        body.extend(lines[i + 1 : end])
+        body.append(lines[end].split("-->")[0])
+    directive_lines.extend(range(i + 1, end + 2))
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        data = yaml.load("\n".join(body))
+    except YAMLError as error:
+        raise DeckError(path, i + 1, f"livedeck directive is not valid YAML: {error}") from error
+    if not isinstance(data, dict):
+        raise DeckError(
+            path, i + 1, "a livedeck directive is a mapping, e.g. `<!-- livedeck: {exit: 2} -->`"
+        )
+    for key in data:
+        if key not in DIRECTIVE_KEYS:
+            raise DeckError(path, i + 1, _unknown("directive key " + repr(key), key, DIRECTIVE_KEYS))
+    pending.items.append((i + 1, data))
+    return end + 1
+
+
+def _block(
+    lines: list[str],
+    opening: int,
+    close: int,
+    prompt: re.Pattern[str],
+    path: Path,
+    pending: _Pending,
+) -> Block | None:
+    body = lines[opening + 1 : close]
+    starts = [k for k, text in enumerate(body) if prompt.match(text)]
+    if not starts:
+        if pending.items:
+            raise DeckError(path, pending.items[0][0], "livedeck directive is not followed by a transcript block")
+        return None
+    commands: list[Command] = []
+    k = starts[0]
+    while k < len(body):
+        match = prompt.match(body[k])
+        assert match is not None
+        text_lines = [match.group("command") or ""]
+        line_no = opening + 2 + k
+        k += 1
+        while text_lines[-1].endswith("\\") and k < len(body):
+            text_lines.append(body[k])
+            k += 1
+        output_start = k
+        while k < len(body) and not prompt.match(body[k]):
+            k += 1
+        commands.append(
+            Command(
+                line=line_no,
+                prompt=body[line_no - opening - 2][: match.end("prompt")]
+                + (" " if match.group("command") is not None else ""),
+                text="\n".join(text_lines),
+                user=match.group("user"),
+                host=match.group("host"),
+                output=tuple(body[output_start:k]),
+            )
+        )
+    commands = _apply_directives(commands, pending, path)
+    return Block(line=opening + 1, end=close + 1, lead=tuple(body[: starts[0]]), commands=tuple(commands))
+
+
+def _apply_directives(commands: list[Command], pending: _Pending, path: Path) -> list[Command]:
+    result = list(commands)
+    for line, data in pending.items:
+        wanted = data.get("command")
+        targets = [
+            n for n, c in enumerate(result) if c.runnable and (wanted is None or c.text == wanted)
+        ]
+        if not targets:
+            raise DeckError(
+                path,
+                line,
+                f"livedeck directive names command {wanted!r}, which the next block does not run",
+                hint="`command:` must equal the command text after the prompt",
+            )
+        expect = _expectation(data, line, path)
+        for n in targets:
+            result[n] = _replace_expect(result[n], expect)
+    return result
+
+
+def _expectation(data: Mapping[str, Any], line: int, path: Path) -> Expectation:
+    exit_status = data.get("exit", 0)
+    if exit_status == "any":
+        exit_status = None
+    elif not isinstance(exit_status, int) or isinstance(exit_status, bool):
+        raise DeckError(path, line, f"`exit:` must be a number or `any`, not {exit_status!r}")
+    timeout = data.get("timeout")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise DeckError(path, line, f"`timeout:` must be a positive number of seconds, not {timeout!r}")
+    return Expectation(exit=exit_status, timeout=None if timeout is None else float(timeout))
+
+
+def _replace_expect(command: Command, expect: Expectation) -> Command:
+    from dataclasses import replace
+
+    return replace(command, expect=expect)

@@ -1,0 +1,66 @@
+"""The one error hierarchy of livedeck; only the CLI turns these into messages and exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class LivedeckError(Exception):
+    """Base of every error livedeck reports to a user."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DeckError(LivedeckError):
+    """An error that points at a line of a deck (`deck:line: message`)."""
+
+    def __init__(self, path: Path | str, line: int, message: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.path = Path(path)
+        self.line = line
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class CommandFailed(DeckError):
+    """A deck command exited with an unexpected status or never finished."""
+
+    def __init__(
+        self,
+        path: Path | str,
+        line: int,
+        command: str,
+        message: str,
+        screen_tail: tuple[str, ...] = (),
+        *,
+        hint: str = "",
+    ) -> None:
+        super().__init__(path, line, message, hint=hint)
+        self.command = command
+        self.screen_tail = screen_tail
+
+    def __str__(self) -> str:
+        lines = [super().__str__(), f"  command: {self.command}"]
+        if self.screen_tail:
+            lines.append("  last lines of its screen:")
+            lines.extend(f"    | {line}" for line in self.screen_tail)
+        return "\n".join(lines)
+
+
+class LabError(LivedeckError):
+    """The lab host could not be started, reached or cleaned up."""
+
+
+class ToolMissing(LivedeckError):
+    """An outside program livedeck needs (Docker, marp-cli, Chromium) is not installed."""
+
+
+class PublishError(LivedeckError):
+    """marp-cli failed to turn Markdown into HTML or PDF."""

@@ -1,0 +1,118 @@
+"""Plain data passed between the pipeline stages: deck -> run -> render -> publish."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What an author says a command should do (from a `<!-- livedeck: ... -->` directive)."""
+
+    exit: int | None = 0  # None: any exit status is fine
+    timeout: float | None = None  # seconds; None: the deck's default
+
+
+@dataclass(frozen=True)
+class Command:
+    """One prompt line (plus continuation lines) of a transcript block, and the output under it."""
+
+    line: int  # 1-based line of the prompt in the deck
+    prompt: str  # the prompt exactly as written, e.g. "ubuntu@ip-10-0-1-14:~$ "
+    text: str  # the command as typed; continuation lines joined with "\n"
+    user: str
+    host: str
+    output: tuple[str, ...]  # the output lines the deck holds now
+    expect: Expectation = field(default_factory=Expectation)
+
+    @property
+    def source(self) -> tuple[str, ...]:
+        """The deck lines of the prompt and the command, as written."""
+        first, *rest = self.text.split("\n")
+        return (self.prompt + first, *rest)
+
+    @property
+    def runnable(self) -> bool:
+        """A bare prompt line is kept on the slide but runs nothing."""
+        return bool(self.text.strip())
+
+
+@dataclass(frozen=True)
+class Block:
+    """A fenced code block that holds at least one prompt line."""
+
+    line: int  # 1-based line of the opening fence
+    end: int  # 1-based line of the closing fence
+    lead: tuple[str, ...]  # lines before the first prompt, kept as they are
+    commands: tuple[Command, ...]
+
+
+@dataclass(frozen=True)
+class Slide:
+    """One Marp slide: its number and the deck lines it spans."""
+
+    number: int
+    line: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Per-deck options, from the `livedeck:` key of the front matter."""
+
+    prompt: str  # regular expression with named groups user, host and command
+    timeout: float = 120.0
+    columns: int = 200
+    rows: int = 50
+    user: str | None = None
+    host: str | None = None
+    setup: tuple[str, ...] = ()  # commands run before the deck's own, not shown on any slide
+
+
+@dataclass(frozen=True)
+class Deck:
+    """A parsed Marp deck: its text, front matter, slides and transcript blocks."""
+
+    path: Path
+    text: str
+    front_matter: Mapping[str, Any]
+    settings: Settings
+    slides: tuple[Slide, ...]
+    blocks: tuple[Block, ...]
+    directive_lines: frozenset[int] = frozenset()  # lines of tool-only comments, not rendered
+
+    @property
+    def name(self) -> str:
+        """The deck's file name without `.md`: the name of its outputs."""
+        return self.path.stem
+
+    @property
+    def commands(self) -> tuple[Command, ...]:
+        """Every command of the deck, in deck order."""
+        return tuple(c for b in self.blocks for c in b.commands)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What one command did on the lab: the screen a person saw under it, and how it ended."""
+
+    command: Command
+    screen: tuple[str, ...]
+    status: int | None  # None: the command went to an interactive program that is still running
+    duration: float
+    prompt: str | None = None  # the prompt shown before the command when a program, not the deck, drew it
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """Every command result of one deck run, in deck order."""
+
+    deck: Path
+    results: tuple[Result, ...]
+
+    def for_line(self, line: int) -> Result | None:
+        """The result of the command written at `line` of the deck."""
+        return next((r for r in self.results if r.command.line == line), None)

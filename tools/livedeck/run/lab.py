@@ -1,0 +1,160 @@
+"""What the run stage needs from a lab host, and the simplest one: a local pseudo-terminal."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import pty
+import select
+import signal
+import struct
+import subprocess
+import termios
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+SHELL_ARGV = ("bash", "--norc", "--noprofile", "--noediting", "-i")
+
+
+@dataclass(frozen=True)
+class LabSpec:
+    """The host a deck expects: the prompt's host name and user, and the terminal size."""
+
+    hostname: str = "ip-10-0-1-14"
+    user: str = "ubuntu"
+    columns: int = 200
+    rows: int = 50
+
+
+class Channel(Protocol):
+    """A byte stream to one interactive shell running under a pseudo-terminal."""
+
+    def send(self, data: bytes) -> None:
+        """Write bytes to the terminal, as typed keys."""
+
+    def recv(self, timeout: float) -> bytes:
+        """Read what the terminal printed; b"" after `timeout` seconds of silence.
+
+        Raises EOFError once the shell has exited and everything was read.
+        """
+
+    def close(self) -> None:
+        """End the shell and free the terminal."""
+
+
+class Lab(Protocol):
+    """A host the commands of a deck run on."""
+
+    spec: LabSpec
+
+    def shell(self) -> Channel:
+        """Start `bash --norc --noprofile --noediting -i` as spec.user under a pty of spec's size."""
+
+    def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
+        """Run a side command as root on the lab (not in the deck's shell); exit code and output."""
+
+    def docker(self) -> Any:
+        """A Docker SDK client for the lab's own Docker engine, or None if the lab has none."""
+
+    def close(self) -> None:
+        """Stop the lab and remove everything it created."""
+
+
+def terminal_env(spec: LabSpec) -> dict[str, str]:
+    """Environment a shell in a lab gets: a real terminal type and its size."""
+    return {
+        "TERM": "xterm-256color",
+        "COLUMNS": str(spec.columns),
+        "LINES": str(spec.rows),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+    }
+
+
+class PtyChannel:
+    """A shell on a pseudo-terminal of this machine."""
+
+    def __init__(self, argv: Sequence[str], spec: LabSpec, env: dict[str, str]) -> None:
+        pid, fd = pty.fork()
+        if pid == 0:  # child: becomes the shell
+            try:
+                os.execvpe(argv[0], list(argv), env)
+            finally:
+                os._exit(127)
+        self.pid = pid
+        self.fd = fd
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", spec.rows, spec.columns, 0, 0))
+
+    def send(self, data: bytes) -> None:
+        """Write bytes to the terminal, as typed keys."""
+        view = memoryview(data)
+        while view:
+            written = os.write(self.fd, view)
+            view = view[written:]
+
+    def recv(self, timeout: float) -> bytes:
+        """Read what the terminal printed; b"" after `timeout` seconds of silence."""
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if not ready:
+            return b""
+        try:
+            data = os.read(self.fd, 65536)
+        except OSError:  # EIO: the other side of the pty is closed
+            data = b""
+        if not data:
+            raise EOFError
+        return data
+
+    def kill_foreground(self) -> None:
+        """Kill the process group that has the terminal, unless it is the shell itself."""
+        with contextlib.suppress(OSError):
+            group = os.tcgetpgrp(self.fd)
+            if group != self.pid:
+                os.killpg(group, signal.SIGKILL)
+
+    def close(self) -> None:
+        """End the shell and free the terminal."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class LocalLab:
+    """The machine livedeck runs on, for decks that need no isolation (and for tests)."""
+
+    def __init__(self, spec: LabSpec | None = None, env: dict[str, str] | None = None) -> None:
+        self.spec = spec or LabSpec(hostname=os.uname().nodename, user=_current_user())
+        self._env = {**os.environ, **(env or {}), **terminal_env(self.spec)}
+        self._channels: list[PtyChannel] = []
+
+    def shell(self) -> PtyChannel:
+        """Start an interactive bash on a local pty."""
+        channel = PtyChannel(SHELL_ARGV, self.spec, self._env)
+        self._channels.append(channel)
+        return channel
+
+    def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
+        """Run a side command on this machine."""
+        done = subprocess.run(list(argv), capture_output=True, text=True, check=False)
+        return done.returncode, done.stdout + done.stderr
+
+    def docker(self) -> Any:
+        """The local lab has no Docker engine of its own."""
+        return None
+
+    def close(self) -> None:
+        """End every shell this lab started."""
+        for channel in self._channels:
+            channel.close()
+        self._channels.clear()
+
+
+def _current_user() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.getuid()).pw_name
