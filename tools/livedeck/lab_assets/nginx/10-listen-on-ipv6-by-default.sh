@@ -5,7 +5,7 @@ set -e
 ME=$(basename "$0")
 CONF=/etc/nginx/conf.d/default.conf
 
-[ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] && exec 3>/dev/null || exec 3>&1
+if [ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then exec 3>/dev/null; else exec 3>&1; fi
 
 if [ ! -f /proc/net/if_inet6 ]; then
     echo >&3 "$ME: info: ipv6 not available"

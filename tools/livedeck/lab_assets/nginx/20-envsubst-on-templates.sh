@@ -8,7 +8,7 @@ template_dir=${NGINX_ENVSUBST_TEMPLATE_DIR:-/etc/nginx/templates}
 suffix=${NGINX_ENVSUBST_TEMPLATE_SUFFIX:-.template}
 output_dir=${NGINX_ENVSUBST_OUTPUT_DIR:-/etc/nginx/conf.d}
 
-[ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] && exec 3>/dev/null || exec 3>&1
+if [ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then exec 3>/dev/null; else exec 3>&1; fi
 
 [ -d "$template_dir" ] || exit 0
 if [ ! -w "$output_dir" ]; then
@@ -16,6 +16,8 @@ if [ ! -w "$output_dir" ]; then
     exit 0
 fi
 
+# A list like '${HOME} ${PATH} ...' of the set variables; word splitting is meant here.
+# shellcheck disable=SC2016,SC2046
 defined_envs=$(printf '${%s} ' $(env | cut -d= -f1))
 find "$template_dir" -follow -type f -name "*$suffix" -print | while read -r template; do
     relative_path=${template#"$template_dir/"}

@@ -6,7 +6,7 @@ set -e
 ME=$(basename "$0")
 CONF=/etc/nginx/nginx.conf
 
-[ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ] && exec 3>/dev/null || exec 3>&1
+if [ -n "${NGINX_ENTRYPOINT_QUIET_LOGS:-}" ]; then exec 3>/dev/null; else exec 3>&1; fi
 [ -n "${NGINX_ENTRYPOINT_WORKER_PROCESSES_AUTOTUNE:-}" ] || exit 0
 
 if ! touch "$CONF" 2>/dev/null; then

@@ -19,6 +19,7 @@ if [ "$1" = "nginx" ] || [ "$1" = "nginx-debug" ]; then
                 *.envsh)
                     if [ -x "$f" ]; then
                         entrypoint_log "$0: Sourcing $f"
+                        # shellcheck disable=SC1090 # the scripts are only known at run time
                         . "$f"
                     else
                         entrypoint_log "$0: Ignoring $f, not executable"

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian machine (as root) needs, then the job:
+#
+#   tools/bootstrap.sh build [livedeck build options]   # every deck in slides/ -> build/
+#   tools/bootstrap.sh test  [pytest options]           # lint, types and the whole test suite
+#
+# Each step is idempotent and takes about a second once done: the Python venv, marp-cli and
+# Chromium, a Docker engine (started only when none is reachable, and stopped again at the
+# end), and the lab images (Debian base, lab host, nginx in the lab's registry mirror).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+job=${1:-}
+shift || true
+case $job in
+  build | test) ;;
+  *)
+    echo "usage: tools/bootstrap.sh build|test [options]" >&2
+    exit 2
+    ;;
+esac
+
+say() { printf 'bootstrap: %s\n' "$*" >&2; }
+
+python_env() {
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    say "installing python3-venv"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  fi
+  [[ -x .venv/bin/python ]] || python3 -m venv .venv
+  # Reinstall only when pyproject.toml changed since the last install.
+  if [[ ! -f .venv/.installed || pyproject.toml -nt .venv/.installed ]]; then
+    say "installing livedeck and its dependencies into .venv"
+    .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+    touch .venv/.installed
+  fi
+}
+
+python_env
+tools/setup/publish-deps.sh
+tools/setup/dockerd.sh start
+trap 'tools/setup/dockerd.sh stop' EXIT # only ever stops a daemon that start started
+tools/setup/lab-images.sh
+
+export PATH="$PWD/.venv/bin:$PATH"
+case $job in
+  build)
+    livedeck build "$@"
+    ;;
+  test)
+    ruff check tools tests
+    ruff format --check tools tests
+    mypy
+    pytest "$@"
+    ;;
+esac
