@@ -12,7 +12,19 @@ DECKS = Path(__file__).parent / "decks"
 
 
 def test_build_writes_refreshed_markdown(tmp_path: Path) -> None:
-    code = main(["build", str(DECKS / "transcripts.md"), "--lab", "local", "--format", "none", "--out", str(tmp_path), "-q"])
+    code = main(
+        [
+            "build",
+            str(DECKS / "transcripts.md"),
+            "--lab",
+            "local",
+            "--format",
+            "none",
+            "--out",
+            str(tmp_path),
+            "-q",
+        ]
+    )
     assert code == 0
     built = (tmp_path / "transcripts.md").read_text(encoding="utf-8")
     assert 'me@box:/tmp$ echo "a b" | tr a-z A-Z\nA B\n' in built
@@ -37,7 +49,9 @@ def test_failing_command_reports_its_screen_and_hint(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deck = tmp_path / "fails.md"
-    deck.write_text("# x\n\n```\nme@box:~$ echo before\nme@box:~$ cat /no/such/file\n```\n", encoding="utf-8")
+    deck.write_text(
+        "# x\n\n```\nme@box:~$ echo before\nme@box:~$ cat /no/such/file\n```\n", encoding="utf-8"
+    )
     out = tmp_path / "out"
     code = main(["build", str(deck), "--lab", "local", "--format", "none", "--out", str(out)])
     assert code == EXIT_DECK

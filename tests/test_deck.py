@@ -75,7 +75,10 @@ def test_bad_decks_name_their_line(name: str, line: int, words: str) -> None:
 
 
 def test_custom_prompt_pattern() -> None:
-    text = '---\nlivedeck:\n  prompt: "(?P<user>root)@(?P<host>k8s)#"\n---\n```\nroot@k8s# kubectl get pods\nNo resources found\n```\n'
+    text = (
+        '---\nlivedeck:\n  prompt: "(?P<user>root)@(?P<host>k8s)#"\n---\n'
+        "```\nroot@k8s# kubectl get pods\nNo resources found\n```\n"
+    )
     deck = parse_deck(text, Path("k.md"))
     assert [c.text for c in deck.commands] == ["kubectl get pods"]
 

@@ -16,7 +16,12 @@ GOLDEN = HERE / "golden"
 def fake_transcript(deck: Deck) -> Transcript:
     """Each command 'prints' two lines naming it, so the golden file shows where output goes."""
     results = tuple(
-        Result(command=c, screen=(f"<screen of {c.text.split()[0]}>", "second line"), status=0, duration=0.1)
+        Result(
+            command=c,
+            screen=(f"<screen of {c.text.split()[0]}>", "second line"),
+            status=0,
+            duration=0.1,
+        )
         for c in deck.commands
         if c.runnable
     )
@@ -27,7 +32,9 @@ def check_golden(name: str, text: str) -> None:
     path = GOLDEN / name
     if os.environ.get("LIVEDECK_UPDATE_GOLDEN"):
         path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), f"differs from {path}; see git diff after LIVEDECK_UPDATE_GOLDEN=1"
+    assert text == path.read_text(encoding="utf-8"), (
+        f"differs from {path}; see git diff after LIVEDECK_UPDATE_GOLDEN=1"
+    )
 
 
 def test_transcripts_golden() -> None:
@@ -53,12 +60,14 @@ def test_program_prompt_replaces_the_deck_prompt() -> None:
     first = deck.commands[1]
     transcript = Transcript(
         deck=deck.path,
-        results=(Result(command=first, screen=("X",), status=None, duration=0.0, prompt="root@1a2b:/# "),),
+        results=(
+            Result(command=first, screen=("X",), status=None, duration=0.0, prompt="root@1a2b:/# "),
+        ),
     )
     out = render(deck, transcript)
     assert 'root@1a2b:/# echo "a b" | tr a-z A-Z\nX\n' in out
 
 
 def test_local_images() -> None:
-    text = "![h:350](./img/a.jpeg) ![](https://x/y.png) ![x](img/b.svg \"t\")"
+    text = '![h:350](./img/a.jpeg) ![](https://x/y.png) ![x](img/b.svg "t")'
     assert local_images(text) == ["./img/a.jpeg", "img/b.svg"]

@@ -85,7 +85,9 @@ def test_run_deck_fills_every_command(lab: LocalLab) -> None:
 
 
 def test_unexpected_failure_names_deck_line_and_screen(lab: LocalLab) -> None:
-    deck = parse_deck("```\nme@box:~$ echo fine\nme@box:~$ ls /nonexistent-dir\n```\n", Path("d.md"))
+    deck = parse_deck(
+        "```\nme@box:~$ echo fine\nme@box:~$ ls /nonexistent-dir\n```\n", Path("d.md")
+    )
     with pytest.raises(CommandFailed) as caught:
         run_deck(deck, lab)
     error = caught.value
@@ -97,7 +99,8 @@ def test_unexpected_failure_names_deck_line_and_screen(lab: LocalLab) -> None:
 
 def test_hanging_command_fails_with_timeout_message(lab: LocalLab) -> None:
     deck = parse_deck(
-        "<!-- livedeck: {timeout: 1} -->\n```\nme@box:~$ echo started; sleep 60\n```\n", Path("h.md")
+        "<!-- livedeck: {timeout: 1} -->\n```\nme@box:~$ echo started; sleep 60\n```\n",
+        Path("h.md"),
     )
     with pytest.raises(CommandFailed) as caught:
         run_deck(deck, lab)

@@ -14,9 +14,7 @@ from livedeck.model import Deck
 from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
-from livedeck.run.lab import Lab, LabSpec
-
-LabFactory = Callable[[LabSpec], Lab]
+from livedeck.run.lab import LabFactory
 
 
 @dataclass(frozen=True)
@@ -40,7 +38,9 @@ def find_decks(paths: Iterable[Path]) -> list[Path]:
         else:
             raise LivedeckError(f"{path}: no such deck or directory")
     if not found:
-        raise LivedeckError("no deck to build", hint="name a deck file or a directory of *.md decks")
+        raise LivedeckError(
+            "no deck to build", hint="name a deck file or a directory of *.md decks"
+        )
     names = [p.stem for p in found]
     duplicate = next((n for n in names if names.count(n) > 1), None)
     if duplicate:
@@ -95,9 +95,7 @@ def _run_and_render(
 def _stage_image(deck: Deck, image: str, staging: Path) -> None:
     source = (deck.path.parent / image).resolve()
     if not source.is_file():
-        line = next(
-            (n for n, text in enumerate(deck.text.split("\n"), 1) if image in text), 1
-        )
+        line = next((n for n, text in enumerate(deck.text.split("\n"), 1) if image in text), 1)
         raise DeckError(deck.path, line, f"picture {image} not found (looked at {source})")
     target = (staging / image).resolve()
     if staging.resolve() not in target.parents:

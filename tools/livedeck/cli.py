@@ -15,7 +15,7 @@ from typing import NoReturn
 from livedeck import __version__
 from livedeck.errors import CommandFailed, DeckError, LabError, LivedeckError, ToolMissing
 from livedeck.model import Command, Deck
-from livedeck.run.lab import Lab, LabSpec, LocalLab
+from livedeck.run.lab import LabFactory, LabSpec, LocalLab
 from livedeck.run.session import Outcome
 
 EXIT_DECK = 1  # the deck or one of its commands is wrong
@@ -122,9 +122,9 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lab_factory(kind: str) -> object:
+def _lab_factory(kind: str) -> LabFactory:
     if kind == "local":
-        return lambda spec: LocalLab(LabSpec(spec.hostname, spec.user, spec.columns, spec.rows))
+        return LocalLab
     from livedeck.run.sandbox import start_sandbox
 
     return start_sandbox
@@ -134,7 +134,7 @@ def _lab(args: argparse.Namespace) -> int:
     from livedeck.run import sandbox
 
     if args.action == "up":
-        lab: Lab = sandbox.start_sandbox(LabSpec(hostname=args.host, user=args.user), keep=True)
+        lab = sandbox.start_sandbox(LabSpec(hostname=args.host, user=args.user), keep=True)
         print(f"lab {lab.name} is up; enter it with:")
         print(f"  docker exec -it -u {args.user} -w /home/{args.user} {lab.name} bash")
         print("remove it with: livedeck lab down")
@@ -173,5 +173,3 @@ def _say(message: str) -> None:
 
 def _terminate(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
-
-

@@ -89,7 +89,9 @@ def _settings(raw: Any, path: Path) -> Settings:
     values: dict[str, Any] = {"prompt": DEFAULT_PROMPT}
     for key, value in raw.items():
         if key not in known:
-            raise DeckError(path, _key_line(path, key), _unknown(f"livedeck key {key!r}", key, known))
+            raise DeckError(
+                path, _key_line(path, key), _unknown(f"livedeck key {key!r}", key, known)
+            )
         values[key] = _coerce(key, value, known[key], path)
     return Settings(**values)
 
@@ -225,7 +227,9 @@ def _directive(
         )
     for key in data:
         if key not in DIRECTIVE_KEYS:
-            raise DeckError(path, i + 1, _unknown("directive key " + repr(key), key, DIRECTIVE_KEYS))
+            raise DeckError(
+                path, i + 1, _unknown("directive key " + repr(key), key, DIRECTIVE_KEYS)
+            )
     pending.items.append((i + 1, data))
     return end + 1
 
@@ -242,7 +246,11 @@ def _block(
     starts = [k for k, text in enumerate(body) if prompt.match(text)]
     if not starts:
         if pending.items:
-            raise DeckError(path, pending.items[0][0], "livedeck directive is not followed by a transcript block")
+            raise DeckError(
+                path,
+                pending.items[0][0],
+                "livedeck directive is not followed by a transcript block",
+            )
         return None
     commands: list[Command] = []
     k = starts[0]
@@ -270,7 +278,9 @@ def _block(
             )
         )
     commands = _apply_directives(commands, pending, path)
-    return Block(line=opening + 1, end=close + 1, lead=tuple(body[: starts[0]]), commands=tuple(commands))
+    return Block(
+        line=opening + 1, end=close + 1, lead=tuple(body[: starts[0]]), commands=tuple(commands)
+    )
 
 
 def _apply_directives(commands: list[Command], pending: _Pending, path: Path) -> list[Command]:
@@ -301,7 +311,9 @@ def _expectation(data: Mapping[str, Any], line: int, path: Path) -> Expectation:
         raise DeckError(path, line, f"`exit:` must be a number or `any`, not {exit_status!r}")
     timeout = data.get("timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise DeckError(path, line, f"`timeout:` must be a positive number of seconds, not {timeout!r}")
+        raise DeckError(
+            path, line, f"`timeout:` must be a positive number of seconds, not {timeout!r}"
+        )
     return Expectation(exit=exit_status, timeout=None if timeout is None else float(timeout))
 
 

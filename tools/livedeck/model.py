@@ -103,7 +103,9 @@ class Result:
     screen: tuple[str, ...]
     status: int | None  # None: the command went to an interactive program that is still running
     duration: float
-    prompt: str | None = None  # the prompt shown before the command when a program, not the deck, drew it
+    prompt: str | None = (
+        None  # the prompt shown before the command when a program, not the deck, drew it
+    )
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,9 @@ def run_deck(
     try:
         for number, text in enumerate(deck.settings.setup, 1):
             setup = Command(line=2, prompt="", text=text, user="", host="", output=())
-            _check(deck, setup, _type(session, deck, setup, limit), f"setup command {number}", limit)
+            _check(
+                deck, setup, _type(session, deck, setup, limit), f"setup command {number}", limit
+            )
         results = []
         for command in deck.commands:
             if not command.runnable:

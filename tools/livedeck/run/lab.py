@@ -11,7 +11,7 @@ import signal
 import struct
 import subprocess
 import termios
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -50,7 +50,7 @@ class Lab(Protocol):
     spec: LabSpec
 
     def shell(self) -> Channel:
-        """Start `bash --norc --noprofile --noediting -i` as spec.user under a pty of spec's size."""
+        """Start SHELL_ARGV as spec.user under a pty of spec's size."""
 
     def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
         """Run a side command as root on the lab (not in the deck's shell); exit code and output."""
@@ -60,6 +60,9 @@ class Lab(Protocol):
 
     def close(self) -> None:
         """Stop the lab and remove everything it created."""
+
+
+LabFactory = Callable[[LabSpec], Lab]
 
 
 def terminal_env(spec: LabSpec) -> dict[str, str]:

@@ -57,7 +57,9 @@ class Session:
         if status is None:
             raise SessionError(f"the lab's shell did not start; it printed: {data[-400:]!r}")
 
-    def type(self, text: str, timeout: float, on_output: Callable[[bytes], None] | None = None) -> Outcome:
+    def type(
+        self, text: str, timeout: float, on_output: Callable[[bytes], None] | None = None
+    ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command."""
         started = time.monotonic()
         program = self.in_program
