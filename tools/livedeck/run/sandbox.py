@@ -205,10 +205,19 @@ def start_sandbox(
     run_dir = Path(tempfile.mkdtemp(prefix="livedeck-lab-"))
     container: Any = None
     try:
-        _ensure_network(host, names)
-        with _docker_errors("could not start the lab container"):
-            container = _create_container(host, spec, names, registry, run_dir)
-            container.start()
+        for attempt in (1, 2):  # a lab closing in parallel may remove the idle network
+            _ensure_network(host, names)
+            try:
+                with _docker_errors("could not start the lab container"):
+                    container = _create_container(host, spec, names, registry, run_dir)
+                    container.start()
+                break
+            except LabError as error:
+                if attempt == 2 or "network" not in str(error):
+                    raise
+                if container is not None:
+                    _remove_lab(host, container.id, None)
+                    container = None
         # Made while the inner engine starts; lab-user prints the user's home directory.
         status, output = _exec_root(host, container.id, ["lab-user", spec.user])
         if status != 0:
@@ -429,6 +438,7 @@ def _remove_lab(host: Any, container_id: str, run_dir: Path | None) -> list[str]
         pass
     except docker.errors.DockerException as error:
         problems.append(f"container {container_id[:12]}: {error}")
+    _remove_idle_network(host)
     if run_dir is not None:
         shutil.rmtree(run_dir, ignore_errors=True)
         if run_dir.exists():
@@ -440,3 +450,13 @@ def _remove_lab(host: Any, container_id: str, run_dir: Path | None) -> list[str]
             with contextlib.suppress(OSError):
                 cgroup.rmdir()
     return problems
+
+
+def _remove_idle_network(host: Any) -> None:
+    """Remove the labs' network once no lab uses it: a build leaves nothing on the host."""
+    name = lab_names().network
+    with contextlib.suppress(docker.errors.DockerException):
+        for network in host.networks.list(names=[name]):
+            network.reload()
+            if not network.attrs.get("Containers"):
+                network.remove()

@@ -39,7 +39,7 @@ class Terminal:
         if shown and not shown[-1] and self._screen.cursor.y == last:
             shown.pop()  # the empty line the cursor waits on after a final newline
         if self.truncated:
-            shown.append(f"[livedeck: output cut after {MAX_BYTES // (1024 * 1024)} MB]")
+            shown.append(f"[livedeck: output cut after {self.fed:,} bytes]")
         return tuple(shown)
 
     def cursor_line(self) -> str:
