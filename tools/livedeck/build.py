@@ -11,7 +11,7 @@ from pathlib import Path
 from livedeck.deck import load_deck
 from livedeck.errors import DeckError, LivedeckError
 from livedeck.model import Deck
-from livedeck.publish import publish
+from livedeck.publish import check_tools, publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import LabFactory
@@ -57,6 +57,8 @@ def build(
 ) -> list[Path]:
     """Run, render and publish every deck; return the output files written to out_dir."""
     decks = [load_deck(path) for path in find_decks(paths)]  # every deck parses before any runs
+    if options.formats:
+        check_tools(options.formats)  # before minutes of running, not after
     options.out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.out_dir))
     try:

@@ -76,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--format",
         default="html,pdf",
-        help="comma-separated outputs besides Markdown: html, pdf, pptx, or none (html,pdf)",
+        help="comma-separated outputs besides Markdown: html, pdf, or none (html,pdf)",
     )
     build.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
     build.add_argument("--columns", type=int, help="terminal width for the run (deck default 200)")
@@ -105,10 +105,13 @@ def _parser() -> argparse.ArgumentParser:
 def _build(args: argparse.Namespace) -> int:
     from livedeck.build import BuildOptions, build
 
+    from livedeck.publish import FORMATS
+
     formats = tuple(f for f in args.format.split(",") if f and f != "none")
-    unknown = [f for f in formats if f not in ("html", "pdf", "pptx")]
+    unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from html, pdf, pptx")
+        known = ", ".join([*FORMATS, "none"])
+        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from {known}")
     options = BuildOptions(
         out_dir=args.out, formats=formats, timeout=args.timeout, columns=args.columns
     )

@@ -239,6 +239,13 @@ def marp_environment(env: Mapping[str, str], scratch: Path, chrome: Path | None)
     return result
 
 
+def check_tools(formats: Sequence[str], env: Mapping[str, str] = os.environ) -> None:
+    """Raise ToolMissing now if marp-cli, or Chromium for a browser format, is not installed."""
+    find_marp(env)
+    if any(_format(name).needs_browser for name in formats):
+        find_chromium(env)
+
+
 def find_marp(env: Mapping[str, str]) -> Path:
     """marp-cli from $LIVEDECK_MARP or the repo's pinned install; ToolMissing says how to fix."""
     override = env.get("LIVEDECK_MARP")

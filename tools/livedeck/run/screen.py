@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pyte
+from wcwidth import wcwidth
 
 # Past this many bytes a command's output is not emulated any further (pyte does ~0.6 MB/s).
 MAX_BYTES = 4 * 1024 * 1024
@@ -33,11 +37,14 @@ class Terminal:
 
     def lines(self) -> tuple[str, ...]:
         """The screen's lines up to the last one written, without trailing spaces."""
-        display = [line.rstrip() for line in self._screen.display]
-        last = max(self._screen.cursor.y, _last_nonblank(display))
-        shown = display[: last + 1]
-        if shown and not shown[-1] and self._screen.cursor.y == last:
-            shown.pop()  # the empty line the cursor waits on after a final newline
+        # Only rows that were written to exist in pyte's buffer: rendering just those keeps
+        # this cheap on a 2000-line virtual screen (Screen.display renders every row).
+        buffer = self._screen.buffer
+        cursor_y = self._screen.cursor.y
+        last = max([cursor_y, *(y for y, row in buffer.items() if row)])
+        shown = [_row_text(buffer[y], self._screen.columns).rstrip() for y in range(last + 1)]
+        while shown and not shown[-1] and len(shown) - 1 >= cursor_y:
+            shown.pop()  # blank rows at the end, down to the one the cursor waits on
         if self.truncated:
             shown.append(f"[livedeck: output cut after {self.fed:,} bytes]")
         return tuple(shown)
@@ -49,11 +56,18 @@ class Terminal:
         return "".join(row[x].data for x in range(cursor.x))
 
 
-def _last_nonblank(lines: list[str]) -> int:
-    for index in range(len(lines) - 1, -1, -1):
-        if lines[index]:
-            return index
-    return -1
+def _row_text(row: Mapping[int, Any], columns: int) -> str:
+    """One row as pyte's Screen.display shows it: a wide character hides the cell after it."""
+    chars = []
+    skip = False
+    for x in range(min(columns, max(row, default=-1) + 1)):
+        if skip:
+            skip = False
+            continue
+        char = row[x].data
+        skip = wcwidth(char[0]) == 2 if char else False
+        chars.append(char)
+    return "".join(chars)
 
 
 def render_bytes(data: bytes, columns: int) -> tuple[str, ...]:

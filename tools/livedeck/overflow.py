@@ -1,0 +1,245 @@
+"""Slides that run off the bottom: measure rendered decks in Chromium, report them at deck:line.
+
+marp-cli never says that a slide is too tall (its auto-scaling only shrinks code that is too
+wide). `measure_decks` renders the decks as marp publishes them and measures every slide in
+one headless Chromium (tools/marp/measure.mjs); `overflow_report` is the pure part that turns
+the numbers into messages at the lines of the deck an author edits.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from livedeck.errors import PublishError
+from livedeck.model import Deck
+from livedeck.publish import (
+    REPO_ROOT,
+    Format,
+    MarpRun,
+    Runner,
+    batch_command,
+    find_chromium,
+    find_marp,
+    marp_environment,
+    marp_messages,
+    run_marp,
+)
+
+MEASURE_SCRIPT = REPO_ROOT / "tools" / "marp" / "measure.mjs"
+# The HTML that publish makes, without the presenter's JavaScript: one <section> per slide.
+BARE_HTML = Format("html", ".html", ("--template", "bare"), needs_browser=False)
+_FENCE = re.compile(r"^\s*(?:>\s*)*(`{3,}|~{3,})(.*)$")
+
+
+@dataclass(frozen=True)
+class CodeBox:
+    """One code block of a rendered slide, in its order on the slide (0 = first)."""
+
+    index: int
+    lines: int
+    height: float  # px on the 1280x720 (or 960x720) slide
+    font_px: float
+
+
+@dataclass(frozen=True)
+class SlideBox:
+    """How one rendered slide measured: overflow > 0 is content running into the bottom padding."""
+
+    number: int
+    overflow: int  # px: the section's scrollHeight - clientHeight
+    culprit: str | None  # the first block below the bottom edge: "code block", "paragraph", ...
+    culprit_code: int | None  # its index among the slide's code blocks, if it is or holds one
+    code: tuple[CodeBox, ...] = ()
+
+
+@dataclass(frozen=True)
+class Overflow:
+    """One slide of a deck that runs off the bottom, located at a line of the deck."""
+
+    path: Path
+    line: int  # the overflowing code block's fence, or else the slide's first line
+    slide: int
+    pixels: int
+    block: str  # what runs past the bottom edge
+    code_line: int | None = None  # the slide's tallest code block: where trimming helps most
+    code_lines: int | None = None
+    font_px: float | None = None  # that block's font size now
+
+    @property
+    def message(self) -> str:
+        """What is wrong, without the location."""
+        text = f"slide {self.slide} overflows by {self.pixels} px"
+        if self.block == "code block" and self.code_line == self.line:
+            return f"{text} (code block at line {self.line}, {self.code_lines} lines)"
+        if self.code_line is not None:
+            return (
+                f"{text} (the {self.block} runs past the bottom; tallest code block: "
+                f"line {self.code_line}, {self.code_lines} lines)"
+            )
+        return f"{text} (the {self.block} runs past the bottom)"
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+def overflow_report(deck: Deck, boxes: Sequence[SlideBox], *, min_px: int = 1) -> list[Overflow]:
+    """The slides of `deck` whose measured box overflows by at least min_px, in slide order.
+
+    `boxes` come from measuring the deck as rendered (outputs replaced); slide numbers and the
+    order of code blocks on a slide are the same in the deck, so lines are the deck's own.
+    """
+    fences = code_fences(deck)
+    slides = {slide.number: slide for slide in deck.slides}
+    found = []
+    for box in boxes:
+        if box.overflow < min_px:
+            continue
+        slide = slides.get(box.number)
+        slide_line = slide.line if slide is not None else 1
+        lines = fences.get(box.number, [])
+        culprit_line = _line_of(lines, box.culprit_code)
+        # Name the code block that crosses the bottom edge; else the slide's tallest one.
+        if culprit_line is not None:
+            code = next((c for c in box.code if c.index == box.culprit_code), None)
+        else:
+            code = max(box.code, key=lambda c: (c.height, -c.index), default=None)
+        code_line = _line_of(lines, code.index) if code is not None else None
+        found.append(
+            Overflow(
+                path=deck.path,
+                line=culprit_line or slide_line,
+                slide=box.number,
+                pixels=box.overflow,
+                block=box.culprit or "content",
+                code_line=code_line,
+                code_lines=code.lines if code is not None and code_line else None,
+                font_px=code.font_px if code is not None and code_line else None,
+            )
+        )
+    return found
+
+
+def _line_of(fence_lines: Sequence[int], index: int | None) -> int | None:
+    if index is None or not 0 <= index < len(fence_lines):
+        return None  # e.g. an indented code block, which has no fence
+    return fence_lines[index]
+
+
+def code_fences(deck: Deck) -> dict[int, list[int]]:
+    """Slide number -> the 1-based lines of the fences opening the slide's code blocks."""
+    lines = deck.text.split("\n")
+    result: dict[int, list[int]] = {}
+    for slide in deck.slides:
+        opening: str | None = None
+        for number in range(slide.line, slide.end + 1):
+            match = _FENCE.match(lines[number - 1]) if number <= len(lines) else None
+            if match is None:
+                continue
+            marker, rest = match.group(1), match.group(2)
+            if opening is None:
+                opening = marker
+                result.setdefault(slide.number, []).append(number)
+            elif marker[0] == opening[0] and len(marker) >= len(opening) and not rest.strip():
+                opening = None
+    return result
+
+
+def measure(
+    markdown: Path,
+    *,
+    themes: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    runner: Runner = run_marp,
+    timeout: float = 120.0,
+) -> tuple[SlideBox, ...]:
+    """Render one Markdown deck as publish does and measure each of its slides."""
+    return measure_decks([markdown], themes=themes, env=env, runner=runner, timeout=timeout)[
+        Path(markdown)
+    ]
+
+
+def measure_decks(
+    decks: Sequence[Path],
+    *,
+    themes: Sequence[Path] = (),
+    env: Mapping[str, str] | None = None,
+    runner: Runner = run_marp,
+    timeout: float = 120.0,
+) -> dict[Path, tuple[SlideBox, ...]]:
+    """Measure every slide of every deck: one marp call and one Chromium for all of them.
+
+    `themes` must be the theme CSS publish is given, so the directives and theme are the same
+    as in the real render. Pictures load from each deck's own folder. Raises ToolMissing
+    without marp-cli, Node.js or Chromium, and PublishError if marp or the browser fails.
+    """
+    if not decks:
+        return {}
+    env = dict(os.environ if env is None else env)
+    marp = find_marp(env)
+    chrome = find_chromium(env)
+    node = shutil.which("node", path=env.get("PATH")) or "node"
+    scratch = Path(tempfile.mkdtemp(prefix="livedeck-measure-", dir=_short_tmp()))
+    try:
+        marp_env = marp_environment(env, scratch, chrome)
+        source, html = scratch / "src", scratch / "html"
+        pages = []
+        for number, deck in enumerate(decks):
+            # One folder each: decks from different folders (or of the same name) in one call.
+            copy = source / str(number) / Path(deck).name
+            copy.parent.mkdir(parents=True)
+            shutil.copyfile(deck, copy)
+            out = html / str(number) / Path(deck).with_suffix(".html").name
+            pages.append({"html": str(out), "base": str(Path(deck).absolute().parent)})
+        argv = batch_command(marp, BARE_HTML, source, html, [Path(t).absolute() for t in themes])
+        run = runner(argv, env=marp_env, timeout=timeout)
+        missing = [page["html"] for page in pages if not Path(page["html"]).is_file()]
+        if run.returncode != 0 or missing:
+            raise PublishError(_failure("marp-cli could not render the decks to measure", run))
+        spec, result = scratch / "spec.json", scratch / "result.json"
+        spec.write_text(json.dumps({"chromium": str(chrome), "pages": pages}), encoding="utf-8")
+        run = runner(
+            [node, str(MEASURE_SCRIPT), str(spec), str(result)], env=marp_env, timeout=timeout
+        )
+        if run.returncode != 0 or not result.is_file():
+            raise PublishError(_failure("Chromium could not measure the slides", run))
+        measured = json.loads(result.read_text(encoding="utf-8"))["pages"]
+        return {
+            Path(deck): tuple(_slide_box(raw) for raw in page["slides"])
+            for deck, page in zip(decks, measured, strict=True)
+        }
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _short_tmp() -> str:
+    # Chromium's SingletonSocket lives in $TMPDIR and a socket path has at most 107 bytes.
+    base = tempfile.gettempdir()
+    return base if len(base) <= 48 else "/tmp"
+
+
+def _failure(what: str, run: MarpRun) -> str:
+    status = "timed out" if run.returncode is None else f"exit status {run.returncode}"
+    tail = [f"    | {line}" for line in marp_messages(run.log)[-12:]]
+    return "\n".join([f"{what} ({status})", *tail])
+
+
+def _slide_box(raw: Mapping[str, Any]) -> SlideBox:
+    culprit = raw.get("culprit") or {}
+    return SlideBox(
+        number=int(raw["number"]),
+        overflow=int(raw["overflow"]),
+        culprit=str(culprit["kind"]) if culprit else None,
+        culprit_code=None if culprit.get("code_index") is None else int(culprit["code_index"]),
+        code=tuple(
+            CodeBox(int(c["index"]), int(c["lines"]), float(c["height"]), float(c["font_px"]))
+            for c in raw.get("code", ())
+        ),
+    )
