@@ -39,17 +39,17 @@ def check_golden(name: str, text: str) -> None:
 
 def test_transcripts_golden() -> None:
     deck = load_deck(HERE / "decks" / "transcripts.md")
-    check_golden("transcripts.md", render(deck, fake_transcript(deck)))
+    check_golden("transcripts.md", render(deck, fake_transcript(deck)).markdown)
 
 
 def test_flagship_golden() -> None:
     deck = load_deck(HERE.parent / "slides" / "docker-layers.md")
-    check_golden("docker-layers.md", render(deck, fake_transcript(deck)))
+    check_golden("docker-layers.md", render(deck, fake_transcript(deck)).markdown)
 
 
 def test_directives_are_not_rendered_and_prose_is_kept() -> None:
     deck = load_deck(HERE / "decks" / "transcripts.md")
-    out = render(deck, fake_transcript(deck))
+    out = render(deck, fake_transcript(deck)).markdown
     assert "livedeck:" not in out.split("---", 2)[2]  # only the front matter keeps its key
     assert 'print("no prompt: left alone")' in out
     assert "OLD OUTPUT" not in out
@@ -64,7 +64,7 @@ def test_program_prompt_replaces_the_deck_prompt() -> None:
             Result(command=first, screen=("X",), status=None, duration=0.0, prompt="root@1a2b:/# "),
         ),
     )
-    out = render(deck, transcript)
+    out = render(deck, transcript).markdown
     assert 'root@1a2b:/# echo "a b" | tr a-z A-Z\nX\n' in out
 
 

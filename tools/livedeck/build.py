@@ -10,6 +10,7 @@ from pathlib import Path
 
 from livedeck.deck import load_deck
 from livedeck.errors import DeckError, LivedeckError
+from livedeck.expect import check_asserts
 from livedeck.model import Deck
 from livedeck.publish import check_tools, publish
 from livedeck.render import local_images, render
@@ -86,11 +87,16 @@ def _run_and_render(
         transcript = run_deck(deck, lab, timeout=options.timeout, progress=progress)
     finally:
         lab.close()
-    markdown = render(deck, transcript)
+    check_asserts(deck, transcript)
+    rendered = render(deck, transcript)
     target = staging / f"{deck.name}.md"
-    target.write_text(markdown, encoding="utf-8")
-    for image in local_images(markdown):
-        _stage_image(deck, image, staging)
+    target.write_text(rendered.markdown, encoding="utf-8")
+    for path, svg in rendered.pictures.items():
+        (staging / path).parent.mkdir(parents=True, exist_ok=True)
+        (staging / path).write_text(svg, encoding="utf-8")
+    for image in local_images(rendered.markdown):
+        if image.removeprefix("./") not in rendered.pictures:
+            _stage_image(deck, image, staging)
     return target
 
 

@@ -104,7 +104,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _build(args: argparse.Namespace) -> int:
     from livedeck.build import BuildOptions, build
-
     from livedeck.publish import FORMATS
 
     formats = tuple(f for f in args.format.split(",") if f and f != "none")

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
+from livedeck import directives
 from livedeck.errors import DeckError
-from livedeck.model import Block, Command, Deck, Expectation, Settings, Slide
+from livedeck.model import Block, Command, Deck, Settings, Slide
 
 # user@host:path$ command  (or # for root). The bare prompt may lack its trailing space.
 DEFAULT_PROMPT = r"(?P<user>[A-Za-z_][\w.-]*)@(?P<host>[\w.-]+):(?P<path>[^\s$#]*)[$#]"
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
-DIRECTIVE_KEYS = ("command", "exit", "timeout")
+RUN_WORD = "run"  # ```bash run: a block of bare commands
 
 
 def load_deck(path: Path) -> Deck:
@@ -37,7 +37,8 @@ def parse_deck(text: str, path: Path) -> Deck:
     front, body_start = _front_matter(lines, path)
     settings = _settings(front.get("livedeck"), path)
     prompt = _compile_prompt(settings.prompt, path)
-    slides, blocks, directives = _scan(lines, body_start, prompt, path)
+    slides, blocks, found, verbatim = _scan(lines, body_start, prompt, path)
+    blocks = _fill_source_form(blocks, settings)
     return Deck(
         path=path,
         text=text,
@@ -45,7 +46,22 @@ def parse_deck(text: str, path: Path) -> Deck:
         settings=settings,
         slides=slides,
         blocks=blocks,
-        directive_lines=frozenset(directives),
+        directive_lines=frozenset(found),
+        verbatim=tuple(verbatim),
+        body_line=body_start + 1,
+    )
+
+
+def _fill_source_form(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block, ...]:
+    """Commands of `run` blocks run as the deck's user on its host: the first prompt's."""
+    prompted = next((c for b in blocks if not b.source_form for c in b.commands), None)
+    user = settings.user or (prompted.user if prompted else "ubuntu")
+    host = settings.host or (prompted.host if prompted else "lab")
+    return tuple(
+        replace(b, commands=tuple(replace(c, user=user, host=host) for c in b.commands))
+        if b.source_form
+        else b
+        for b in blocks
     )
 
 
@@ -90,7 +106,9 @@ def _settings(raw: Any, path: Path) -> Settings:
     for key, value in raw.items():
         if key not in known:
             raise DeckError(
-                path, _key_line(path, key), _unknown(f"livedeck key {key!r}", key, known)
+                path,
+                _key_line(path, key),
+                directives.unknown_key_message(f"livedeck key {key!r}", key, list(known)),
             )
         values[key] = _coerce(key, value, known[key], path)
     return Settings(**values)
@@ -126,13 +144,6 @@ def _key_line(path: Path, key: str) -> int:
     return 2
 
 
-def _unknown(what: str, key: str, known: Mapping[str, Any] | tuple[str, ...]) -> str:
-    names = sorted(known)
-    close = difflib.get_close_matches(str(key), names, n=1)
-    guess = f" Did you mean {close[0]!r}?" if close else ""
-    return f"unknown {what}.{guess} Known keys: {', '.join(names)}"
-
-
 def _compile_prompt(pattern: str, path: Path) -> re.Pattern[str]:
     try:
         compiled = re.compile(pattern)
@@ -153,15 +164,16 @@ def _compile_prompt(pattern: str, path: Path) -> re.Pattern[str]:
 class _Pending:
     """Directives read since the last block, waiting for the next one."""
 
-    items: list[tuple[int, dict[str, Any]]]
+    items: list[directives.Directive]
 
 
 def _scan(
     lines: list[str], start: int, prompt: re.Pattern[str], path: Path
-) -> tuple[tuple[Slide, ...], tuple[Block, ...], list[int]]:
+) -> tuple[tuple[Slide, ...], tuple[Block, ...], list[int], list[tuple[int, int]]]:
     slides: list[Slide] = []
     blocks: list[Block] = []
     directive_lines: list[int] = []
+    verbatim: list[tuple[int, int]] = []
     pending = _Pending([])
     slide_start = start
     i = start
@@ -175,6 +187,8 @@ def _scan(
             block = _block(lines, i, close, prompt, path, pending)
             if block is not None:
                 blocks.append(block)
+            else:
+                verbatim.append((i + 1, close + 1))
             pending = _Pending([])
             i = close + 1
             continue
@@ -187,7 +201,7 @@ def _scan(
             slide_start = i + 1
         i += 1
     slides.append(Slide(len(slides) + 1, slide_start + 1, len(lines)))
-    return tuple(slides), tuple(blocks), directive_lines
+    return tuple(slides), tuple(blocks), directive_lines, verbatim
 
 
 def _closing_fence(lines: list[str], opening: int, marker: str) -> int | None:
@@ -225,11 +239,7 @@ def _directive(
         raise DeckError(
             path, i + 1, "a livedeck directive is a mapping, e.g. `<!-- livedeck: {exit: 2} -->`"
         )
-    for key in data:
-        if key not in DIRECTIVE_KEYS:
-            raise DeckError(
-                path, i + 1, _unknown("directive key " + repr(key), key, DIRECTIVE_KEYS)
-            )
+    directives.check_keys(data, i + 1, path)
     pending.items.append((i + 1, data))
     return end + 1
 
@@ -243,6 +253,11 @@ def _block(
     pending: _Pending,
 ) -> Block | None:
     body = lines[opening + 1 : close]
+    info = FENCE.match(lines[opening])
+    if info is not None and RUN_WORD in info.group(3).split()[1:]:
+        commands = _source_form(body, opening, path)
+        commands = directives.apply(commands, pending.items, path)
+        return Block(opening + 1, close + 1, (), tuple(commands), source_form=True)
     starts = [k for k, text in enumerate(body) if prompt.match(text)]
     if not starts:
         if pending.items:
@@ -252,72 +267,51 @@ def _block(
                 "livedeck directive is not followed by a transcript block",
             )
         return None
-    commands: list[Command] = []
+    commands = []
     k = starts[0]
     while k < len(body):
         match = prompt.match(body[k])
         assert match is not None
-        text_lines = [match.group("command") or ""]
         line_no = opening + 2 + k
-        k += 1
-        while text_lines[-1].endswith("\\") and k < len(body):
-            text_lines.append(body[k])
-            k += 1
+        text_lines, k = _command_lines(body, k, match.group("command") or "")
         output_start = k
         while k < len(body) and not prompt.match(body[k]):
             k += 1
         commands.append(
             Command(
                 line=line_no,
-                prompt=body[line_no - opening - 2][: match.end("prompt")]
-                + (" " if match.group("command") is not None else ""),
+                prompt=match.group("prompt") + (" " if match.group("command") is not None else ""),
                 text="\n".join(text_lines),
                 user=match.group("user"),
                 host=match.group("host"),
                 output=tuple(body[output_start:k]),
             )
         )
-    commands = _apply_directives(commands, pending, path)
-    return Block(
-        line=opening + 1, end=close + 1, lead=tuple(body[: starts[0]]), commands=tuple(commands)
-    )
+    commands = directives.apply(commands, pending.items, path)
+    return Block(opening + 1, close + 1, tuple(body[: starts[0]]), tuple(commands))
 
 
-def _apply_directives(commands: list[Command], pending: _Pending, path: Path) -> list[Command]:
-    result = list(commands)
-    for line, data in pending.items:
-        wanted = data.get("command")
-        targets = [
-            n for n, c in enumerate(result) if c.runnable and (wanted is None or c.text == wanted)
-        ]
-        if not targets:
-            raise DeckError(
-                path,
-                line,
-                f"livedeck directive names command {wanted!r}, which the next block does not run",
-                hint="`command:` must equal the command text after the prompt",
-            )
-        expect = _expectation(data, line, path)
-        for n in targets:
-            result[n] = _replace_expect(result[n], expect)
-    return result
+def _command_lines(body: list[str], k: int, first: str) -> tuple[list[str], int]:
+    """The lines of the command starting at body[k] (a trailing `\\` continues it)."""
+    text_lines = [first]
+    k += 1
+    while text_lines[-1].endswith("\\") and k < len(body):
+        text_lines.append(body[k])
+        k += 1
+    return text_lines, k
 
 
-def _expectation(data: Mapping[str, Any], line: int, path: Path) -> Expectation:
-    exit_status = data.get("exit", 0)
-    if exit_status == "any":
-        exit_status = None
-    elif not isinstance(exit_status, int) or isinstance(exit_status, bool):
-        raise DeckError(path, line, f"`exit:` must be a number or `any`, not {exit_status!r}")
-    timeout = data.get("timeout")
-    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
-        raise DeckError(
-            path, line, f"`timeout:` must be a positive number of seconds, not {timeout!r}"
-        )
-    return Expectation(exit=exit_status, timeout=None if timeout is None else float(timeout))
-
-
-def _replace_expect(command: Command, expect: Expectation) -> Command:
-    from dataclasses import replace
-
-    return replace(command, expect=expect)
+def _source_form(body: list[str], opening: int, path: Path) -> list[Command]:
+    """A ```` ```bash run ```` block: each line a command, prompts and screens added on build."""
+    commands = []
+    k = 0
+    while k < len(body):
+        if not body[k].strip():
+            k += 1
+            continue
+        line_no = opening + 2 + k
+        text_lines, k = _command_lines(body, k, body[k])
+        commands.append(Command(line_no, "", "\n".join(text_lines), "", "", ()))
+    if not commands:
+        raise DeckError(path, opening + 1, "a `run` block holds no command")
+    return commands

@@ -53,22 +53,25 @@ def fitting_font(
     lines: int,
     font_px: float,
     *,
+    height_px: float | None = None,
     floor_px: float = READABLE_FLOOR_PX,
     line_height: float = LINE_HEIGHT,
     padding_ems: float = PADDING_EMS,
 ) -> FontFit:
     """The largest code font (in STEP_PX steps, at least floor_px) that removes overflow_px.
 
-    The block of `lines` lines is (lines * line_height + padding_ems) ems tall; shrinking its
-    font by d px makes it that many ems times d px shorter.
+    A block of `lines` lines is (lines * line_height + padding_ems) ems tall. Pass the measured
+    height_px when there is one: marp's auto-scaling may draw a block smaller than its font
+    says (gaia caps a code block at 580px - 1em), and what must fit is the drawn height.
     """
     if overflow_px <= 0:
         return FontFit(font_px, fits=True)
     ems = lines * line_height + padding_ems
-    wanted = math.floor((font_px - overflow_px / ems) / STEP_PX + 1e-9) * STEP_PX
+    drawn = ems * font_px if height_px is None else min(height_px, ems * font_px)
+    wanted = math.floor((drawn - overflow_px) / ems / STEP_PX + 1e-9) * STEP_PX
     if wanted < floor_px:
         return FontFit(min(floor_px, font_px), fits=False)
-    return FontFit(wanted, fits=True)
+    return FontFit(min(wanted, font_px), fits=True)
 
 
 def shrink_style(font_px: float) -> str:

@@ -14,6 +14,10 @@ class Expectation:
 
     exit: int | None = 0  # None: any exit status is fine
     timeout: float | None = None  # seconds; None: the deck's default
+    shows: tuple[str, ...] = ()  # patterns some line of the screen must match
+    not_shows: tuple[str, ...] = ()  # patterns no line of the screen may match
+    asserts: tuple[str, ...] = ()  # Jinja expressions that must hold once the command ran
+    line: int = 0  # the directive's own line, for messages
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,7 @@ class Command:
     host: str
     output: tuple[str, ...]  # the output lines the deck holds now
     expect: Expectation = field(default_factory=Expectation)
+    name: str | None = None  # a name templates use for its result (directive `name:`)
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -48,6 +53,7 @@ class Block:
     end: int  # 1-based line of the closing fence
     lead: tuple[str, ...]  # lines before the first prompt, kept as they are
     commands: tuple[Command, ...]
+    source_form: bool = False  # ```bash run: bare commands, prompts added on the slide
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Settings:
     user: str | None = None
     host: str | None = None
     setup: tuple[str, ...] = ()  # commands run before the deck's own, not shown on any slide
+    asserts: tuple[str, ...] = ()  # Jinja expressions that must hold after the last command
+    volatile: tuple[str, ...] = ()  # more patterns `check` treats as noise
 
 
 @dataclass(frozen=True)
@@ -83,6 +91,8 @@ class Deck:
     slides: tuple[Slide, ...]
     blocks: tuple[Block, ...]
     directive_lines: frozenset[int] = frozenset()  # lines of tool-only comments, not rendered
+    verbatim: tuple[tuple[int, int], ...] = ()  # first and last line of other code blocks
+    body_line: int = 1  # first line after the front matter
 
     @property
     def name(self) -> str:
@@ -103,9 +113,9 @@ class Result:
     screen: tuple[str, ...]
     status: int | None  # None: the command went to an interactive program that is still running
     duration: float
-    prompt: str | None = (
-        None  # the prompt shown before the command when a program, not the deck, drew it
-    )
+    prompt: str | None = None  # a program's own prompt shown before the command, if any
+    typed: str = ""  # the command as typed, templates filled in
+    cwd: str = ""  # the shell's working directory after the command ("~" for home)
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,8 @@ class Transcript:
 
     deck: Path
     results: tuple[Result, ...]
+    facts: Mapping[int, Any] = field(default_factory=dict)  # Facts seen after N commands
+    engine: Mapping[str, str] = field(default_factory=dict)  # engine, storage driver, digests
 
     def for_line(self, line: int) -> Result | None:
         """The result of the command written at `line` of the deck."""

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livedeck.errors import PublishError
+from livedeck.errors import DeckError, PublishError
 from livedeck.model import Deck
 from livedeck.publish import (
     REPO_ROOT,
@@ -45,8 +45,9 @@ class CodeBox:
 
     index: int
     lines: int
-    height: float  # px on the 1280x720 (or 960x720) slide
-    font_px: float
+    height: float  # px as drawn on the 1280x720 (or 960x720) slide
+    font_px: float  # the CSS font size of its code
+    scale: float = 1.0  # < 1: marp's auto-scaling draws it smaller (too wide, or too tall)
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,8 @@ def overflow_report(deck: Deck, boxes: Sequence[SlideBox], *, min_px: int = 1) -
         slide = slides.get(box.number)
         slide_line = slide.line if slide is not None else 1
         lines = fences.get(box.number, [])
+        if len(lines) != len(box.code):
+            lines = []  # e.g. an indented code block, which has no fence: lines unknown
         culprit_line = _line_of(lines, box.culprit_code)
         # Name the code block that crosses the bottom edge; else the slide's tallest one.
         if culprit_line is not None:
@@ -127,9 +130,22 @@ def overflow_report(deck: Deck, boxes: Sequence[SlideBox], *, min_px: int = 1) -
     return found
 
 
+def overflow_error(found: Sequence[Overflow]) -> DeckError:
+    """One error for `build --strict`: at the first overflow, listing every one."""
+    first = found[0]
+    rest = [f"  {item}" for item in found[1:]]
+    return DeckError(
+        first.path,
+        first.line,
+        "\n".join([first.message, *rest]),
+        hint="shorten the output shown (elide lines), shrink the slide's code font with "
+        "<style scoped>, or split the slide",
+    )
+
+
 def _line_of(fence_lines: Sequence[int], index: int | None) -> int | None:
     if index is None or not 0 <= index < len(fence_lines):
-        return None  # e.g. an indented code block, which has no fence
+        return None
     return fence_lines[index]
 
 
@@ -239,7 +255,13 @@ def _slide_box(raw: Mapping[str, Any]) -> SlideBox:
         culprit=str(culprit["kind"]) if culprit else None,
         culprit_code=None if culprit.get("code_index") is None else int(culprit["code_index"]),
         code=tuple(
-            CodeBox(int(c["index"]), int(c["lines"]), float(c["height"]), float(c["font_px"]))
+            CodeBox(
+                index=int(c["index"]),
+                lines=int(c["lines"]),
+                height=float(c["height"]),
+                font_px=float(c["font_px"]),
+                scale=float(c.get("scale", 1.0)),
+            )
             for c in raw.get("code", ())
         ),
     )

@@ -34,6 +34,14 @@ COLOURS = {
     "purple": ("#8e5cc4", "#643c91"),
     "teal": ("#2f9c95", "#1d6e69"),
 }
+CONTAINER_NOTE = (
+    "Reading finds the topmost copy of a file; writing copies it up",
+    "into the container layer. The image layers never change.",
+)
+IMAGE_NOTE = (
+    "Each layer holds only the files its step changed, on top of",
+    "the ones below. Every container of the image shares them.",
+)
 ARROW = """\
   <defs>
     <marker id="arrow" viewBox="0 0 10 10" refX="8" refY="5" markerWidth="5" markerHeight="5" \
@@ -57,22 +65,25 @@ def container_layers_svg(
     if box is not None and box.image_id != picture.id:
         raise NotInLab(f"container {box.name} runs {facts.image(box.image_id).name}, not {image}")
     title = f"A container: one thin R/W layer on the R/O layers of {picture.name}"
-    out = _start(title if box else f"The read-only layers of image {picture.name}", facts)
+    out = _start(title if box else f"The read-only layers of image {picture.name}")
     top = 100
     if box is not None:
-        out.append(_text(40, 58, f"Container {_who(facts, box)}", 36, weight="bold"))
-        out.append(_text(40, 88, f"{box.name} · {box.short_id} · from {picture.name}", 24, "note"))
+        out.append(_text(40, 58, _fit(f"Container {_who(facts, box)}", 40), 36, weight="bold"))
+        about = f"{box.name} · {box.short_id} · from {picture.name}"
+        out.append(_text(40, 88, _fit(about, 70), 24, "note"))
         fill, stroke = _colour(facts, box, 0)
         out.append(_rect(40, 106, 680, 84, 10, "rw", fill=fill, stroke=stroke))
         out.append(_text(380, 144, "Container layer (R/W)", 32, "on-dark", "middle", "bold"))
-        out.append(_text(380, 176, _dir_label(box), 22, "on-dark id", "middle"))
+        out.append(_text(380, 176, _dir_label(box, 40), 22, "on-dark id", "middle"))
         out.append(_brace(740, 108, 190))
         out.append(_text(780, 142, "Thin R/W layer", 28, weight="bold"))
         out.append(_text(780, 176, "all changes go here", 24, "note"))
         top = 214
     else:
         out.append(_text(40, 58, f"Image {_fit(picture.name, 40)}", 36, weight="bold"))
-    bottom = _layer_stack(out, picture.layers, 40, top, 680, 650, made_chars=26)
+        out.append(_text(40, 88, f"{picture.short_id} · {picture.human_size}", 24, "note"))
+        top = 112
+    bottom = _layer_stack(out, picture.layers, 40, top, 680, 650, made_chars=27)
     out.append(_brace(740, top + 2, bottom - 2))
     middle = (top + bottom) // 2
     out.append(_text(780, middle - 20, "Image layers", 28, weight="bold"))
@@ -81,12 +92,8 @@ def container_layers_svg(
     out.append(
         _text(780, middle + 82, f"{len(picture.layers)} layers, {picture.human_size}", 22, "note")
     )
-    out.append(
-        _text(40, 690, "Reading finds the topmost copy of a file; writing copies it up", 24, "note")
-    )
-    out.append(
-        _text(40, 720, "into the container layer. The image layers never change.", 24, "note")
-    )
+    for y, line in zip((690, 720), CONTAINER_NOTE if box else IMAGE_NOTE, strict=True):
+        out.append(_text(40, y, line, 24, "note"))
     return _end(out, facts)
 
 
@@ -103,7 +110,7 @@ def sharing_layers_svg(facts: Facts, image: str, containers: Sequence[str] | Non
             raise NotInLab(f"container {box.name} does not run {picture.name}")
     if not boxes:
         raise NotInLab(f"no container runs {picture.name}; start one to show the sharing")
-    out = _start(f"{len(boxes)} containers share the R/O layers of {picture.name}", facts)
+    out = _start(f"{len(boxes)} containers share the R/O layers of {picture.name}")
     out.append(ARROW)
     gap = 30
     width = (920 - gap * (len(boxes) - 1)) / len(boxes)
@@ -112,11 +119,12 @@ def sharing_layers_svg(facts: Facts, image: str, containers: Sequence[str] | Non
         x = 40 + n * (width + gap)
         centre = x + width / 2
         chars = max(6, int(width / (15 * scale)))
-        out.append(_text(centre, 50, _fit(_who(facts, box), chars), 28 * scale, anchor="middle"))
+        who = _fit(_who(facts, box), chars - 10)
+        out.append(_text(centre, 50, "container ", 28 * scale, anchor="middle", bold=who))
         fill, stroke = _colour(facts, box, n)
         out.append(_rect(x, 70, width, 110, 10, "rw", fill=fill, stroke=stroke))
         out.append(_text(centre, 118, "R/W layer", 30 * scale, "on-dark", "middle", "bold"))
-        out.append(_text(centre, 158, _dir_label(box), 24 * scale, "on-dark id", "middle"))
+        out.append(_text(centre, 158, _dir_label(box, chars), 24 * scale, "on-dark id", "middle"))
         out.append(f'  <path class="link" d="M {_n(centre)} 184 V 262" marker-end="url(#arrow)"/>')
     out.append(_text(40 + width / 2 + 16, 232, "runs on", 24, "note"))
     out.append(_rect(40, 268, 920, 400, 12, fill="#e4e7eb", stroke="#9aa5b1"))
@@ -139,14 +147,15 @@ def _layer_stack(
     """Draw `layers` top (newest) to bottom between `top` and `bottom`; returns the last y."""
     pitch = min(70.0, (bottom - top) / max(1, len(layers)))
     height = pitch - 6
-    size = min(28.0, height * 0.5)
+    size = min(28.0, height * 0.62)
     y = float(top)
     for n, layer in enumerate(reversed(layers)):
         base = y + height / 2 + size * 0.35
         out.append(_rect(x, y, width, height, 8, "ro alt" if n % 2 else "ro"))
         out.append(_text(x + 20, base, layer.short_id, size, "on-dark id"))
-        made = _fit(_made(layer), int(made_chars * 28 / size))
-        out.append(_text(x + 20 + size * 8, base, made, size * 0.78, "made"))
+        if size >= 14:  # else too small to read: the id and size must stay readable
+            made = _fit(_made(layer), int(made_chars * 28 / size))
+            out.append(_text(x + 20 + size * 8, base, made, size * 0.78, "made"))
         out.append(_text(x + width - 20, base, layer.human_size, size * 0.93, "on-dark", "end"))
         y += pitch
     return round(y - pitch + height)
@@ -171,15 +180,18 @@ def _colour(facts: Facts, box: Container, n: int) -> tuple[str, str]:
     return COLOURS.get(wanted) or list(COLOURS.values())[n % len(COLOURS)]
 
 
-def _dir_label(box: Container) -> str:
-    return f"overlay2/{box.rw_dir[:12]}" if box.rw_dir else box.short_id
+def _dir_label(box: Container, chars: int) -> str:
+    """The R/W layer's overlay2 directory, as `ls /var/lib/docker/overlay2` shows it, short."""
+    if not box.rw_dir:
+        return box.short_id
+    return f"overlay2/{box.rw_dir[:12]}" if chars >= 21 else box.rw_dir[:12]
 
 
 def _known_images(facts: Facts) -> str:
     return "images: " + (", ".join(i.name for i in facts.images) or "none")
 
 
-def _start(title: str, facts: Facts) -> list[str]:
+def _start(title: str) -> list[str]:
     return [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}">',
@@ -204,12 +216,15 @@ def _text(
     cls: str = "",
     anchor: str = "",
     weight: str = "",
+    bold: str = "",
 ) -> str:
+    """A <text> element; `bold` follows `text` in bold."""
     attrs = f'x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}"'
     attrs += f" class={quoteattr(cls)}" if cls else ""
     attrs += f' text-anchor="{anchor}"' if anchor else ""
     attrs += f' font-weight="{weight}"' if weight else ""
-    return f"  <text {attrs}>{escape(text)}</text>"
+    tail = f'<tspan font-weight="bold">{escape(bold)}</tspan>' if bold else ""
+    return f"  <text {attrs}>{escape(text)}{tail}</text>"
 
 
 def _rect(

@@ -3,51 +3,84 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from livedeck.model import Block, Command, Deck, Transcript
+from livedeck.context import Pictures, context_at
+from livedeck.deck import FENCE, RUN_WORD
+from livedeck.model import Block, Command, Deck, Result, Transcript
+from livedeck.template import render_template
+from livedeck.timeline import DIRECTIVE_PLACEHOLDER, prose
 
 IMAGE = re.compile(r"!\[[^\]]*\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 
 
-def render(deck: Deck, transcript: Transcript) -> str:
-    """The deck's Markdown with every command's output replaced by the screen it showed."""
+@dataclass(frozen=True)
+class Rendered:
+    """A deck ready for Marp, and the pictures it embeds that livedeck drew."""
+
+    markdown: str
+    pictures: Mapping[str, str]  # relative path -> SVG
+
+
+def render(deck: Deck, transcript: Transcript) -> Rendered:
+    """The deck with prose templates filled in and every command's output replaced by its screen."""
     lines = deck.text.split("\n")
-    out: list[str] = []
+    out = lines[: deck.body_line - 1]  # the front matter, as written
+    drawn = Pictures(deck.name, None)
+    stretches = {stretch.line: stretch for stretch in prose(deck)}
     blocks = {block.line: block for block in deck.blocks}
-    number = 1
+    verbatim = dict(deck.verbatim)
+    number = deck.body_line
     while number <= len(lines):
         block = blocks.get(number)
         if block is not None:
-            out.append(lines[number - 1])
-            out.extend(_block_body(block, transcript))
-            out.append(lines[block.end - 1])
+            out.extend(_block(block, lines, transcript))
             number = block.end + 1
             continue
-        if number not in deck.directive_lines:
-            out.append(lines[number - 1])
-        number += 1
-    return "\n".join(out)
+        if number in verbatim:  # code that is not a transcript: as written, no templates
+            out.extend(lines[number - 1 : verbatim[number]])
+            number = verbatim[number] + 1
+            continue
+        stretch = stretches[number]
+        context = context_at(deck, transcript, stretch.position, drawn)
+        text = render_template(stretch.text, context, deck.path, stretch.line)
+        out.extend(line for line in text.split("\n") if line != DIRECTIVE_PLACEHOLDER)
+        number = stretch.end + 1
+    return Rendered("\n".join(out), dict(drawn.made))
 
 
-def _block_body(block: Block, transcript: Transcript) -> list[str]:
-    body = list(block.lead)
+def _block(block: Block, lines: list[str], transcript: Transcript) -> list[str]:
+    opening = lines[block.line - 1]
+    if block.source_form:
+        fence = FENCE.match(opening)
+        assert fence is not None
+        words = [w for w in fence.group(3).split() if w != RUN_WORD]
+        opening = fence.group(1) + fence.group(2) + " ".join(words)
+    body = [opening, *block.lead]
     for command in block.commands:
         result = transcript.for_line(command.line) if command.runnable else None
         if result is None:
             body.extend(command.source)
             body.extend(command.output)
             continue
-        body.extend(_command_lines(command, result.prompt))
+        body.extend(_command_lines(command, result))
         body.extend(result.screen)
+    body.append(lines[block.end - 1])
     return body
 
 
-def _command_lines(command: Command, program_prompt: str | None) -> tuple[str, ...]:
-    """The command as written, behind the prompt a person saw (a program's own, if any)."""
-    if program_prompt is None:
-        return command.source
-    first, *rest = command.text.split("\n")
-    return (program_prompt + first, *rest)
+def _command_lines(command: Command, result: Result) -> tuple[str, ...]:
+    """The command as typed, behind the prompt a person saw."""
+    first, *rest = (result.typed or command.text).split("\n")
+    if result.prompt is not None:  # an interactive program's own prompt
+        prompt = result.prompt
+    elif command.prompt:
+        prompt = command.prompt
+    else:  # a `run` block: the shell's prompt, as bash's \u@\h:\w\$ shows it
+        sigil = "#" if command.user == "root" else "$"
+        prompt = f"{command.user}@{command.host}:{result.cwd or '~'}{sigil} "
+    return (prompt + first, *rest)
 
 
 def local_images(markdown: str) -> list[str]:

@@ -6,7 +6,7 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 marp_dir="$repo/tools/marp"
-apt_packages=(chromium fonts-noto-cjk fonts-nanum poppler-utils)
+apt_packages=(chromium fonts-noto-cjk fonts-nanum fonts-nanum-extra poppler-utils)
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

@@ -40,17 +40,23 @@ class Session:
         self._columns = lab.spec.columns
         self._program_prompt = program_prompt
         self._nonce = secrets.token_hex(8)
-        self._marker = re.compile(rb"\x1b\]777;livedeck;" + self._nonce.encode() + rb";(\d+)\x07")
+        self._marker = re.compile(
+            rb"\x1b\]777;livedeck;"
+            + self._nonce.encode()
+            + rb";(\d+)\x1f([^\x07]*)\x1f([^\x07]*)\x07"
+        )
         self._channel: Channel = lab.shell()
         self._pending = b""
         self.in_program: str | None = None  # prompt of the program commands now go to
+        self.cwd = "~"  # the shell's directory as its prompt would show it (bash's \\w)
         self._start()
 
     def _start(self) -> None:
         # The marker is an OSC sequence a terminal ignores: invisible, and carries $? out.
         setup = (
             "stty -echo; set +H; PS1=''; PS2=''; "
-            f"PROMPT_COMMAND='printf \"\\033]777;livedeck;{self._nonce};%s\\007\" $?'\n"
+            f'PROMPT_COMMAND=\'printf "\\033]777;livedeck;{self._nonce};%s\\037%s\\037%s\\007"'
+            ' $? "$PWD" "$HOME"\'\n'
         )
         self._channel.send(setup.encode())
         data, status, _ = self._read(timeout=30.0, watch_programs=False)
@@ -90,6 +96,7 @@ class Session:
             found = self._marker.search(buffer)
             if found:
                 self._pending = buffer[found.end() :]
+                self.cwd = _tilde(found.group(2).decode(errors="replace"), found.group(3).decode())
                 return buffer[: found.start()], int(found.group(1)), None
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -150,6 +157,12 @@ class Session:
     def close(self) -> None:
         """End the shell."""
         self._channel.close()
+
+
+def _tilde(cwd: str, home: str) -> str:
+    if home not in ("", "/") and (cwd == home or cwd.startswith(home.rstrip("/") + "/")):
+        return "~" + cwd[len(home.rstrip("/")) :]
+    return cwd
 
 
 def _screen(data: bytes, columns: int, *, echo: str | None, prompt: str | None) -> tuple[str, ...]:

@@ -1,0 +1,208 @@
+"""overflow: pure mapping of measured slides to deck lines, and real marp + Chromium (`marp`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pytest
+
+from livedeck.deck import load_deck, parse_deck
+from livedeck.errors import PublishError
+from livedeck.overflow import (
+    CodeBox,
+    SlideBox,
+    code_fences,
+    measure,
+    measure_decks,
+    overflow_error,
+    overflow_report,
+)
+from livedeck.publish import REPO_ROOT, MarpRun
+
+DECKS = Path(__file__).parent / "decks" / "overflow"
+LONG = DECKS / "long-code.md"
+SHORT = DECKS / "short.md"
+MSPT2 = REPO_ROOT / "slides" / "themes" / "mspt2.css"
+
+DECK = """\
+---
+marp: true
+---
+
+# One
+
+```bash
+a
+```
+
+~~~~text
+```
+not a fence of its own
+```
+~~~~
+
+---
+
+## Two
+
+Text only.
+
+---
+
+    indented code, no fence
+
+```
+b
+```
+"""
+
+
+def test_code_fences_lists_each_slides_opening_fences() -> None:
+    deck = parse_deck(DECK, Path("slides/x.md"))
+    assert code_fences(deck) == {1: [7, 11], 3: [27]}
+
+
+def test_a_code_block_that_crosses_the_bottom_is_named_at_its_fence() -> None:
+    deck = parse_deck(DECK, Path("slides/x.md"))
+    box = SlideBox(1, 83, "code block", 1, (CodeBox(0, 1, 40, 12.6), CodeBox(1, 3, 90, 12.6)))
+    [found] = overflow_report(deck, [box])
+    assert (found.line, found.slide, found.pixels, found.code_line) == (11, 1, 83, 11)
+    assert (
+        str(found) == "slides/x.md:11: slide 1 overflows by 83 px (code block at line 11, 3 lines)"
+    )
+
+
+def test_another_block_is_named_at_the_slide_with_its_tallest_code_block() -> None:
+    deck = parse_deck(DECK, Path("slides/x.md"))
+    box = SlideBox(1, 7, "paragraph", None, (CodeBox(0, 1, 40, 12.6), CodeBox(1, 3, 90, 12.6)))
+    [found] = overflow_report(deck, [box])
+    assert found.line == deck.slides[0].line == 4
+    assert found.message == (
+        "slide 1 overflows by 7 px (the paragraph runs past the bottom; "
+        "tallest code block: line 11, 3 lines)"
+    )
+
+
+def test_slides_that_fit_or_have_no_code_or_no_fence() -> None:
+    deck = parse_deck(DECK, Path("slides/x.md"))
+    boxes = [
+        SlideBox(1, 0, None, None),
+        SlideBox(2, 12, "list", None),
+        # An indented block (no fence) comes first on slide 3: which line is which is unknown.
+        SlideBox(3, 30, "code block", 1, (CodeBox(0, 1, 30, 12.6), CodeBox(1, 1, 30, 12.6))),
+    ]
+    two, three = overflow_report(deck, boxes)
+    assert str(two) == "slides/x.md:18: slide 2 overflows by 12 px (the list runs past the bottom)"
+    assert (three.line, three.code_line) == (24, None)
+    assert overflow_report(deck, boxes, min_px=40) == []
+
+
+def _fake_env(tmp_path: Path) -> dict[str, str]:
+    tool = tmp_path / "tool"
+    tool.write_text("#!/bin/sh\nexit 0\n")
+    tool.chmod(0o755)
+    return {"PATH": os.environ["PATH"], "LIVEDECK_MARP": str(tool), "CHROME_PATH": str(tool)}
+
+
+def test_measure_renders_bare_html_with_the_themes_and_reads_the_browser_numbers(
+    tmp_path: Path,
+) -> None:
+    calls: list[list[str]] = []
+
+    def runner(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
+        calls.append(list(argv))
+        if "--input-dir" in argv:  # marp: write the HTML it would write
+            source = Path(argv[argv.index("--input-dir") + 1])
+            out = Path(argv[argv.index("-o") + 1])
+            for md in source.rglob("*.md"):
+                html = out / md.relative_to(source).with_suffix(".html")
+                html.parent.mkdir(parents=True, exist_ok=True)
+                html.write_text("<html><head></head></html>")
+        else:  # node measure.mjs SPEC RESULT
+            spec = json.loads(Path(argv[2]).read_text())
+            slides: list[dict[str, object]] = [{"number": 1, "overflow": 5, "code": []}]
+            result = {"pages": [{"html": p["html"], "slides": slides} for p in spec["pages"]]}
+            Path(argv[3]).write_text(json.dumps(result))
+            assert spec["pages"][0]["base"] == str(DECKS.absolute())
+        return MarpRun(tuple(argv), 0, "")
+
+    result = measure_decks([LONG, SHORT], themes=[MSPT2], env=_fake_env(tmp_path), runner=runner)
+    assert result == {LONG: (SlideBox(1, 5, None, None),), SHORT: (SlideBox(1, 5, None, None),)}
+    marp_call = calls[0]
+    assert marp_call[marp_call.index("--template") + 1] == "bare"
+    assert marp_call[marp_call.index("--theme-set") + 1] == str(MSPT2)
+    assert "--html" not in marp_call
+    assert calls[1][1].endswith("measure.mjs")
+
+
+def test_a_failing_marp_is_a_publish_error(tmp_path: Path) -> None:
+    def runner(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
+        return MarpRun(tuple(argv), 1, "[ ERROR ] something broke")
+
+    with pytest.raises(PublishError, match="something broke"):
+        measure(LONG, env=_fake_env(tmp_path), runner=runner)
+
+
+# --- real marp-cli and Chromium ----------------------------------------------------------------
+
+
+def _leftovers() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("livedeck-measure-*")}
+
+
+@pytest.mark.marp
+def test_a_too_long_code_block_overflows_at_its_slide_and_line() -> None:
+    before = _leftovers()
+    boxes = measure(LONG, themes=[MSPT2])
+    assert [box.number for box in boxes] == [1, 2, 3]
+    assert boxes[0].overflow == 0 and boxes[2].overflow == 0
+    [found] = overflow_report(load_deck(LONG), boxes)
+    assert (found.slide, found.line, found.block, found.code_lines) == (2, 19, "code block", 30)
+    assert 40 < found.pixels < 150
+    assert str(found).startswith(f"{LONG}:19: slide 2 overflows by ")
+    assert _leftovers() <= before  # the temporary folder and browser profile are gone
+
+
+@pytest.mark.marp
+def test_a_short_deck_has_no_overflow() -> None:
+    boxes = measure(SHORT, themes=[MSPT2])
+    assert len(boxes) == 2
+    assert overflow_report(load_deck(SHORT), boxes) == []
+    assert boxes[0].code[0].lines == 2
+
+
+@pytest.mark.marp
+def test_the_course_theme_measures_differently_from_marps_default(tmp_path: Path) -> None:
+    # Two decks from two folders in one call: the same slides, with marp's default theme.
+    default = tmp_path / "long-code.md"
+    default.write_text(LONG.read_text().replace("theme: mspt2", "theme: default"))
+    result = measure_decks([LONG, default], themes=[MSPT2])
+    course, plain = result[LONG][1], result[default][1]
+    assert course.code[0].font_px == pytest.approx(12.6)  # 18 px * gaia's 0.7em
+    assert plain.code[0].font_px != course.code[0].font_px
+    assert plain.overflow > course.overflow > 0
+
+
+@pytest.mark.marp
+def test_pictures_load_from_the_decks_own_folder(tmp_path: Path) -> None:
+    shutil.copy(REPO_ROOT / "slides" / "img" / "container-layers.jpeg", tmp_path / "big.jpeg")
+    deck = tmp_path / "pic.md"
+    deck.write_text("---\nmarp: true\ntheme: mspt2\n---\n\n## A big picture\n\n![](big.jpeg)\n")
+    [box] = measure(deck, themes=[MSPT2])
+    assert box.overflow > 0 and box.culprit == "picture"
+
+
+def test_strict_builds_get_one_error_listing_every_overflow() -> None:
+    deck = parse_deck(DECK, Path("slides/x.md"))
+    found = overflow_report(deck, [SlideBox(1, 9, "paragraph", None), SlideBox(2, 3, "list", None)])
+    error = overflow_error(found)
+    assert str(error) == (
+        "slides/x.md:4: slide 1 overflows by 9 px (the paragraph runs past the bottom)\n"
+        "  slides/x.md:18: slide 2 overflows by 3 px (the list runs past the bottom)"
+    )
+    assert "<style scoped>" in error.hint

@@ -1,0 +1,116 @@
+"""`<!-- livedeck: {...} -->` comments: what the author expects of the next block. Pure."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from livedeck.errors import DeckError
+from livedeck.model import Command, Expectation
+
+KEYS = ("command", "exit", "timeout", "name", "shows", "not_shows", "assert")
+NAME = re.compile(r"[A-Za-z_]\w*")
+RESERVED = frozenset({"last", "commands", "docker", "picture", "deck"})
+
+Directive = tuple[int, Mapping[str, Any]]  # its line, and its YAML mapping
+
+
+def unknown_key_message(what: str, key: object, known: Sequence[str]) -> str:
+    """`unknown KEY. Did you mean X? Known keys: ...`."""
+    names = sorted(known)
+    close = difflib.get_close_matches(str(key), names, n=1)
+    guess = f" Did you mean {close[0]!r}?" if close else ""
+    return f"unknown {what}.{guess} Known keys: {', '.join(names)}"
+
+
+def check_keys(data: Mapping[str, Any], line: int, path: Path) -> None:
+    """Every key of a directive is one livedeck knows."""
+    for key in data:
+        if key not in KEYS:
+            raise DeckError(path, line, unknown_key_message(f"directive key {key!r}", key, KEYS))
+
+
+def apply(
+    commands: Sequence[Command], directives: Sequence[Directive], path: Path
+) -> list[Command]:
+    """The block's commands with the expectations and names its directives give them."""
+    result = list(commands)
+    for line, data in directives:
+        wanted = data.get("command")
+        targets = [n for n, c in enumerate(result) if c.runnable and wanted in (None, c.text)]
+        if not targets:
+            raise DeckError(
+                path,
+                line,
+                f"livedeck directive names command {wanted!r}, which the next block does not run",
+                hint="`command:` must equal the command text after the prompt",
+            )
+        expect = _expectation(data, line, path)
+        for n in targets:
+            # Assertions run once, after the last command the directive is about.
+            asserts = expect.asserts if n == targets[-1] else ()
+            result[n] = replace(result[n], expect=replace(expect, asserts=asserts))
+        name = data.get("name")
+        if name is not None:
+            if len(targets) > 1:
+                raise DeckError(
+                    path, line, "`name:` needs `command:` in a block of several commands"
+                )
+            result[targets[0]] = replace(result[targets[0]], name=_name(name, line, path))
+    return result
+
+
+def _expectation(data: Mapping[str, Any], line: int, path: Path) -> Expectation:
+    exit_status = data.get("exit", 0)
+    if exit_status == "any":
+        exit_status = None
+    elif not isinstance(exit_status, int) or isinstance(exit_status, bool):
+        raise DeckError(path, line, f"`exit:` must be a number or `any`, not {exit_status!r}")
+    timeout = data.get("timeout")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise DeckError(
+            path, line, f"`timeout:` must be a positive number of seconds, not {timeout!r}"
+        )
+    return Expectation(
+        exit=exit_status,
+        timeout=None if timeout is None else float(timeout),
+        shows=_patterns(data, "shows", line, path),
+        not_shows=_patterns(data, "not_shows", line, path),
+        asserts=strings(data.get("assert"), "assert", line, path),
+        line=line,
+    )
+
+
+def _patterns(data: Mapping[str, Any], key: str, line: int, path: Path) -> tuple[str, ...]:
+    patterns = strings(data.get(key), key, line, path)
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            raise DeckError(path, line, f"`{key}:` pattern {pattern!r}: {error}") from error
+    return patterns
+
+
+def strings(value: Any, key: str, line: int, path: Path) -> tuple[str, ...]:
+    """A string or a list of strings, as a tuple."""
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise DeckError(path, line, f"`{key}:` must be a string or a list of strings")
+    return tuple(items)
+
+
+def _name(value: Any, line: int, path: Path) -> str:
+    if not isinstance(value, str) or not NAME.fullmatch(value) or value in RESERVED:
+        raise DeckError(
+            path,
+            line,
+            f"`name:` must be a template name (letters, digits, _), not {value!r}",
+            hint=f"these names are taken: {', '.join(sorted(RESERVED))}",
+        )
+    return value

@@ -1,0 +1,127 @@
+"""Jinja2 in decks, next to shell and Go templates that must pass through untouched. Pure."""
+
+from __future__ import annotations
+
+import re
+import traceback
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2 import meta
+
+from livedeck.errors import DeckError
+
+# `{{ ... }}` that is a Go template (docker --format): it reads `.Field`, `$var`, or calls a
+# function with arguments (`json .`, `index .Labels "k"`), or is a bare `end`/`else`.
+_GO_TEMPLATE = re.compile(
+    r"""\{\{-?\s*(?:[.$]|(?:end|else)\s*-?\}\}|[A-Za-z_]\w*\s+[.$"(])""",
+)
+_DOUBLE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+_SHELL_HASH = re.compile(r"\$\{#")  # ${#ARRAY[@]}: length in bash, a comment start in Jinja
+_TAGS = re.compile(r"\{\{|\{%|\{#")
+_RAW = re.compile(r"\{% raw %\}.*?\{% endraw %\}", re.DOTALL)
+
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined,
+    autoescape=False,
+    keep_trailing_newline=True,
+)
+
+
+def protect(text: str) -> str:
+    """Wrap shell and Go template syntax in `{% raw %}` so Jinja leaves it as it is."""
+    if not _TAGS.search(text):
+        return text
+    spans: list[tuple[int, int]] = []
+    for match in _DOUBLE.finditer(text):
+        if _GO_TEMPLATE.match(match.group(0)):
+            spans.append(match.span())
+    for match in _SHELL_HASH.finditer(text):
+        spans.append((match.start(), match.end()))
+    if not spans:
+        return text
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out += [text[last:start], "{% raw %}", text[start:end], "{% endraw %}"]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def has_template(text: str) -> bool:
+    """Whether `text` holds Jinja syntax (after shell and Go templates are set aside)."""
+    return bool(_TAGS.search(_RAW.sub("", protect(text))))
+
+
+def names_used(text: str, path: Path, line: int) -> set[str]:
+    """The context names a template reads (to know which lab facts to collect, and when)."""
+    if not has_template(text):
+        return set()
+    try:
+        return set(meta.find_undeclared_variables(_ENV.parse(protect(text))))
+    except jinja2.TemplateSyntaxError as error:
+        raise _syntax_error(error, path, line) from error
+
+
+def render_template(text: str, context: Mapping[str, Any], path: Path, line: int) -> str:
+    """Render `text` (which starts at deck line `line`); errors point at the deck's line."""
+    if not has_template(text):
+        return text
+    name = f"{path}:{line}"
+    try:
+        template = _ENV.from_string(protect(text))
+        template.name = template.filename = name
+        return template.render(context)
+    except jinja2.TemplateSyntaxError as error:
+        raise _syntax_error(error, path, line) from error
+    except DeckError:
+        raise
+    except Exception as error:  # undefined names, bad filters, errors in helpers
+        where = line + _template_line(error, name) - 1
+        raise DeckError(
+            path,
+            where,
+            f"template error: {_describe(error)}",
+            hint="names you can use: "
+            + ", ".join(sorted(k for k in context if not k.startswith("_"))),
+        ) from error
+
+
+def evaluate(expression: str, context: Mapping[str, Any], path: Path, line: int) -> Any:
+    """Evaluate a Jinja expression (an assertion) at deck line `line`."""
+    try:
+        return _ENV.compile_expression(expression, undefined_to_none=False)(**context)
+    except jinja2.TemplateSyntaxError as error:
+        raise DeckError(
+            path, line, f"assertion is not a valid expression: {error.message}"
+        ) from error
+    except DeckError:
+        raise
+    except Exception as error:
+        raise DeckError(path, line, f"assertion {expression!r}: {_describe(error)}") from error
+
+
+def _syntax_error(error: jinja2.TemplateSyntaxError, path: Path, line: int) -> DeckError:
+    return DeckError(
+        path,
+        line + (error.lineno or 1) - 1,
+        f"template syntax error: {error.message}",
+        hint="to show `{{` as it is, write {{ '{{' }} or wrap it in {% raw %}...{% endraw %}",
+    )
+
+
+def _template_line(error: BaseException, name: str) -> int:
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        if frame.filename == name and frame.lineno is not None:
+            return frame.lineno
+    return 1
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, jinja2.UndefinedError):
+        return f"{error.message} (an undefined name is an error, never an empty string)"
+    return str(error) or type(error).__name__
