@@ -1,0 +1,179 @@
+"""The record: one run of a deck as diff-friendly YAML, committed beside the deck.
+
+`livedeck build` writes it, `livedeck build --offline` renders from it, `livedeck check`
+compares a new run with it. Reading and writing text is pure; only the two file helpers touch disk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.scalarstring import LiteralScalarString
+
+from livedeck import __version__
+from livedeck import facts as lab_facts
+from livedeck.errors import DeckError
+from livedeck.model import Deck, Result, Transcript
+
+FORMAT = 1
+HEADER = """\
+# livedeck record of {deck}: what each command showed in one run on a lab.
+# Written by `livedeck build` and `livedeck check --update`; commit it beside the deck.
+# `livedeck build --offline` renders the deck from it; `livedeck check` compares a new run with it.
+"""
+
+
+def record_path(deck_path: Path) -> Path:
+    """Where a deck's record lives: `slides/x.md` -> `slides/x.record.yaml`."""
+    return deck_path.with_suffix(".record.yaml")
+
+
+def dump(deck: Deck, transcript: Transcript) -> str:
+    """The record of a run, as YAML text."""
+    commands = []
+    for result in transcript.results:
+        entry: dict[str, Any] = {"line": result.command.line, "command": result.command.text}
+        if result.typed and result.typed != result.command.text:
+            entry["typed"] = result.typed
+        if result.prompt is not None:
+            entry["prompt"] = result.prompt
+        if result.cwd:
+            entry["cwd"] = result.cwd
+        entry["exit"] = result.status
+        entry["seconds"] = round(result.duration, 2)
+        entry["screen"] = _block("\n".join(result.screen))
+        commands.append(entry)
+    data: dict[str, Any] = {
+        "format": FORMAT,
+        "livedeck": __version__,
+        "deck": deck.path.name,
+        "lab": dict(transcript.engine),
+        "commands": commands,
+    }
+    if transcript.facts:
+        data["facts"] = {
+            f"after {n} commands": lab_facts.to_data(f) for n, f in sorted(transcript.facts.items())
+        }
+    out = io.StringIO()
+    out.write(HEADER.format(deck=deck.path.name))
+    _yaml().dump(data, out)
+    return out.getvalue()
+
+
+def load(text: str, deck: Deck, path: Path) -> Transcript:
+    """The transcript a record holds, checked against the deck it claims to record."""
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line = 1 + (mark.line if mark is not None else 0)
+        raise DeckError(path, line, f"the record is not valid YAML: {error.problem}") from error
+    except YAMLError as error:
+        raise DeckError(path, 1, f"the record is not valid YAML: {error}") from error
+    if not isinstance(data, dict) or data.get("format") != FORMAT or "commands" not in data:
+        raise DeckError(
+            path,
+            1,
+            f"not a livedeck record (format {FORMAT})",
+            hint=_REBUILD.format(deck=deck.path),
+        )
+    runnable = [c for c in deck.commands if c.runnable]
+    entries = data["commands"]
+    if not isinstance(entries, list):
+        raise DeckError(path, 1, "the record's `commands:` must be a list")
+    for command, entry in zip(runnable, entries, strict=False):
+        if not isinstance(entry, dict) or entry.get("command") != command.text:
+            had = entry.get("command") if isinstance(entry, dict) else entry
+            raise DeckError(
+                deck.path,
+                command.line,
+                f"the record {path.name} is from another version of the deck: here the deck runs"
+                f" {command.text!r}, the record has {had!r}",
+                hint=_REBUILD.format(deck=deck.path),
+            )
+    if len(entries) != len(runnable):
+        raise DeckError(
+            deck.path,
+            (runnable[len(entries)] if len(runnable) > len(entries) else runnable[-1]).line,
+            f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
+            hint=_REBUILD.format(deck=deck.path),
+        )
+    try:
+        results = tuple(
+            _result(command, entry) for command, entry in zip(runnable, entries, strict=True)
+        )
+        facts = {
+            int(key.split()[1]): lab_facts.from_data(value)
+            for key, value in (data.get("facts") or {}).items()
+        }
+    except (KeyError, TypeError, ValueError, IndexError) as error:
+        raise DeckError(
+            path, 1, f"the record is damaged: {error!r}", hint=_REBUILD.format(deck=deck.path)
+        ) from error
+    return Transcript(
+        deck.path, results, facts, {str(k): str(v) for k, v in (data.get("lab") or {}).items()}
+    )
+
+
+_REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
+
+
+def _result(command: Any, entry: dict[str, Any]) -> Result:
+    screen = entry.get("screen") or ""
+    return Result(
+        command=command,
+        screen=tuple(screen.split("\n")) if screen else (),
+        status=entry["exit"],
+        duration=float(entry.get("seconds", 0.0)),
+        prompt=entry.get("prompt"),
+        typed=entry.get("typed", ""),
+        cwd=entry.get("cwd", ""),
+    )
+
+
+def read(deck: Deck) -> Transcript:
+    """Load the record beside a deck; DeckError if it is missing or does not fit."""
+    path = record_path(deck.path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DeckError(
+            deck.path,
+            1,
+            f"no record {path.name} beside the deck",
+            hint=_REBUILD.format(deck=deck.path),
+        ) from None
+    return load(text, deck, path)
+
+
+def write(deck: Deck, transcript: Transcript) -> Path:
+    """Write the record beside the deck atomically (temporary file, then rename)."""
+    path = record_path(deck.path)
+    text = dump(deck, transcript)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _block(text: str) -> str:
+    return LiteralScalarString(text) if "\n" in text else text
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.default_flow_style = False
+    yaml.width = 4096  # never fold a long line of a screen
+    yaml.indent(mapping=2, sequence=2, offset=0)
+    return yaml
