@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -11,25 +12,31 @@ from livedeck.cli import EXIT_DECK, main
 DECKS = Path(__file__).parent / "decks"
 
 
-def test_build_writes_refreshed_markdown(tmp_path: Path) -> None:
+def test_build_writes_refreshed_markdown_and_a_record(tmp_path: Path) -> None:
+    decks = tmp_path / "slides"
+    decks.mkdir()
+    for name in ("transcripts.md", "pic.png"):
+        shutil.copy(DECKS / name, decks / name)
+    out = tmp_path / "build"
     code = main(
         [
             "build",
-            str(DECKS / "transcripts.md"),
+            str(decks / "transcripts.md"),
             "--lab",
             "local",
             "--format",
             "none",
             "--out",
-            str(tmp_path),
+            str(out),
             "-q",
         ]
     )
     assert code == 0
-    built = (tmp_path / "transcripts.md").read_text(encoding="utf-8")
+    built = (out / "transcripts.md").read_text(encoding="utf-8")
     assert 'me@box:/tmp$ echo "a b" | tr a-z A-Z\nA B\n' in built
     assert "OLD OUTPUT" not in built
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["pic.png", "transcripts.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["pic.png", "transcripts.md"]
+    assert 'command: echo "a b" | tr a-z A-Z' in (decks / "transcripts.record.yaml").read_text()
 
 
 def test_broken_deck_reports_deck_line_and_keeps_old_outputs(

@@ -6,6 +6,7 @@ Asserts what the slides must show to tell one consistent story of one run.
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,10 +38,13 @@ def host() -> Iterator[docker.DockerClient]:
 def built(host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Build the flagship once, with an image of the user's own on the host engine."""
     out = tmp_path_factory.mktemp("build")
+    slides = tmp_path_factory.mktemp("slides")
+    shutil.copy(FLAGSHIP, slides / FLAGSHIP.name)  # its record is written beside it
     base = host.images.get("livedeck/debian:bookworm")
     base.tag("livedeck-test/keep", "1")
     before = _host_state(host)
-    assert main(["build", str(FLAGSHIP), "--out", str(out), "-q"]) == 0
+    assert main(["build", str(slides / FLAGSHIP.name), "--out", str(out), "-q", "--strict"]) == 0
+    assert (slides / "docker-layers.record.yaml").is_file()
     after = _host_state(host)
     assert after == before, "the build left containers, volumes or networks on the host"
     yield out
@@ -81,7 +85,9 @@ def test_outputs_exist_with_one_pdf_page_per_slide(built: Path) -> None:
     ).stdout
     pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
     assert pages == len(load_deck(FLAGSHIP).slides) == 11
-    assert (built / "img" / "container-layers.jpeg").is_file()
+    pictures = sorted((built / "img" / "generated").iterdir())
+    assert [p.name for p in pictures] == ["docker-layers-1.svg", "docker-layers-2.svg"]
+    assert (built / "index.html").is_file()
 
 
 def test_nothing_of_the_old_run_is_left(built: Path) -> None:

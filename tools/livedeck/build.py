@@ -1,31 +1,50 @@
-"""The pipeline, end to end: deck -> run -> render -> publish, with nothing half-written."""
+"""The pipeline, end to end: deck -> run -> render -> publish -> check, nothing half-written."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from livedeck.deck import load_deck
+from livedeck import fit, record
+from livedeck.check import Change, compare
+from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError, LivedeckError
 from livedeck.expect import check_asserts
-from livedeck.model import Deck
+from livedeck.index import DeckEntry, deck_status, deck_title, index_html
+from livedeck.model import Deck, Transcript
+from livedeck.overflow import Overflow, SlideBox, measure_decks, overflow_error, overflow_report
 from livedeck.publish import check_tools, publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import LabFactory
+from livedeck.themes import resolve_theme, theme_dirs_for
 
 
 @dataclass(frozen=True)
 class BuildOptions:
-    """How to build: where outputs go, which formats, which lab, and limits."""
+    """How to build: where outputs go, which formats, and where transcripts come from."""
 
     out_dir: Path
     formats: tuple[str, ...] = ("html", "pdf")
     timeout: float | None = None
     columns: int | None = None
+    offline: bool = False  # render from the records, run nothing
+    strict: bool = False  # an overflowing slide is an error
+
+
+@dataclass
+class Built:
+    """What a build wrote, and what it warns about."""
+
+    outputs: list[Path] = field(default_factory=list)
+    overflows: list[Overflow] = field(default_factory=list)
+
+
+Hooks = Callable[[Deck], None]
 
 
 def find_decks(paths: Iterable[Path]) -> list[Path]:
@@ -54,40 +73,82 @@ def build(
     options: BuildOptions,
     start_lab: LabFactory,
     progress: Progress | None = None,
-    on_deck: Callable[[Deck], None] | None = None,
-) -> list[Path]:
-    """Run, render and publish every deck; return the output files written to out_dir."""
+    on_deck: Hooks | None = None,
+) -> Built:
+    """Run (or replay), render and publish every deck; on any error out_dir stays as it was."""
     decks = [load_deck(path) for path in find_decks(paths)]  # every deck parses before any runs
+    themes = sorted({t for t in (resolve_theme(d, theme_dirs_for(d.path)) for d in decks) if t})
     if options.formats:
         check_tools(options.formats)  # before minutes of running, not after
     options.out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.out_dir))
     try:
-        staged = []
+        transcripts = []
         for deck in decks:
             if on_deck is not None:
                 on_deck(deck)
-            staged.append(_run_and_render(deck, options, start_lab, staging, progress))
-        outputs = publish(staged, options.out_dir, options.formats) if options.formats else []
-        return [*outputs, *_move_all(staging, options.out_dir)]
+            transcripts.append(
+                record.read(deck) if options.offline else _run(deck, options, start_lab, progress)
+            )
+        staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
+        built = Built()
+        if options.formats:
+            built.overflows = _fit(decks, staged, themes)
+            if options.strict and built.overflows:
+                raise overflow_error(built.overflows)
+        built.outputs = (
+            publish(staged, options.out_dir, options.formats, themes=themes)
+            if options.formats
+            else []
+        )
+        if options.formats:
+            _write_index(decks, built, staging)
+        built.outputs += _move_all(staging, options.out_dir)
+        if not options.offline:
+            built.outputs += [record.write(d, t) for d, t in zip(decks, transcripts, strict=True)]
+        return built
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _run_and_render(
-    deck: Deck,
-    options: BuildOptions,
+def check(
+    paths: Sequence[Path],
     start_lab: LabFactory,
-    staging: Path,
-    progress: Progress | None,
-) -> Path:
-    """Run one deck on a lab of its own and write its Markdown (and pictures) into staging."""
+    *,
+    update: bool = False,
+    timeout: float | None = None,
+    progress: Progress | None = None,
+    on_deck: Hooks | None = None,
+) -> list[tuple[Deck, list[Change]]]:
+    """Run every deck on a fresh lab and compare with its record; `update` rewrites the record."""
+    decks = [load_deck(path) for path in find_decks(paths)]
+    recorded = [None if update else record.read(deck) for deck in decks]  # fail before running
+    found = []
+    for deck, old in zip(decks, recorded, strict=True):
+        if on_deck is not None:
+            on_deck(deck)
+        fresh = _run(deck, BuildOptions(Path("."), timeout=timeout), start_lab, progress)
+        found.append((deck, [] if old is None else compare(deck, old, fresh)))
+        if update:
+            record.write(deck, fresh)
+    return found
+
+
+def _run(
+    deck: Deck, options: BuildOptions, start_lab: LabFactory, progress: Progress | None
+) -> Transcript:
+    """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
     lab = start_lab(lab_spec(deck, options.columns))
     try:
         transcript = run_deck(deck, lab, timeout=options.timeout, progress=progress)
     finally:
         lab.close()
     check_asserts(deck, transcript)
+    return transcript
+
+
+def _stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
+    """Write the deck's Markdown and the pictures it shows into staging."""
     rendered = render(deck, transcript)
     target = staging / f"{deck.name}.md"
     target.write_text(rendered.markdown, encoding="utf-8")
@@ -98,6 +159,71 @@ def _run_and_render(
         if image.removeprefix("./") not in rendered.pictures:
             _stage_image(deck, image, staging)
     return target
+
+
+def _fit(decks: Sequence[Deck], staged: Sequence[Path], themes: Sequence[Path]) -> list[Overflow]:
+    """Measure every slide; shrink code where the deck allows it; what still overflows."""
+    boxes = measure_decks(staged, themes=themes)
+    shrunk = False
+    for deck, path in zip(decks, staged, strict=True):
+        fonts = _fonts(deck, parse_deck(path.read_text(encoding="utf-8"), path), boxes[path])
+        if fonts:
+            path.write_text(
+                fit.shrink_slides(path.read_text(encoding="utf-8"), fonts), encoding="utf-8"
+            )
+            shrunk = True
+    if shrunk:
+        boxes = measure_decks(staged, themes=themes)
+    return [
+        o
+        for deck, path in zip(decks, staged, strict=True)
+        for o in overflow_report(deck, boxes[path])
+    ]
+
+
+def _fonts(deck: Deck, rendered: Deck, boxes: Sequence[SlideBox]) -> dict[int, float]:
+    """Slide number -> code font that makes it fit, for the slides the author lets shrink."""
+    fonts = {}
+    for box in boxes:
+        if box.overflow <= 0 or not box.code:
+            continue
+        slide = next(s for s in deck.slides if s.number == box.number)
+        allowed = deck.settings.fit == "shrink" or any(
+            c.fit == "shrink" for c in deck.commands if slide.line <= c.line <= slide.end
+        )
+        if not allowed:
+            continue
+        code = max(box.code, key=lambda c: c.height)
+        proposal = fit.fitting_font(
+            box.overflow,
+            code.lines,
+            code.font_px,
+            height_px=code.height,
+            floor_px=deck.settings.font_floor,
+        )
+        fonts[box.number] = proposal.font_px
+    rendered_slides = {s.number: s.line for s in rendered.slides}
+    return {rendered_slides[n]: px for n, px in fonts.items() if n in rendered_slides}
+
+
+def _write_index(decks: Sequence[Deck], built: Built, staging: Path) -> None:
+    names = {p.name for p in built.outputs}
+    entries = []
+    for deck in decks:
+        count = sum(1 for o in built.overflows if o.path == deck.path)
+        status, state = deck_status(overflows=count)
+        html, pdf = f"{deck.name}.html", f"{deck.name}.pdf"
+        entries.append(
+            DeckEntry(
+                deck.name,
+                deck_title(deck),
+                html if html in names else None,
+                pdf if pdf in names else None,
+                status,
+                state,
+            )
+        )
+    (staging / "index.html").write_text(index_html(entries), encoding="utf-8")
 
 
 def _stage_image(deck: Deck, image: str, staging: Path) -> None:
@@ -113,13 +239,13 @@ def _stage_image(deck: Deck, image: str, staging: Path) -> None:
 
 
 def _move_all(staging: Path, out_dir: Path) -> list[Path]:
-    """Move the staged Markdown and pictures into out_dir, each with an atomic rename."""
+    """Move the staged Markdown, pictures and index into out_dir, each with an atomic rename."""
     moved = []
     for source in sorted(staging.rglob("*")):
         if source.is_dir():
             continue
         target = out_dir / source.relative_to(staging)
         target.parent.mkdir(parents=True, exist_ok=True)
-        source.replace(target)
+        os.replace(source, target)
         moved.append(target)
     return moved

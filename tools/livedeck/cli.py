@@ -27,6 +27,8 @@ EPILOG = """\
 examples:
   livedeck build                      build every deck in slides/ into build/
   livedeck build slides/docker-layers.md --format html
+  livedeck build --offline            render from the records, no Docker needed
+  livedeck check                      does every deck still tell its story?
   livedeck lab up                     start a lab to try commands by hand
 """
 
@@ -86,8 +88,28 @@ def _parser() -> argparse.ArgumentParser:
         default="docker",
         help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
     )
+    build.add_argument(
+        "--offline",
+        action="store_true",
+        help="render from each deck's record (DECK.record.yaml) instead of running: no Docker",
+    )
+    build.add_argument("--strict", action="store_true", help="fail if a slide overflows")
     build.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     build.set_defaults(handler=_build)
+
+    check = verbs.add_parser(
+        "check",
+        help="run decks on a fresh lab and compare with their records",
+        epilog="examples:\n  livedeck check                 exit 1 with a diff if a story changed"
+        "\n  livedeck check --update slides/docker-layers.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    check.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    check.add_argument("--update", action="store_true", help="rewrite the records from this run")
+    check.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
+    check.add_argument("--lab", choices=("docker", "local"), default="docker", help="as for build")
+    check.add_argument("-q", "--quiet", action="store_true", help="print errors and changes only")
+    check.set_defaults(handler=_check)
 
     lab = verbs.add_parser(
         "lab",
@@ -112,15 +134,53 @@ def _build(args: argparse.Namespace) -> int:
         known = ", ".join([*FORMATS, "none"])
         raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from {known}")
     options = BuildOptions(
-        out_dir=args.out, formats=formats, timeout=args.timeout, columns=args.columns
+        out_dir=args.out,
+        formats=formats,
+        timeout=args.timeout,
+        columns=args.columns,
+        offline=args.offline,
+        strict=args.strict,
     )
     progress = None if args.quiet else _progress
     on_deck = None if args.quiet else _announce
-    outputs = build(args.paths, options, _lab_factory(args.lab), progress, on_deck)
+    built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck)
+    for overflow in built.overflows:
+        _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
     if not args.quiet:
-        for path in outputs:
-            if path.suffix in (".md", ".html", ".pdf", ".pptx"):
+        for path in built.outputs:
+            if path.suffix in (".md", ".html", ".pdf", ".yaml"):
                 _say(f"wrote {path}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from livedeck.build import check
+    from livedeck.check import report
+
+    progress = None if args.quiet else _progress
+    on_deck = None if args.quiet else _announce
+    found = check(
+        args.paths,
+        _lab_factory(args.lab),
+        update=args.update,
+        timeout=args.timeout,
+        progress=progress,
+        on_deck=on_deck,
+    )
+    changed = [(deck, changes) for deck, changes in found if changes]
+    for deck, changes in changed:
+        print(report(deck, changes))
+    if args.update:
+        _say(f"livedeck: rewrote {len(found)} record(s)")
+        return 0
+    if changed:
+        _say(
+            f"livedeck: {sum(len(c) for _, c in changed)} command(s) in {len(changed)} deck(s)"
+            " tell another story than their record; if that is right: livedeck check --update"
+        )
+        return EXIT_DECK
+    if not args.quiet:
+        _say(f"livedeck: {len(found)} deck(s) match their records (IDs, ages and dates aside)")
     return 0
 
 

@@ -19,6 +19,7 @@ from livedeck.model import Block, Command, Deck, Settings, Slide
 DEFAULT_PROMPT = r"(?P<user>[A-Za-z_][\w.-]*)@(?P<host>[\w.-]+):(?P<path>[^\s$#]*)[$#]"
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
+FITS = ("none", "shrink")
 RUN_WORD = "run"  # ```bash run: a block of bare commands
 
 
@@ -124,6 +125,12 @@ def _coerce(key: str, value: Any, kind: Any, path: Path) -> Any:
         if value < 20:
             raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be at least 20")
         return value
+    if "tuple[int" in wanted:
+        if isinstance(value, list) and len(value) == 2 and all(_count(v) for v in value):
+            return tuple(value)
+        raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be [head, tail] lines")
+    if key == "fit" and value not in FITS:
+        raise DeckError(path, _key_line(path, key), f"livedeck.fit must be one of {FITS}")
     if "tuple" in wanted:
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
@@ -131,6 +138,10 @@ def _coerce(key: str, value: Any, kind: Any, path: Path) -> Any:
     elif "str" in wanted and isinstance(value, str):
         return value
     raise DeckError(path, _key_line(path, key), f"livedeck.{key} has the wrong type ({value!r})")
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def _key_line(path: Path, key: str) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 from livedeck.errors import DeckError
 from livedeck.model import Command, Expectation
 
-KEYS = ("command", "exit", "timeout", "name", "shows", "not_shows", "assert")
+KEYS = ("command", "exit", "timeout", "name", "shows", "not_shows", "assert", "fit", "elide")
 NAME = re.compile(r"[A-Za-z_]\w*")
 RESERVED = frozenset({"last", "commands", "docker", "picture", "deck"})
 
@@ -54,6 +54,9 @@ def apply(
             # Assertions run once, after the last command the directive is about.
             asserts = expect.asserts if n == targets[-1] else ()
             result[n] = replace(result[n], expect=replace(expect, asserts=asserts))
+        layout = _layout(data, line, path)
+        for n in targets:
+            result[n] = replace(result[n], **layout)
         name = data.get("name")
         if name is not None:
             if len(targets) > 1:
@@ -62,6 +65,23 @@ def apply(
                 )
             result[targets[0]] = replace(result[targets[0]], name=_name(name, line, path))
     return result
+
+
+def _layout(data: Mapping[str, Any], line: int, path: Path) -> dict[str, Any]:
+    layout: dict[str, Any] = {}
+    if "fit" in data:
+        if data["fit"] not in ("none", "shrink"):
+            raise DeckError(path, line, f"`fit:` must be `shrink` or `none`, not {data['fit']!r}")
+        layout["fit"] = data["fit"]
+    if "elide" in data:
+        value = data["elide"]
+        ok = isinstance(value, list) and len(value) == 2
+        if not ok or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value
+        ):
+            raise DeckError(path, line, f"`elide:` must be [head, tail] line counts, not {value!r}")
+        layout["elide"] = tuple(value)
+    return layout
 
 
 def _expectation(data: Mapping[str, Any], line: int, path: Path) -> Expectation:

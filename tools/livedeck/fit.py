@@ -8,7 +8,7 @@ theme: line-height 1.35, padding 0.5em above and below), so it scales with its f
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 LINE_HEIGHT = 1.35  # of gaia's and the course theme's code blocks, in ems
@@ -82,3 +82,11 @@ def shrink_style(font_px: float) -> str:
     if font_px <= 0:
         raise ValueError(f"font size must be positive, not {font_px}")
     return f"<style scoped>pre code {{ font-size: {font_px:g}px; }}</style>"
+
+
+def shrink_slides(markdown: str, fonts: Mapping[int, float]) -> str:
+    """Put a scoped code-font style on the first line of each slide in `fonts` (line -> px)."""
+    lines = markdown.split("\n")
+    for line in sorted(fonts, reverse=True):
+        lines.insert(line - 1, shrink_style(fonts[line]))
+    return "\n".join(lines)

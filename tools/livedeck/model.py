@@ -32,6 +32,8 @@ class Command:
     output: tuple[str, ...]  # the output lines the deck holds now
     expect: Expectation = field(default_factory=Expectation)
     name: str | None = None  # a name templates use for its result (directive `name:`)
+    fit: str | None = None  # "shrink": its slide may shrink its code font (directive `fit:`)
+    elide: tuple[int, ...] = ()  # (head, tail) lines of its screen to keep (directive `elide:`)
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -78,6 +80,9 @@ class Settings:
     setup: tuple[str, ...] = ()  # commands run before the deck's own, not shown on any slide
     asserts: tuple[str, ...] = ()  # Jinja expressions that must hold after the last command
     volatile: tuple[str, ...] = ()  # more patterns `check` treats as noise
+    fit: str = "none"  # "shrink": shrink the code font of overflowing slides (not below font_floor)
+    font_floor: float = 12.0  # px
+    elide: tuple[int, ...] = ()  # (head, tail): keep only these lines of every long screen
 
 
 @dataclass(frozen=True)

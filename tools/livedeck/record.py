@@ -43,7 +43,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
             entry["typed"] = result.typed
         if result.prompt is not None:
             entry["prompt"] = result.prompt
-        if result.cwd:
+        if result.cwd and not result.command.prompt:  # a `run` block's prompt shows it
             entry["cwd"] = result.cwd
         entry["exit"] = result.status
         entry["seconds"] = round(result.duration, 2)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from livedeck import fit
 from livedeck.context import Pictures, context_at
 from livedeck.deck import FENCE, RUN_WORD
 from livedeck.model import Block, Command, Deck, Result, Transcript
@@ -35,7 +36,7 @@ def render(deck: Deck, transcript: Transcript) -> Rendered:
     while number <= len(lines):
         block = blocks.get(number)
         if block is not None:
-            out.extend(_block(block, lines, transcript))
+            out.extend(_block(block, lines, transcript, deck.settings.elide))
             number = block.end + 1
             continue
         if number in verbatim:  # code that is not a transcript: as written, no templates
@@ -50,7 +51,9 @@ def render(deck: Deck, transcript: Transcript) -> Rendered:
     return Rendered("\n".join(out), dict(drawn.made))
 
 
-def _block(block: Block, lines: list[str], transcript: Transcript) -> list[str]:
+def _block(
+    block: Block, lines: list[str], transcript: Transcript, elide: tuple[int, ...]
+) -> list[str]:
     opening = lines[block.line - 1]
     if block.source_form:
         fence = FENCE.match(opening)
@@ -65,7 +68,8 @@ def _block(block: Block, lines: list[str], transcript: Transcript) -> list[str]:
             body.extend(command.output)
             continue
         body.extend(_command_lines(command, result))
-        body.extend(result.screen)
+        keep = command.elide or elide
+        body.extend(fit.elide(result.screen, keep[0], keep[1]) if keep else result.screen)
     body.append(lines[block.end - 1])
     return body
 
