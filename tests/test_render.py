@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from livedeck import record
 from livedeck.deck import load_deck
 from livedeck.model import Deck, Result, Transcript
 from livedeck.render import local_images, render
@@ -43,8 +44,15 @@ def test_transcripts_golden() -> None:
 
 
 def test_flagship_golden() -> None:
+    """The flagship rendered from a recorded run (tests/golden/docker-layers.record.yaml)."""
     deck = load_deck(HERE.parent / "slides" / "docker-layers.md")
-    check_golden("docker-layers.md", render(deck, fake_transcript(deck)).markdown)
+    recorded = record.load((GOLDEN / "docker-layers.record.yaml").read_text(), deck, GOLDEN)
+    rendered = render(deck, recorded)
+    check_golden("docker-layers.md", rendered.markdown)
+    assert sorted(rendered.pictures) == [
+        "img/generated/docker-layers-1.svg",
+        "img/generated/docker-layers-2.svg",
+    ]
 
 
 def test_directives_are_not_rendered_and_prose_is_kept() -> None:

@@ -1,0 +1,67 @@
+"""The normaliser and the comparison, on screens of two real runs of the flagship deck."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from livedeck import record
+from livedeck.check import compare, normalise, report
+from livedeck.deck import load_deck
+from livedeck.model import Transcript
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+DECK = load_deck(ROOT / "slides" / "docker-layers.md")
+
+
+def runs() -> tuple[Transcript, Transcript]:
+    return tuple(  # type: ignore[return-value]
+        record.load(p.read_text(encoding="utf-8"), DECK, p)
+        for p in (GOLDEN / "docker-layers.record.yaml", GOLDEN / "docker-layers.record-2.yaml")
+    )
+
+
+def test_two_real_runs_differ_only_in_noise() -> None:
+    first, second = runs()
+    assert first.results[0].screen != second.results[0].screen  # IDs really differ
+    assert compare(DECK, first, second) == []
+
+
+def test_docker_noise_is_normalised() -> None:
+    assert normalise(
+        '237e34821eea   nginx     "/docker-entrypoint.…"   About a minute ago   Up About a minute   80/tcp    ecstatic_visvesvaraya'
+    ) == ('<id> nginx "/docker-entrypoint.…" <age> ago Up <age> 80/tcp <name>')
+    assert normalise(
+        "drwx--x---  4 root root  4096 Jun 17 06:01 5dc378c99eedd46fc3aca29e771c7a044b91ac71f4ebff2da0be8260da057350"
+    ) == ("drwx--x--- <n> root root <n> <date> <id>")
+    assert (
+        normalise("nginx        latest    0e901e68141f   2 weeks ago   142MB")
+        == "nginx latest <id> <age> ago <size>"
+    )
+    assert normalise("Digest: sha256:" + "a" * 64) == "Digest: sha256:<digest>"
+    assert normalise("build 42 took 3s", extra=[r"\d+s"]) == "build 42 took <volatile>"
+
+
+def test_one_layer_fewer_is_a_change_named_at_the_pull_line() -> None:
+    first, second = runs()
+    pull = next(n for n, r in enumerate(second.results) if r.command.text == "docker pull nginx")
+    result = second.results[pull]
+    fewer = tuple(line for n, line in enumerate(result.screen) if n != 3)  # drop one layer line
+    results = list(second.results)
+    results[pull] = replace(result, screen=fewer)
+    changes = compare(DECK, first, replace(second, results=tuple(results)))
+    assert [c.line for c in changes] == [result.command.line]
+    assert "`<id>: Pull complete`: 7 -> 6 lines" in changes[0].summary
+    text = report(DECK, changes)
+    assert text.startswith(f"{DECK.path}:{result.command.line}: $ docker pull nginx")
+    removed = [line for line in text.split("\n") if line.strip().startswith("- ")]
+    assert len(removed) == 1 and removed[0].endswith(": Pull complete")
+
+
+def test_a_changed_exit_status_is_a_change() -> None:
+    first, second = runs()
+    results = list(second.results)
+    results[1] = replace(results[1], status=1)
+    changes = compare(DECK, first, replace(second, results=tuple(results)))
+    assert changes[0].summary.startswith("exit status 0 -> 1")

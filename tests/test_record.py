@@ -1,0 +1,65 @@
+"""The record: a run as YAML beside the deck, read back exactly, refused when it does not fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from livedeck import record
+from livedeck.deck import load_deck, parse_deck
+from livedeck.errors import DeckError
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden"
+FLAGSHIP = ROOT / "slides" / "docker-layers.md"
+
+
+def test_round_trip_is_exact() -> None:
+    deck = load_deck(FLAGSHIP)
+    path = GOLDEN / "docker-layers.record.yaml"
+    first = record.load(path.read_text(encoding="utf-8"), deck, path)
+    again = record.load(record.dump(deck, first), deck, path)
+    assert again == first
+    assert first.facts and first.engine["storage_driver"] == "overlay2"
+    assert record.dump(deck, again) == record.dump(deck, first)
+
+
+def test_a_record_of_another_deck_version_is_refused_at_the_deck_line() -> None:
+    deck = load_deck(FLAGSHIP)
+    changed = parse_deck(deck.text.replace("docker images\n", "docker image ls\n", 1), FLAGSHIP)
+    path = GOLDEN / "docker-layers.record.yaml"
+    with pytest.raises(DeckError) as caught:
+        record.load(path.read_text(encoding="utf-8"), changed, path)
+    line = next(c.line for c in changed.commands if c.text == "docker image ls")
+    assert caught.value.line == line
+    assert "from another version of the deck" in str(caught.value)
+    assert "livedeck check --update" in caught.value.hint
+
+
+def test_a_malformed_record_names_its_line(tmp_path: Path) -> None:
+    deck = load_deck(FLAGSHIP)
+    path = tmp_path / "docker-layers.record.yaml"
+    text = (GOLDEN / "docker-layers.record.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("commands:\n", "commands: [\n", 1), encoding="utf-8")
+    with pytest.raises(DeckError) as caught:
+        record.load(path.read_text(encoding="utf-8"), deck, path)
+    assert caught.value.path == path
+    assert caught.value.line > 1
+
+
+def test_a_missing_record_says_how_to_make_one(tmp_path: Path) -> None:
+    deck = parse_deck("```\nme@box:~$ true\n```\n", tmp_path / "d.md")
+    with pytest.raises(DeckError, match="no record d.record.yaml") as caught:
+        record.read(deck)
+    assert "livedeck check --update" in caught.value.hint
+
+
+def test_write_is_atomic_and_readable(tmp_path: Path) -> None:
+    deck = parse_deck((FLAGSHIP).read_text(encoding="utf-8"), tmp_path / "docker-layers.md")
+    path = GOLDEN / "docker-layers.record.yaml"
+    transcript = record.load(path.read_text(encoding="utf-8"), deck, path)
+    written = record.write(deck, transcript)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docker-layers.record.yaml"]
+    assert record.read(deck) == transcript
+    assert written.read_text(encoding="utf-8").startswith("# livedeck record of docker-layers.md")
