@@ -50,7 +50,7 @@ def test_a_malformed_record_names_its_line(tmp_path: Path) -> None:
 
 def test_a_missing_record_says_how_to_make_one(tmp_path: Path) -> None:
     deck = parse_deck("```\nme@box:~$ true\n```\n", tmp_path / "d.md")
-    with pytest.raises(DeckError, match="no record d.record.yaml") as caught:
+    with pytest.raises(DeckError, match=r"no record d\.record\.yaml") as caught:
         record.read(deck)
     assert "livedeck check --update" in caught.value.hint
 
