@@ -17,6 +17,7 @@ import pytest
 from livedeck.cli import main
 from livedeck.deck import load_deck
 from livedeck.model import Command
+from livedeck.overflow import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
@@ -131,3 +132,10 @@ def test_one_consistent_run(built: Path) -> None:
 
     final = _dirs(_find(runs, "sudo ls -alt /var/lib/docker/overlay2", 3))
     assert pulled <= final and len(final - pulled) == 1  # the pulled layers + the committed one
+
+
+def test_no_slide_overflows_when_measured_again(built: Path) -> None:
+    """Measure the published Markdown anew, apart from the build's own report."""
+    boxes = measure(built / "docker-layers.md", themes=[ROOT / "slides/themes/mspt2.css"])
+    assert len(boxes) == 11
+    assert [b.number for b in boxes if b.overflow > 0] == []

@@ -8,6 +8,7 @@ import pytest
 
 from livedeck.deck import parse_deck
 from livedeck.errors import DeckError
+from livedeck.expect import check_asserts
 from livedeck.model import Deck, Result, Transcript
 from livedeck.render import render
 from livedeck.template import has_template, protect, render_template
@@ -127,3 +128,17 @@ def test_source_form_blocks_get_the_shells_prompt() -> None:
     assert out.endswith(
         "```bash\nubuntu@ip-10-0-1-14:~$ cd /tmp\nubuntu@ip-10-0-1-14:/tmp$ pwd\n/tmp\n```\n"
     )
+
+
+def test_a_false_assertion_names_its_directive_line() -> None:
+    deck = parse_deck(
+        "# x\n\n<!-- livedeck: {name: pull, assert: 'pull.layers | length == 7'} -->\n"
+        "```bash\nubuntu@lab:~$ docker pull nginx\n```\n",
+        P,
+    )
+    transcript = run_fake(deck, {"docker pull nginx": ("aaaaaaaaaaaa: Pull complete",) * 6})
+    with pytest.raises(DeckError) as caught:
+        check_asserts(deck, transcript)
+    assert caught.value.line == 3
+    assert "assertion failed: pull.layers | length == 7" in str(caught.value)
+    check_asserts(deck, run_fake(deck, {"docker pull nginx": ("aaaaaaaaaaaa: Pull complete",) * 7}))

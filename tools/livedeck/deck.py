@@ -102,7 +102,8 @@ def _settings(raw: Any, path: Path) -> Settings:
         return Settings(prompt=DEFAULT_PROMPT)
     if not isinstance(raw, Mapping):
         raise DeckError(path, 2, "`livedeck:` in the front matter must be a mapping")
-    known = {f.name: f.type for f in fields(Settings)}
+    # Front-matter names; `assert` is a Python keyword, so its field is `asserts`.
+    known = {("assert" if f.name == "asserts" else f.name): f for f in fields(Settings)}
     values: dict[str, Any] = {"prompt": DEFAULT_PROMPT}
     for key, value in raw.items():
         if key not in known:
@@ -111,7 +112,7 @@ def _settings(raw: Any, path: Path) -> Settings:
                 _key_line(path, key),
                 directives.unknown_key_message(f"livedeck key {key!r}", key, list(known)),
             )
-        values[key] = _coerce(key, value, known[key], path)
+        values[known[key].name] = _coerce(key, value, known[key].type, path)
     return Settings(**values)
 
 
