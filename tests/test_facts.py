@@ -20,7 +20,8 @@ from ruamel.yaml import YAML
 from livedeck.facts import Facts, Image, NotInLab, collect, from_data, human_size, to_data
 from livedeck.pictures import container_layers_svg, sharing_layers_svg
 from livedeck.run.lab import LabSpec
-from livedeck.run.sandbox import DockerLab, lab_names, start_sandbox
+from livedeck.run.labs import lab_names
+from livedeck.run.sandbox import DockerLab, start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYER_DB = "/var/lib/docker/image/overlay2/layerdb/sha256"

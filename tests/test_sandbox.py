@@ -14,7 +14,8 @@ import pytest
 
 from livedeck.errors import LabError
 from livedeck.run.lab import Channel, LabSpec
-from livedeck.run.sandbox import DockerLab, lab_names, lab_status, start_sandbox
+from livedeck.run.labs import lab_names, lab_status
+from livedeck.run.sandbox import DockerLab, start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = LabSpec(hostname="ip-10-0-1-14", user="ubuntu", columns=200, rows=50)

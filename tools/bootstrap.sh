@@ -38,8 +38,11 @@ python_env() {
 
 python_env
 tools/setup/publish-deps.sh
+if ! docker info >/dev/null 2>&1; then
+  # No engine is reachable: start one for this job and stop it again at the end.
+  trap 'tools/setup/dockerd.sh stop' EXIT
+fi
 tools/setup/dockerd.sh start
-trap 'tools/setup/dockerd.sh stop' EXIT # only ever stops a daemon that start started
 tools/setup/lab-images.sh
 
 export PATH="$PWD/.venv/bin:$PATH"

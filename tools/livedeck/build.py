@@ -42,6 +42,7 @@ class Built:
 
     outputs: list[Path] = field(default_factory=list)
     overflows: list[Overflow] = field(default_factory=list)
+    changes: dict[Path, list[Change]] = field(default_factory=dict)  # since each deck's record
 
 
 Hooks = Callable[[Deck], None]
@@ -92,6 +93,8 @@ def build(
             )
         staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
         built = Built()
+        if not options.offline:
+            built.changes = _changes_since_records(decks, transcripts)
         if options.formats:
             built.overflows = _fit(decks, staged, themes)
             if options.strict and built.overflows:
@@ -132,6 +135,19 @@ def check(
         if update:
             record.write(deck, fresh)
     return found
+
+
+def _changes_since_records(
+    decks: Sequence[Deck], transcripts: Sequence[Transcript]
+) -> dict[Path, list[Change]]:
+    """What each run changed against the deck's previous record, where there is one that fits."""
+    changes = {}
+    for deck, fresh in zip(decks, transcripts, strict=True):
+        try:
+            changes[deck.path] = compare(deck, record.read(deck), fresh)
+        except DeckError:  # no record yet, or one of another version of the deck
+            continue
+    return changes
 
 
 def _run(
@@ -211,7 +227,8 @@ def _write_index(decks: Sequence[Deck], built: Built, staging: Path) -> None:
     entries = []
     for deck in decks:
         count = sum(1 for o in built.overflows if o.path == deck.path)
-        status, state = deck_status(overflows=count)
+        changes = built.changes.get(deck.path)
+        status, state = deck_status(overflows=count, check=None if changes is None else not changes)
         html, pdf = f"{deck.name}.html", f"{deck.name}.pdf"
         entries.append(
             DeckEntry(

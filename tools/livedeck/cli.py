@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import textwrap
@@ -141,11 +142,17 @@ def _build(args: argparse.Namespace) -> int:
         offline=args.offline,
         strict=args.strict,
     )
-    progress = None if args.quiet else _progress
+    progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
     built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck)
     for overflow in built.overflows:
         _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
+    for path, changes in built.changes.items():
+        if changes:
+            _say(
+                f"{path}: note: {len(changes)} command(s) tell another story than the previous"
+                " record (the new record is written; `git diff` shows what changed)"
+            )
     if not args.quiet:
         for path in built.outputs:
             if path.suffix in (".md", ".html", ".pdf", ".yaml"):
@@ -193,7 +200,7 @@ def _lab_factory(kind: str) -> LabFactory:
 
 
 def _lab(args: argparse.Namespace) -> int:
-    from livedeck.run import sandbox
+    from livedeck.run import labs, sandbox
 
     if args.action == "up":
         lab = sandbox.start_sandbox(LabSpec(hostname=args.host, user=args.user), keep=True)
@@ -201,10 +208,10 @@ def _lab(args: argparse.Namespace) -> int:
         print(f"  docker exec -it -u {args.user} -w /home/{args.user} {lab.name} bash")
         print("remove it with: livedeck lab down")
     elif args.action == "down":
-        removed = sandbox.remove_leftover_labs()
+        removed = labs.remove_leftover_labs()
         print(f"removed {removed} lab(s)")
     else:
-        for line in sandbox.lab_status():
+        for line in labs.lab_status():
             print(line)
     return 0
 

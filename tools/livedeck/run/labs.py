@@ -1,0 +1,182 @@
+"""Labs on the host's Docker engine: their shared names, finding, removing and listing them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.types import IPAMConfig, IPAMPool
+
+from livedeck.errors import LabError
+
+SETUP_HINT = "build the lab images with: tools/setup/lab-images.sh"
+ENGINE_HINT = "no Docker engine reachable: run tools/setup/dockerd.sh start"
+
+
+@dataclass(frozen=True)
+class LabNames:
+    """Image tags, paths and labels shared with tools/setup/lab-images.sh (lab_assets/lab.env)."""
+
+    base_image: str
+    lab_image: str
+    nginx_image: str
+    nginx_layers: int
+    registry_dir: Path
+    label: str
+    network: str
+    subnet: str
+
+
+def lab_names(environ: Mapping[str, str] = os.environ) -> LabNames:
+    """Read lab.env; LIVEDECK_<NAME> in the environment overrides <NAME>, as in the script."""
+    text = resources.files("livedeck").joinpath("lab_assets/lab.env").read_text(encoding="utf-8")
+    values: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            values[key] = environ.get(f"LIVEDECK_{key}", value)
+    return LabNames(
+        base_image=values["BASE_IMAGE"],
+        lab_image=values["LAB_IMAGE"],
+        nginx_image=values["NGINX_IMAGE"],
+        nginx_layers=int(values["NGINX_LAYERS"]),
+        registry_dir=Path(values["REGISTRY_DIR"]),
+        label=values["LAB_LABEL"],
+        network=values["LAB_NETWORK"],
+        subnet=values["LAB_SUBNET"],
+    )
+
+
+def remove_leftover_labs() -> int:
+    """Remove every lab container (running or not) with its volume and folder; how many."""
+    names = lab_names()
+    host = host_client()
+    removed = 0
+    with docker_errors("could not list the labs"):
+        containers = host.containers.list(all=True, filters={"label": names.label})
+    for container in containers:
+        run_dir = container.labels.get(f"{names.label}.run-dir")
+        problems = remove_lab(host, container.id, Path(run_dir) if run_dir else None)
+        if problems:
+            raise LabError(f"could not remove lab {container.name}: {'; '.join(problems)}")
+        removed += 1
+    return removed
+
+
+def lab_status() -> list[str]:
+    """Human-readable lines: the engine, the images, the registry storage, the running labs."""
+    names = lab_names()
+    try:
+        host = host_client()
+    except LabError as error:
+        return [f"Docker engine: {error} ({error.hint})"]
+    lines = [f"Docker engine: {host.version().get('Version', '?')}"]
+    images = [names.base_image, names.lab_image, f"{names.nginx_image}:{names.nginx_layers}"]
+    for image in images:
+        try:
+            found = host.images.get(image)
+            lines.append(f"image {image}: {found.short_id.removeprefix('sha256:')}")
+        except docker.errors.ImageNotFound:
+            lines.append(f"image {image}: missing ({SETUP_HINT})")
+    lines.append(f"registry {names.registry_dir}: {_registry_nginx(host, names)}")
+    labs = host.containers.list(all=True, filters={"label": names.label})
+    lines.append(f"labs: {len(labs)}" + (" (remove with: livedeck lab down)" if labs else ""))
+    for lab in labs:
+        lines.append(f"  {lab.name}: {lab.status}, host name {lab.attrs['Config']['Hostname']}")
+    return lines
+
+
+def _registry_nginx(host: Any, names: LabNames) -> str:
+    """Which nginx the registry storage serves, from the stamp lab-images.sh leaves there."""
+    stamp = names.registry_dir / "livedeck-nginx.id"
+    if not stamp.is_file():
+        return f"no nginx ({SETUP_HINT})"
+    pushed = stamp.read_text().strip()
+    for layers in (7, 6):
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            if host.images.get(f"{names.nginx_image}:{layers}").id == pushed:
+                return f"nginx:latest with {layers} layers"
+    return f"nginx:latest from image {pushed[7:19]}, no longer on the host"
+
+
+def host_client() -> Any:
+    try:
+        return docker.from_env()
+    except docker.errors.DockerException as error:
+        raise LabError(
+            f"cannot reach the host's Docker engine: {error}", hint=ENGINE_HINT
+        ) from error
+
+
+@contextlib.contextmanager
+def docker_errors(what: str) -> Iterator[None]:
+    """Turn the SDK's exceptions into a LabError that says what to do next."""
+    try:
+        yield
+    except docker.errors.ImageNotFound as error:
+        raise LabError(f"{what}: {error.explanation}", hint=SETUP_HINT) from error
+    except docker.errors.APIError as error:
+        raise LabError(f"{what}: {error.explanation or error}") from error
+    except (docker.errors.DockerException, OSError) as error:
+        raise LabError(f"{what}: {error}", hint=ENGINE_HINT) from error
+
+
+def ensure_network(host: Any, names: LabNames) -> None:
+    """The labs' own network, so the inner engine can keep Docker's default 172.17.0.0/16."""
+    with docker_errors(f"could not create the network {names.network}"):
+        if host.networks.list(names=[names.network]):
+            return
+        try:
+            host.networks.create(
+                names.network,
+                driver="bridge",
+                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=names.subnet)]),
+                labels={names.label: "network"},
+            )
+        except docker.errors.APIError:
+            if not host.networks.list(names=[names.network]):  # not just a lab starting in parallel
+                raise
+
+
+def remove_lab(host: Any, container_id: str, run_dir: Path | None) -> list[str]:
+    """Force-remove a lab container with its anonymous volume, then its host folder and cgroups.
+
+    Returns what could not be removed; raises nothing, so it is safe on an error path.
+    """
+    problems: list[str] = []
+    try:
+        host.api.remove_container(container_id, v=True, force=True)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.DockerException as error:
+        problems.append(f"container {container_id[:12]}: {error}")
+    _remove_idle_network(host)
+    if run_dir is not None:
+        shutil.rmtree(run_dir, ignore_errors=True)
+        if run_dir.exists():
+            problems.append(f"folder {run_dir}")
+    # The inner engine nests its cgroups in the lab's (see lab-entrypoint), and runc removes
+    # them with it; this only catches what a killed engine may have left behind.
+    for leftover in Path("/sys/fs/cgroup").glob(f"*/docker/{container_id}"):
+        for cgroup in sorted(leftover.glob("**/"), key=lambda p: len(p.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                cgroup.rmdir()
+    return problems
+
+
+def _remove_idle_network(host: Any) -> None:
+    """Remove the labs' network once no lab uses it: a build leaves nothing on the host."""
+    name = lab_names().network
+    with contextlib.suppress(docker.errors.DockerException):
+        for network in host.networks.list(names=[name]):
+            network.reload()
+            if not network.attrs.get("Containers"):
+                network.remove()
