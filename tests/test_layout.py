@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from livedeck.cli import EXIT_DECK, main
+from livedeck.overflow import measure
 
 pytestmark = pytest.mark.marp
 
@@ -103,6 +104,9 @@ def test_shrink_fits_a_slightly_too_long_block(tmp_path: Path) -> None:
     built = (tmp_path / "build" / "long.md").read_text(encoding="utf-8")
     assert "<style scoped>pre code { font-size:" in built
     assert "\n30\n```" in built  # nothing left out
+    themes = [Path(__file__).parent.parent / "slides" / "themes" / "mspt2.css"]
+    remeasured = measure(tmp_path / "build" / "long.md", themes=themes)  # not the build's word
+    assert [b.overflow for b in remeasured] == [0, 0]
 
 
 def test_shrink_stops_at_the_floor(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

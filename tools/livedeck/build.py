@@ -178,27 +178,34 @@ def _stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
 
 
 def _fit(decks: Sequence[Deck], staged: Sequence[Path], themes: Sequence[Path]) -> list[Overflow]:
-    """Measure every slide; shrink code where the deck allows it; what still overflows."""
+    """Measure every slide; shrink code where the deck allows it; what still overflows.
+
+    A shrunk slide is not measured again when the proposed font fits by fit.fitting_font's
+    arithmetic (the code block's height is all in ems of its font); only slides clamped at the
+    floor make a second measurement necessary.
+    """
     boxes = measure_decks(staged, themes=themes)
-    shrunk = False
+    remeasure = False
     for deck, path in zip(decks, staged, strict=True):
-        fonts = _fonts(deck, parse_deck(path.read_text(encoding="utf-8"), path), boxes[path])
-        if fonts:
-            path.write_text(
-                fit.shrink_slides(path.read_text(encoding="utf-8"), fonts), encoding="utf-8"
-            )
-            shrunk = True
-    if shrunk:
+        text = path.read_text(encoding="utf-8")
+        proposals = _fonts(deck, boxes[path])
+        if not proposals:
+            continue
+        starts = {s.number: s.line for s in parse_deck(text, path).slides}
+        fonts = {starts[n]: p.font_px for n, p in proposals.items()}
+        path.write_text(fit.shrink_slides(text, fonts), encoding="utf-8")
+        remeasure = remeasure or not all(p.fits for p in proposals.values())
+        fitted = {n for n, p in proposals.items() if p.fits}
+        boxes[path] = tuple(b for b in boxes[path] if b.number not in fitted)
+    if remeasure:
         boxes = measure_decks(staged, themes=themes)
     return [
-        o
-        for deck, path in zip(decks, staged, strict=True)
-        for o in overflow_report(deck, boxes[path])
+        o for d, path in zip(decks, staged, strict=True) for o in overflow_report(d, boxes[path])
     ]
 
 
-def _fonts(deck: Deck, rendered: Deck, boxes: Sequence[SlideBox]) -> dict[int, float]:
-    """Slide number -> code font that makes it fit, for the slides the author lets shrink."""
+def _fonts(deck: Deck, boxes: Sequence[SlideBox]) -> dict[int, fit.FontFit]:
+    """Slide number -> the code font that makes it fit, for the slides the author lets shrink."""
     fonts = {}
     for box in boxes:
         if box.overflow <= 0 or not box.code:
@@ -207,19 +214,16 @@ def _fonts(deck: Deck, rendered: Deck, boxes: Sequence[SlideBox]) -> dict[int, f
         allowed = deck.settings.fit == "shrink" or any(
             c.fit == "shrink" for c in deck.commands if slide.line <= c.line <= slide.end
         )
-        if not allowed:
-            continue
-        code = max(box.code, key=lambda c: c.height)
-        proposal = fit.fitting_font(
-            box.overflow,
-            code.lines,
-            code.font_px,
-            height_px=code.height,
-            floor_px=deck.settings.font_floor,
-        )
-        fonts[box.number] = proposal.font_px
-    rendered_slides = {s.number: s.line for s in rendered.slides}
-    return {rendered_slides[n]: px for n, px in fonts.items() if n in rendered_slides}
+        if allowed:
+            code = max(box.code, key=lambda c: c.height)
+            fonts[box.number] = fit.fitting_font(
+                box.overflow,
+                code.lines,
+                code.font_px,
+                height_px=code.height,
+                floor_px=deck.settings.font_floor,
+            )
+    return fonts
 
 
 def _write_index(decks: Sequence[Deck], built: Built, staging: Path) -> None:

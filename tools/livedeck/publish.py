@@ -11,6 +11,7 @@ import signal
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -130,8 +131,14 @@ def publish(
     try:
         marp_env = marp_environment(env, scratch, chrome)
         marp = _Marp(marp_path, tuple(themes), marp_env, runner, timeout)
-        for fmt in fmts:
-            marp.convert(fmt, paths, staging / fmt.name, scratch / f"{fmt.name}-alone")
+        # One marp process per format, side by side: HTML needs no browser, PDF waits on one.
+        with ThreadPoolExecutor(max_workers=len(fmts)) as pool:
+            done = [
+                pool.submit(marp.convert, f, paths, staging / f.name, scratch / f"{f.name}-alone")
+                for f in fmts
+            ]
+            for future in done:
+                future.result()  # raises the first format's PublishError
         outputs: list[Path] = []
         for fmt in fmts:
             for deck in paths:
