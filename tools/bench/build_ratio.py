@@ -138,17 +138,23 @@ def main() -> int:
     )
 
     scratch = Path(tempfile.mkdtemp(prefix="livedeck-bench-"))
+    # A copy of the deck, so the records the builds write stay out of the repository.
+    deck = scratch / "deck" / args.deck.name
+    deck.parent.mkdir()
+    shutil.copy(args.deck, deck)
+    if (args.deck.parent / "img").is_dir():
+        (deck.parent / "img").symlink_to((args.deck.parent / "img").resolve())
     lab = start_sandbox(spec)
     try:
         kept = KeptLab(lab)
-        run_livedeck(args.deck, kept, scratch / "warm")  # warm-up: caches, first nginx pull
+        run_livedeck(deck, kept, scratch / "warm")  # warm-up: caches, first nginx pull
         ours, theirs, ours_inside, theirs_inside = [], [], [], []
         for round_ in range(args.rounds):
-            total, inside = run_livedeck(args.deck, kept, scratch / f"ld{round_}")
+            total, inside = run_livedeck(deck, kept, scratch / f"ld{round_}")
             ours.append(total)
             ours_inside.append(inside)
-            built = scratch / f"ld{round_}" / f"{args.deck.stem}.md"
-            total, inside = run_baseline(args.deck, lab, built, scratch / f"ld{round_}")
+            built = scratch / f"ld{round_}" / f"{deck.stem}.md"
+            total, inside = run_baseline(deck, lab, built, scratch / f"ld{round_}")
             theirs.append(total)
             theirs_inside.append(inside)
     finally:

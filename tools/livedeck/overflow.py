@@ -36,6 +36,8 @@ from livedeck.publish import (
 MEASURE_SCRIPT = REPO_ROOT / "tools" / "marp" / "measure.mjs"
 # The HTML that publish makes, without the presenter's JavaScript: one <section> per slide.
 BARE_HTML = Format("html", ".html", ("--template", "bare"), needs_browser=False)
+# measure.mjs's exit status when marp-cli failed (any other failure: 1).
+RENDER_FAILED = 3
 _FENCE = re.compile(r"^\s*(?:>\s*)*(`{3,}|~{3,})(.*)$")
 
 
@@ -190,11 +192,13 @@ def measure_decks(
     runner: Runner = run_marp,
     timeout: float = 120.0,
 ) -> dict[Path, tuple[SlideBox, ...]]:
-    """Measure every slide of every deck: one marp call and one Chromium for all of them.
+    """Measure every slide of every deck: one Node.js process renders and measures them all.
 
-    `themes` must be the theme CSS publish is given, so the directives and theme are the same
-    as in the real render. Pictures load from each deck's own folder. Raises ToolMissing
-    without marp-cli, Node.js or Chromium, and PublishError if marp or the browser fails.
+    tools/marp/measure.mjs renders the decks with marp-cli (its API, in the same process) while
+    Chromium starts, then measures every slide in that one browser. `themes` must be the theme
+    CSS publish is given, so the directives and theme are the same as in the real render.
+    Pictures load from each deck's own folder. Raises ToolMissing without marp-cli, Node.js or
+    Chromium, and PublishError if marp or the browser fails. `timeout` is for the whole run.
     """
     if not decks:
         return {}
@@ -214,16 +218,25 @@ def measure_decks(
             shutil.copyfile(deck, copy)
             out = html / str(number) / Path(deck).with_suffix(".html").name
             pages.append({"html": str(out), "base": str(Path(deck).absolute().parent)})
-        argv = batch_command(marp, BARE_HTML, source, html, [Path(t).absolute() for t in themes])
-        run = runner(argv, env=marp_env, timeout=timeout)
-        missing = [page["html"] for page in pages if not Path(page["html"]).is_file()]
-        if run.returncode != 0 or missing:
-            raise PublishError(_failure("marp-cli could not render the decks to measure", run))
+        theme_css = [Path(t).absolute() for t in themes]
+        marp_argv = batch_command(marp, BARE_HTML, source, html, theme_css)
         spec, result = scratch / "spec.json", scratch / "result.json"
-        spec.write_text(json.dumps({"chromium": str(chrome), "pages": pages}), encoding="utf-8")
+        spec.write_text(
+            json.dumps(
+                {
+                    "chromium": str(chrome),
+                    "marp": {"cli": marp_argv[0], "argv": marp_argv[1:]},
+                    "pages": pages,
+                }
+            ),
+            encoding="utf-8",
+        )
         run = runner(
             [node, str(MEASURE_SCRIPT), str(spec), str(result)], env=marp_env, timeout=timeout
         )
+        missing = [page["html"] for page in pages if not Path(page["html"]).is_file()]
+        if run.returncode == RENDER_FAILED or missing:
+            raise PublishError(_failure("marp-cli could not render the decks to measure", run))
         if run.returncode != 0 or not result.is_file():
             raise PublishError(_failure("Chromium could not measure the slides", run))
         measured = json.loads(result.read_text(encoding="utf-8"))["pages"]

@@ -1,16 +1,27 @@
-// Measure how far each slide of marp-rendered HTML (`--template bare`) runs off the bottom.
+// Render Markdown decks with marp-cli (`--template bare`) and measure how far each slide runs
+// off the bottom, in one Node.js process: Chromium starts while marp renders.
 //
 //   node measure.mjs SPEC.json RESULT.json
 //
-// SPEC: {"chromium": "/usr/bin/chromium", "pages": [{"html": "/abs/deck.html", "base": "/abs/dir/"}]}
-// `base` is the folder the deck's relative pictures are found in. One browser measures every
-// page. RESULT: {"pages": [{"html": ..., "slides": [{number, overflow, height, culprit, code}]}]}
+// SPEC: {"chromium": "/usr/bin/chromium",
+//        "marp": {"cli": "/abs/marp", "argv": ["--no-stdin", ..., "--input-dir", IN, "-o", OUT]},
+//        "pages": [{"html": "/abs/OUT/0/deck.html", "base": "/abs/dir/"}]}
+// `marp.cli` is the marp-cli to render with: when it is (a link to) the marp-cli.js of an
+// @marp-team/marp-cli package, its API runs here; anything else runs as a program. `argv` are
+// its options, exactly as for the program. `base` is the folder the deck's relative pictures
+// are found in. One browser measures every page.
+// RESULT: {"pages": [{"html": ..., "slides": [{number, overflow, height, culprit, code}]}]}
 // (called by tools/livedeck/overflow.py, which documents the fields).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Exit status: 0, RENDER_FAILED if marp failed (its messages are on stderr), else 1.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import puppeteer from 'puppeteer-core';
+
+const RENDER_FAILED = 3;
 
 const [specPath, resultPath] = process.argv.slice(2);
 if (!specPath || !resultPath) {
@@ -95,41 +106,89 @@ async function settle(page) {
   });
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
-let browser;
-try {
-  const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
-  if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-  browser = await puppeteer.launch({
-    executablePath: spec.chromium,
-    headless: true,
-    userDataDir: profile,
-    args,
-    defaultViewport: { width: 1280, height: 720 },
-  });
-  const page = await browser.newPage();
-  // Only local files: a theme's web font (gaia imports one) must not make numbers depend on
-  // the network, and the PDF marp makes here cannot load it either.
-  await page.setRequestInterception(true);
-  page.on('request', (request) => {
-    const url = request.url();
-    if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) {
-      request.continue();
-    } else {
-      request.abort();
-    }
-  });
-  const pages = [];
-  for (const { html, base } of spec.pages) {
-    const source = readFileSync(html, 'utf8');
-    const baseTag = `<base href="${pathToFileURL(base).href.replace(/\/?$/, '/')}">`;
-    writeFileSync(html, source.replace(/<head>/i, `<head>${baseTag}`));
-    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
-    await settle(page);
-    pages.push({ html, slides: await page.evaluate(measureSlides) });
+// marp-cli's API when `cli` is an @marp-team/marp-cli package's program, else null.
+function marpApi(cli) {
+  try {
+    const root = dirname(realpathSync(cli));
+    const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    if (manifest.name !== '@marp-team/marp-cli') return null;
+    const { marpCli } = createRequire(import.meta.url)(root);
+    return typeof marpCli === 'function' ? marpCli : null;
+  } catch {
+    return null;
   }
-  writeFileSync(resultPath, JSON.stringify({ pages }));
+}
+
+// Render the decks to HTML as the marp-cli program would; resolve to its exit status.
+async function render({ cli, argv }) {
+  const api = marpApi(cli);
+  if (api) {
+    try {
+      return await api(argv); // throws a CLIError where the program prints it and fails
+    } catch (error) {
+      console.error(`[ ERROR ] ${error.message}`);
+      return 1;
+    }
+  }
+  return new Promise((done) => {
+    const child = spawn(cli, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', (error) => { console.error(`[ ERROR ] ${error.message}`); done(1); });
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
+
+const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
+const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
+if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
+// Not awaited yet: Chromium starts up while marp renders.
+const launching = puppeteer.launch({
+  executablePath: spec.chromium,
+  headless: true,
+  userDataDir: profile,
+  args,
+  defaultViewport: { width: 1280, height: 720 },
+});
+launching.catch(() => {}); // awaited below; a failure must not end the process before that
+let status = 1;
+try {
+  if ((await render(spec.marp)) !== 0) {
+    status = RENDER_FAILED;
+  } else {
+    const browser = await launching;
+    // The tab Chromium opens at start (about:blank), sized by defaultViewport like a new one.
+    const page = (await browser.pages())[0] ?? (await browser.newPage());
+    // Only local files: a theme's web font (gaia imports one) must not make numbers depend on
+    // the network, and the PDF marp makes here cannot load it either.
+    await page.setRequestInterception(true);
+    page.on('request', (request) => {
+      const url = request.url();
+      if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) {
+        request.continue();
+      } else {
+        request.abort();
+      }
+    });
+    const pages = [];
+    for (const { html, base } of spec.pages) {
+      const source = readFileSync(html, 'utf8');
+      const baseTag = `<base href="${pathToFileURL(base).href.replace(/\/?$/, '/')}">`;
+      writeFileSync(html, source.replace(/<head>/i, `<head>${baseTag}`));
+      await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+      await settle(page);
+      pages.push({ html, slides: await page.evaluate(measureSlides) });
+    }
+    writeFileSync(resultPath, JSON.stringify({ pages }));
+    status = 0;
+  }
+} catch (error) {
+  console.error(error);
 } finally {
-  if (browser) await browser.close();
+  const browser = await launching.catch(() => null);
+  try {
+    if (browser) await browser.close();
+  } catch (error) {
+    console.error(error);
+  }
   rmSync(profile, { recursive: true, force: true });
 }
+process.exit(status);
