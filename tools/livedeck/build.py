@@ -12,7 +12,7 @@ from pathlib import Path
 from livedeck import fit, record
 from livedeck.check import Change, compare
 from livedeck.deck import load_deck, parse_deck
-from livedeck.errors import DeckError, LivedeckError
+from livedeck.errors import DeckError, LivedeckError, RecordError
 from livedeck.expect import check_asserts
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.model import Deck, Transcript
@@ -145,7 +145,7 @@ def _changes_since_records(
     for deck, fresh in zip(decks, transcripts, strict=True):
         try:
             changes[deck.path] = compare(deck, record.read(deck), fresh)
-        except DeckError:  # no record yet, or one of another version of the deck
+        except RecordError:  # no record yet, or one of another version of the deck
             continue
     return changes
 

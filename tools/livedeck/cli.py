@@ -112,6 +112,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-q", "--quiet", action="store_true", help="print errors and changes only")
     check.set_defaults(handler=_check)
 
+    watch = verbs.add_parser(
+        "watch",
+        help="rebuild decks whenever they are saved (from the record when the commands match)",
+        epilog="example:\n  livedeck watch slides/  # then open build/docker-layers.html",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    watch.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    watch.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    watch.add_argument("--format", default="html", help="outputs besides Markdown (html)")
+    watch.add_argument("--lab", choices=("docker", "local"), default="docker", help="as for build")
+    watch.set_defaults(handler=_watch, quiet=False)
+
     lab = verbs.add_parser(
         "lab",
         help="start, stop or list lab hosts",
@@ -127,13 +139,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _build(args: argparse.Namespace) -> int:
     from livedeck.build import BuildOptions, build
-    from livedeck.publish import FORMATS
 
-    formats = tuple(f for f in args.format.split(",") if f and f != "none")
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
-        known = ", ".join([*FORMATS, "none"])
-        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from {known}")
+    formats = _formats(args.format)
     options = BuildOptions(
         out_dir=args.out,
         formats=formats,
@@ -189,6 +196,39 @@ def _check(args: argparse.Namespace) -> int:
     if not args.quiet:
         _say(f"livedeck: {len(found)} deck(s) match their records (IDs, ages and dates aside)")
     return 0
+
+
+def _watch(args: argparse.Namespace) -> int:
+    import threading
+
+    from livedeck.build import BuildOptions, Built
+    from livedeck.watch import watch
+
+    options = BuildOptions(out_dir=args.out, formats=_formats(args.format))
+
+    def report(deck: Path, outcome: Built | LivedeckError, ran: bool) -> None:
+        if isinstance(outcome, LivedeckError):
+            _report(outcome)
+            return
+        how = "ran on a fresh lab" if ran else "rendered from its record"
+        _say(f"{deck}: {how}; {len(outcome.overflows)} overflow warning(s)")
+        for overflow in outcome.overflows:
+            _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
+
+    _say("livedeck: watching; Ctrl-C to stop")
+    watch(args.paths, options, _lab_factory(args.lab), report, threading.Event())
+    return 0
+
+
+def _formats(text: str) -> tuple[str, ...]:
+    from livedeck.publish import FORMATS
+
+    formats = tuple(f for f in text.split(",") if f and f != "none")
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        known = ", ".join([*FORMATS, "none"])
+        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from {known}")
+    return formats
 
 
 def _lab_factory(kind: str) -> LabFactory:

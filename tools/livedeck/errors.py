@@ -29,6 +29,10 @@ class DeckError(LivedeckError):
         return f"{self.path}:{self.line}: {self.message}"
 
 
+class RecordError(DeckError):
+    """A deck's record is missing, damaged, or from another version of the deck."""
+
+
 class CommandFailed(DeckError):
     """A deck command exited with an unexpected status or never finished."""
 

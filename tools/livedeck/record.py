@@ -18,7 +18,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from livedeck import __version__
 from livedeck import facts as lab_facts
-from livedeck.errors import DeckError
+from livedeck.errors import RecordError
 from livedeck.model import Deck, Result, Transcript
 
 FORMAT = 1
@@ -73,11 +73,11 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = 1 + (mark.line if mark is not None else 0)
-        raise DeckError(path, line, f"the record is not valid YAML: {error.problem}") from error
+        raise RecordError(path, line, f"the record is not valid YAML: {error.problem}") from error
     except YAMLError as error:
-        raise DeckError(path, 1, f"the record is not valid YAML: {error}") from error
+        raise RecordError(path, 1, f"the record is not valid YAML: {error}") from error
     if not isinstance(data, dict) or data.get("format") != FORMAT or "commands" not in data:
-        raise DeckError(
+        raise RecordError(
             path,
             1,
             f"not a livedeck record (format {FORMAT})",
@@ -86,11 +86,11 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
     runnable = [c for c in deck.commands if c.runnable]
     entries = data["commands"]
     if not isinstance(entries, list):
-        raise DeckError(path, 1, "the record's `commands:` must be a list")
+        raise RecordError(path, 1, "the record's `commands:` must be a list")
     for command, entry in zip(runnable, entries, strict=False):
         if not isinstance(entry, dict) or entry.get("command") != command.text:
             had = entry.get("command") if isinstance(entry, dict) else entry
-            raise DeckError(
+            raise RecordError(
                 deck.path,
                 command.line,
                 f"the record {path.name} is from another version of the deck: here the deck runs"
@@ -98,7 +98,7 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
                 hint=_REBUILD.format(deck=deck.path),
             )
     if len(entries) != len(runnable):
-        raise DeckError(
+        raise RecordError(
             deck.path,
             (runnable[len(entries)] if len(runnable) > len(entries) else runnable[-1]).line,
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
@@ -113,7 +113,7 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
             for key, value in (data.get("facts") or {}).items()
         }
     except (KeyError, TypeError, ValueError, IndexError) as error:
-        raise DeckError(
+        raise RecordError(
             path, 1, f"the record is damaged: {error!r}", hint=_REBUILD.format(deck=deck.path)
         ) from error
     return Transcript(
@@ -143,7 +143,7 @@ def read(deck: Deck) -> Transcript:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DeckError(
+        raise RecordError(
             deck.path,
             1,
             f"no record {path.name} beside the deck",

@@ -19,16 +19,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import puppeteer from 'puppeteer-core';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 
 const RENDER_FAILED = 3;
-
-const [specPath, resultPath] = process.argv.slice(2);
-if (!specPath || !resultPath) {
-  console.error('usage: node measure.mjs SPEC.json RESULT.json');
-  process.exit(2);
-}
-const spec = JSON.parse(readFileSync(specPath, 'utf8'));
 
 // Runs inside the page: one entry per slide (svg), measured on the section that holds the content.
 function measureSlides() {
@@ -106,54 +99,74 @@ async function settle(page) {
   });
 }
 
-// marp-cli's API when `cli` is an @marp-team/marp-cli package's program, else null.
-function marpApi(cli) {
+// The @marp-team/marp-cli package whose program `cli` is (or links to), else null.
+function marpPackage(cli) {
   try {
     const root = dirname(realpathSync(cli));
     const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-    if (manifest.name !== '@marp-team/marp-cli') return null;
-    const { marpCli } = createRequire(import.meta.url)(root);
-    return typeof marpCli === 'function' ? marpCli : null;
+    return manifest.name === '@marp-team/marp-cli' ? root : null;
   } catch {
     return null;
   }
 }
 
-// Render the decks to HTML as the marp-cli program would; resolve to its exit status.
-async function render({ cli, argv }) {
-  const api = marpApi(cli);
-  if (api) {
-    try {
-      return await api(argv); // throws a CLIError where the program prints it and fails
-    } catch (error) {
-      console.error(`[ ERROR ] ${error.message}`);
-      return 1;
-    }
+// Worker thread: marp-cli's API renders the decks as its program would; posts the exit status.
+async function renderHere({ root, argv }) {
+  try {
+    const { marpCli } = createRequire(import.meta.url)(root);
+    return await marpCli(argv); // throws a CLIError where the program prints it and fails
+  } catch (error) {
+    console.error(`[ ERROR ] ${error.message}`);
+    return 1;
   }
+}
+
+// Render the decks to HTML as the marp-cli program would: in a worker thread with marp-cli's
+// API (this thread starts Chromium meanwhile), or else by running the program. Resolves to
+// its exit status.
+function render({ cli, argv }) {
+  const root = marpPackage(cli);
   return new Promise((done) => {
-    const child = spawn(cli, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
-    child.on('error', (error) => { console.error(`[ ERROR ] ${error.message}`); done(1); });
-    child.on('close', (code) => done(code ?? 1));
+    const failed = (error) => {
+      console.error(`[ ERROR ] ${error.message}`);
+      done(1);
+    };
+    if (root) {
+      let status = 1;
+      const worker = new Worker(new URL(import.meta.url), { workerData: { root, argv } });
+      worker.on('message', (code) => { status = code; });
+      worker.on('error', failed);
+      worker.on('exit', () => done(status)); // after its messages (and stderr) came through
+    } else {
+      const child = spawn(cli, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
+      child.on('error', failed);
+      child.on('close', (code) => done(code ?? 1));
+    }
   });
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
-const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
-if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-// Not awaited yet: Chromium starts up while marp renders.
-const launching = puppeteer.launch({
-  executablePath: spec.chromium,
-  headless: true,
-  userDataDir: profile,
-  args,
-  defaultViewport: { width: 1280, height: 720 },
-});
-launching.catch(() => {}); // awaited below; a failure must not end the process before that
-let status = 1;
-try {
-  if ((await render(spec.marp)) !== 0) {
-    status = RENDER_FAILED;
-  } else {
+async function main() {
+  const [specPath, resultPath] = process.argv.slice(2);
+  if (!specPath || !resultPath) {
+    console.error('usage: node measure.mjs SPEC.json RESULT.json');
+    return 2;
+  }
+  const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+  const rendering = render(spec.marp);
+  const { default: puppeteer } = await import('puppeteer-core');
+  const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
+  const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
+  if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
+  // Chromium starts up while marp renders.
+  const launching = puppeteer.launch({
+    executablePath: spec.chromium,
+    headless: true,
+    userDataDir: profile,
+    args,
+    defaultViewport: { width: 1280, height: 720 },
+  });
+  launching.catch(() => {}); // awaited below; a failure must not end the process before that
+  try {
     const browser = await launching;
     // The tab Chromium opens at start (about:blank), sized by defaultViewport like a new one.
     const page = (await browser.pages())[0] ?? (await browser.newPage());
@@ -168,6 +181,7 @@ try {
         request.abort();
       }
     });
+    if ((await rendering) !== 0) return RENDER_FAILED;
     const pages = [];
     for (const { html, base } of spec.pages) {
       const source = readFileSync(html, 'utf8');
@@ -178,17 +192,23 @@ try {
       pages.push({ html, slides: await page.evaluate(measureSlides) });
     }
     writeFileSync(resultPath, JSON.stringify({ pages }));
-    status = 0;
-  }
-} catch (error) {
-  console.error(error);
-} finally {
-  const browser = await launching.catch(() => null);
-  try {
-    if (browser) await browser.close();
+    return 0;
   } catch (error) {
     console.error(error);
+    return (await rendering) === 0 ? 1 : RENDER_FAILED;
+  } finally {
+    const browser = await launching.catch(() => null);
+    try {
+      if (browser) await browser.close();
+    } catch (error) {
+      console.error(error);
+    }
+    rmSync(profile, { recursive: true, force: true });
   }
-  rmSync(profile, { recursive: true, force: true });
 }
-process.exit(status);
+
+if (isMainThread) {
+  process.exit(await main());
+} else {
+  parentPort.postMessage(await renderHere(workerData));
+}
