@@ -14,6 +14,7 @@ import pytest
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError
 from livedeck.overflow import (
+    RENDER_FAILED,
     CodeBox,
     SlideBox,
     code_fences,
@@ -22,7 +23,7 @@ from livedeck.overflow import (
     overflow_error,
     overflow_report,
 )
-from livedeck.publish import REPO_ROOT, MarpRun
+from livedeck.publish import REPO_ROOT, MarpRun, Runner
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"
@@ -113,39 +114,65 @@ def test_measure_renders_bare_html_with_the_themes_and_reads_the_browser_numbers
     tmp_path: Path,
 ) -> None:
     calls: list[list[str]] = []
+    specs: list[dict[str, object]] = []
 
+    # One node process: measure.mjs renders with marp-cli (spec["marp"]) and measures.
     def runner(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
         calls.append(list(argv))
-        if "--input-dir" in argv:  # marp: write the HTML it would write
-            source = Path(argv[argv.index("--input-dir") + 1])
-            out = Path(argv[argv.index("-o") + 1])
-            for md in source.rglob("*.md"):
-                html = out / md.relative_to(source).with_suffix(".html")
-                html.parent.mkdir(parents=True, exist_ok=True)
-                html.write_text("<html><head></head></html>")
-        else:  # node measure.mjs SPEC RESULT
-            spec = json.loads(Path(argv[2]).read_text())
-            slides: list[dict[str, object]] = [{"number": 1, "overflow": 5, "code": []}]
-            result = {"pages": [{"html": p["html"], "slides": slides} for p in spec["pages"]]}
-            Path(argv[3]).write_text(json.dumps(result))
-            assert spec["pages"][0]["base"] == str(DECKS.absolute())
+        spec = json.loads(Path(argv[2]).read_text())
+        specs.append(spec)
+        marp = spec["marp"]["argv"]
+        source = Path(marp[marp.index("--input-dir") + 1])
+        assert sorted(md.name for md in source.rglob("*.md")) == ["long-code.md", "short.md"]
+        for page in spec["pages"]:  # the HTML marp would write
+            Path(page["html"]).parent.mkdir(parents=True, exist_ok=True)
+            Path(page["html"]).write_text("<html><head></head></html>")
+            assert Path(page["html"]).is_relative_to(Path(marp[marp.index("-o") + 1]))
+        slides: list[dict[str, object]] = [{"number": 1, "overflow": 5, "code": []}]
+        result = {"pages": [{"html": p["html"], "slides": slides} for p in spec["pages"]]}
+        Path(argv[3]).write_text(json.dumps(result))
         return MarpRun(tuple(argv), 0, "")
 
-    result = measure_decks([LONG, SHORT], themes=[MSPT2], env=_fake_env(tmp_path), runner=runner)
+    env = _fake_env(tmp_path)
+    result = measure_decks([LONG, SHORT], themes=[MSPT2], env=env, runner=runner)
     assert result == {LONG: (SlideBox(1, 5, None, None),), SHORT: (SlideBox(1, 5, None, None),)}
-    marp_call = calls[0]
-    assert marp_call[marp_call.index("--template") + 1] == "bare"
-    assert marp_call[marp_call.index("--theme-set") + 1] == str(MSPT2)
-    assert "--html" not in marp_call
-    assert calls[1][1].endswith("measure.mjs")
+    [call], [spec] = calls, specs
+    assert call[1].endswith("measure.mjs")
+    assert spec["chromium"] == env["CHROME_PATH"]
+    assert spec["marp"]["cli"] == env["LIVEDECK_MARP"]
+    marp_argv = spec["marp"]["argv"]
+    assert marp_argv[marp_argv.index("--template") + 1] == "bare"
+    assert marp_argv[marp_argv.index("--theme-set") + 1] == str(MSPT2)
+    assert "--html" not in marp_argv and "--no-config-file" in marp_argv
+    assert spec["pages"][0]["base"] == str(DECKS.absolute())
 
 
 def test_a_failing_marp_is_a_publish_error(tmp_path: Path) -> None:
     def runner(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
         return MarpRun(tuple(argv), 1, "[ ERROR ] something broke")
 
-    with pytest.raises(PublishError, match="something broke"):
+    with pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*something broke"):
         measure(LONG, env=_fake_env(tmp_path), runner=runner)
+
+
+def _html_then(returncode: int, log: str) -> Runner:
+    """A fake measure.mjs run that rendered every deck, then exited with returncode."""
+
+    def runner(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
+        for page in json.loads(Path(argv[2]).read_text())["pages"]:
+            Path(page["html"]).parent.mkdir(parents=True, exist_ok=True)
+            Path(page["html"]).write_text("<html><head></head></html>")
+        return MarpRun(tuple(argv), returncode, log)
+
+    return runner
+
+
+def test_the_exit_status_tells_a_marp_failure_from_a_browser_failure(tmp_path: Path) -> None:
+    env = _fake_env(tmp_path)
+    with pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*bad theme"):
+        measure(LONG, env=env, runner=_html_then(RENDER_FAILED, "[ ERROR ] bad theme"))
+    with pytest.raises(PublishError, match=r"(?s)Chromium could not measure.*no browser"):
+        measure(LONG, env=env, runner=_html_then(1, "Error: no browser"))
 
 
 # --- real marp-cli and Chromium ----------------------------------------------------------------
@@ -195,6 +222,21 @@ def test_pictures_load_from_the_decks_own_folder(tmp_path: Path) -> None:
     deck.write_text("---\nmarp: true\ntheme: mspt2\n---\n\n## A big picture\n\n![](big.jpeg)\n")
     [box] = measure(deck, themes=[MSPT2])
     assert box.overflow > 0 and box.culprit == "picture"
+
+
+@pytest.mark.marp
+def test_a_marp_that_is_not_the_package_runs_as_a_program(tmp_path: Path) -> None:
+    # LIVEDECK_MARP may be any marp-cli program (a wrapper here): measure.mjs runs it instead of
+    # marp-cli's API, and the numbers are the same.
+    marp = REPO_ROOT / "tools" / "marp" / "node_modules" / ".bin" / "marp"
+    wrapper = tmp_path / "marp"
+    wrapper.write_text(f'#!/bin/sh\nexec "{marp}" "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "LIVEDECK_MARP": str(wrapper)}
+    assert measure(LONG, themes=[MSPT2], env=env) == measure(LONG, themes=[MSPT2])
+    wrapper.write_text("#!/bin/sh\necho '[ ERROR ] the wrapper failed' >&2\nexit 1\n")
+    with pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"):
+        measure(LONG, themes=[MSPT2], env=env)
 
 
 def test_strict_builds_get_one_error_listing_every_overflow() -> None:

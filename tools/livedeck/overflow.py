@@ -194,7 +194,7 @@ def measure_decks(
 ) -> dict[Path, tuple[SlideBox, ...]]:
     """Measure every slide of every deck: one Node.js process renders and measures them all.
 
-    tools/marp/measure.mjs renders the decks with marp-cli (its API, in the same process) while
+    tools/marp/measure.mjs renders the decks with marp-cli (its API, in a worker thread) while
     Chromium starts, then measures every slide in that one browser. `themes` must be the theme
     CSS publish is given, so the directives and theme are the same as in the real render.
     Pictures load from each deck's own folder. Raises ToolMissing without marp-cli, Node.js or

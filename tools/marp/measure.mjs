@@ -12,7 +12,7 @@
 // are found in. One browser measures every page.
 // RESULT: {"pages": [{"html": ..., "slides": [{number, overflow, height, culprit, code}]}]}
 // (called by tools/livedeck/overflow.py, which documents the fields).
-// Exit status: 0, RENDER_FAILED if marp failed (its messages are on stderr), else 1.
+// Exit status: 0; 3 (RENDER_FAILED) if marp failed (its messages are on stderr); else 1.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -110,10 +110,17 @@ function marpPackage(cli) {
   }
 }
 
-// Worker thread: marp-cli's API renders the decks as its program would; posts the exit status.
+// Worker thread: marp-cli's API renders the decks as its program would. Posts its exit
+// status, or null (nothing rendered) if the package has no such API.
 async function renderHere({ root, argv }) {
+  let marpCli;
   try {
-    const { marpCli } = createRequire(import.meta.url)(root);
+    ({ marpCli } = createRequire(import.meta.url)(root));
+  } catch {
+    // The program will say what is wrong with its package.
+  }
+  if (typeof marpCli !== 'function') return null;
+  try {
     return await marpCli(argv); // throws a CLIError where the program prints it and fails
   } catch (error) {
     console.error(`[ ERROR ] ${error.message}`);
@@ -121,28 +128,55 @@ async function renderHere({ root, argv }) {
   }
 }
 
+function runProgram(cli, argv) {
+  return new Promise((done) => {
+    const child = spawn(cli, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
+    child.on('error', (error) => {
+      console.error(`[ ERROR ] ${error.message}`);
+      done(1);
+    });
+    child.on('close', (code) => done(code ?? 1));
+  });
+}
+
+function runWorker(root, argv) {
+  return new Promise((done) => {
+    let status = 1;
+    const worker = new Worker(new URL(import.meta.url), { workerData: { root, argv } });
+    worker.on('message', (code) => { status = code; });
+    worker.on('error', (error) => {
+      console.error(`[ ERROR ] ${error.message}`);
+      status = 1;
+    });
+    worker.on('exit', () => done(status)); // after its messages (and stderr) came through
+  });
+}
+
 // Render the decks to HTML as the marp-cli program would: in a worker thread with marp-cli's
 // API (this thread starts Chromium meanwhile), or else by running the program. Resolves to
 // its exit status.
-function render({ cli, argv }) {
+async function render({ cli, argv }) {
   const root = marpPackage(cli);
-  return new Promise((done) => {
-    const failed = (error) => {
-      console.error(`[ ERROR ] ${error.message}`);
-      done(1);
-    };
-    if (root) {
-      let status = 1;
-      const worker = new Worker(new URL(import.meta.url), { workerData: { root, argv } });
-      worker.on('message', (code) => { status = code; });
-      worker.on('error', failed);
-      worker.on('exit', () => done(status)); // after its messages (and stderr) came through
-    } else {
-      const child = spawn(cli, argv, { stdio: ['ignore', 'inherit', 'inherit'] });
-      child.on('error', failed);
-      child.on('close', (code) => done(code ?? 1));
-    }
-  });
+  const status = root ? await runWorker(root, argv) : null;
+  return status ?? runProgram(cli, argv);
+}
+
+// Chromium and its throwaway profile are done with: end it as puppeteer does when its script
+// exits (SIGKILL to the browser's process group), faster than an orderly shutdown.
+async function endBrowser(browser) {
+  const child = browser.process();
+  if (!child?.pid) {
+    await browser.close();
+    return;
+  }
+  const exited = child.exitCode !== null || child.signalCode !== null ? null
+    : new Promise((done) => child.once('exit', done));
+  try {
+    process.kill(-child.pid, 'SIGKILL'); // puppeteer starts Chromium as a group leader
+  } catch {
+    child.kill('SIGKILL');
+  }
+  await exited;
 }
 
 async function main() {
@@ -153,7 +187,8 @@ async function main() {
   }
   const spec = JSON.parse(readFileSync(specPath, 'utf8'));
   const rendering = render(spec.marp);
-  const { default: puppeteer } = await import('puppeteer-core');
+  // The CommonJS build of the same puppeteer-core loads faster than its ES modules.
+  const puppeteer = createRequire(import.meta.url)('puppeteer-core');
   const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
   const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
   if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
@@ -199,11 +234,11 @@ async function main() {
   } finally {
     const browser = await launching.catch(() => null);
     try {
-      if (browser) await browser.close();
+      if (browser) await endBrowser(browser);
     } catch (error) {
       console.error(error);
     }
-    rmSync(profile, { recursive: true, force: true });
+    rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
