@@ -30,6 +30,7 @@ examples:
   livedeck build slides/docker-layers.md --format html
   livedeck build --offline            render from the records, no Docker needed
   livedeck check                      does every deck still tell its story?
+  livedeck watch                      rebuild decks whenever they are saved
   livedeck lab up                     start a lab to try commands by hand
 """
 
