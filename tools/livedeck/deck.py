@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,8 @@ def parse_deck(text: str, path: Path) -> Deck:
     """Parse a Marp deck held in `text`; `path` only names it in errors and outputs."""
     lines = text.split("\n")
     front, body_start = _front_matter(lines, path)
-    settings = _settings(front.get("livedeck"), path)
-    prompt = _compile_prompt(settings.prompt, path)
+    settings = _settings(front.get("livedeck"), path, lines)
+    prompt = _compile_prompt(settings.prompt, path, lines)
     slides, blocks, found, verbatim = _scan(lines, body_start, prompt, path)
     blocks = _fill_source_form(blocks, settings)
     return Deck(
@@ -96,7 +96,7 @@ def _front_matter(lines: list[str], path: Path) -> tuple[dict[str, Any], int]:
     return data, end + 1
 
 
-def _settings(raw: Any, path: Path) -> Settings:
+def _settings(raw: Any, path: Path, lines: Sequence[str]) -> Settings:
     """The `livedeck:` front-matter key, checked key by key."""
     if raw is None:
         return Settings(prompt=DEFAULT_PROMPT)
@@ -109,63 +109,62 @@ def _settings(raw: Any, path: Path) -> Settings:
         if key not in known:
             raise DeckError(
                 path,
-                _key_line(path, key),
+                _key_line(lines, key),
                 directives.unknown_key_message(f"livedeck key {key!r}", key, list(known)),
             )
-        values[known[key].name] = _coerce(key, value, known[key].type, path)
+        values[known[key].name] = _coerce(key, value, known[key].type, path, lines)
     return Settings(**values)
 
 
-def _coerce(key: str, value: Any, kind: Any, path: Path) -> Any:
+def _coerce(key: str, value: Any, kind: Any, path: Path, lines: Sequence[str]) -> Any:
     wanted = str(kind)
     if "float" in wanted and isinstance(value, int | float) and not isinstance(value, bool):
         if value <= 0:
-            raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be positive")
+            raise DeckError(path, _key_line(lines, key), f"livedeck.{key} must be positive")
         return float(value)
     if wanted == "int" and isinstance(value, int) and not isinstance(value, bool):
         if value < 20:
-            raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be at least 20")
+            raise DeckError(path, _key_line(lines, key), f"livedeck.{key} must be at least 20")
         return value
     if "tuple[int" in wanted:
         if isinstance(value, list) and len(value) == 2 and all(_count(v) for v in value):
             return tuple(value)
-        raise DeckError(path, _key_line(path, key), f"livedeck.{key} must be [head, tail] lines")
+        raise DeckError(path, _key_line(lines, key), f"livedeck.{key} must be [head, tail] lines")
     if key == "fit" and value not in FITS:
-        raise DeckError(path, _key_line(path, key), f"livedeck.fit must be one of {FITS}")
+        raise DeckError(path, _key_line(lines, key), f"livedeck.fit must be one of {FITS}")
     if "tuple" in wanted:
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
             return tuple(items)
     elif "str" in wanted and isinstance(value, str):
         return value
-    raise DeckError(path, _key_line(path, key), f"livedeck.{key} has the wrong type ({value!r})")
+    raise DeckError(path, _key_line(lines, key), f"livedeck.{key} has the wrong type ({value!r})")
 
 
 def _count(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def _key_line(path: Path, key: str) -> int:
-    # Best effort: errors in the front matter point at the key's own line when it is there.
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), 1):
-            if re.match(rf"\s*{re.escape(str(key))}\s*:", line):
-                return number
-    except OSError:
-        pass
+def _key_line(lines: Sequence[str], key: str) -> int:
+    """The deck line of a front-matter key (errors point at it), else the front matter's first."""
+    for number, line in enumerate(lines, 1):
+        if line.strip() == "---" and number > 1:
+            break
+        if re.match(rf"\s*{re.escape(str(key))}\s*:", line):
+            return number
     return 2
 
 
-def _compile_prompt(pattern: str, path: Path) -> re.Pattern[str]:
+def _compile_prompt(pattern: str, path: Path, lines: Sequence[str]) -> re.Pattern[str]:
     try:
         compiled = re.compile(pattern)
     except re.error as error:
-        raise DeckError(path, _key_line(path, "prompt"), f"livedeck.prompt: {error}") from error
+        raise DeckError(path, _key_line(lines, "prompt"), f"livedeck.prompt: {error}") from error
     missing = {"user", "host"} - set(compiled.groupindex)
     if missing:
         raise DeckError(
             path,
-            _key_line(path, "prompt"),
+            _key_line(lines, "prompt"),
             f"livedeck.prompt needs the named groups {sorted(missing)}",
             hint=r"for example (?P<user>\w+)@(?P<host>[\w.-]+):(?P<path>\S*)[$#]",
         )
