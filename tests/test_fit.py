@@ -8,8 +8,8 @@ import pytest
 
 from livedeck.deck import load_deck
 from livedeck.fit import FontFit, elide, fitting_font, lines_to_elide, shrink_style
+from livedeck.marp import REPO_ROOT
 from livedeck.overflow import measure, overflow_report
-from livedeck.publish import REPO_ROOT
 
 LONG = Path(__file__).parent / "decks" / "overflow" / "long-code.md"
 MSPT2 = REPO_ROOT / "slides" / "themes" / "mspt2.css"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from livedeck.deck import load_deck, parse_deck
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
-from livedeck.publish import REPO_ROOT
+from livedeck.marp import REPO_ROOT
 
 
 class _Page(HTMLParser):

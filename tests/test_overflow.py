@@ -13,6 +13,7 @@ import pytest
 
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError
+from livedeck.marp import REPO_ROOT, MarpRun, Runner
 from livedeck.overflow import (
     RENDER_FAILED,
     CodeBox,
@@ -23,7 +24,6 @@ from livedeck.overflow import (
     overflow_error,
     overflow_report,
 )
-from livedeck.publish import REPO_ROOT, MarpRun, Runner
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"

@@ -14,14 +14,8 @@ from pathlib import Path
 import pytest
 
 from livedeck.errors import PublishError, ToolMissing
-from livedeck.publish import (
-    REPO_ROOT,
-    MarpRun,
-    check_decks,
-    marp_messages,
-    publish,
-    run_marp,
-)
+from livedeck.marp import REPO_ROOT, MarpRun, marp_messages, run_marp
+from livedeck.publish import check_decks, publish
 
 PICTURE = REPO_ROOT / "img" / "container-layers.jpeg"
 

@@ -8,8 +8,8 @@ import pytest
 
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError
+from livedeck.marp import REPO_ROOT
 from livedeck.model import Deck
-from livedeck.publish import REPO_ROOT
 from livedeck.themes import (
     REPO_THEMES,
     deck_theme,

@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from livedeck import publish  # noqa: E402
+from livedeck import marp  # noqa: E402
 from livedeck.build import BuildOptions, build  # noqa: E402
 from livedeck.deck import load_deck  # noqa: E402
 from livedeck.model import Command  # noqa: E402
@@ -110,12 +110,12 @@ def run_baseline(deck: Path, lab: DockerLab, markdown: Path, out: Path) -> tuple
         check=False,
     )
     t1 = time.perf_counter()
-    marp = publish.find_marp(os.environ)
-    env = {**os.environ, "CHROME_PATH": str(publish.find_chromium(os.environ))}
+    marp_cli = marp.find_marp(os.environ)
+    env = {**os.environ, "CHROME_PATH": str(marp.find_chromium(os.environ))}
     common = ["--no-stdin", "--allow-local-files", "--no-config-file"]
     for flags, suffix in (([], ".html"), (["--pdf", "--browser", "chrome"], ".pdf")):
         subprocess.run(
-            [str(marp), *common, *flags, "-o", str(out / f"bare{suffix}"), "--", str(markdown)],
+            [str(marp_cli), *common, *flags, "-o", str(out / f"bare{suffix}"), "--", str(markdown)],
             stdin=subprocess.DEVNULL,
             capture_output=True,
             env=env,

@@ -15,9 +15,10 @@ from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError, LivedeckError, RecordError
 from livedeck.expect import check_asserts
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
+from livedeck.marp import check_tools
 from livedeck.model import Deck, Transcript
 from livedeck.overflow import Overflow, SlideBox, measure_decks, overflow_error, overflow_report
-from livedeck.publish import check_tools, publish
+from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import LabFactory

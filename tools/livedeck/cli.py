@@ -222,7 +222,7 @@ def _watch(args: argparse.Namespace) -> int:
 
 
 def _formats(text: str) -> tuple[str, ...]:
-    from livedeck.publish import FORMATS
+    from livedeck.marp import FORMATS
 
     formats = tuple(f for f in text.split(",") if f and f != "none")
     unknown = [f for f in formats if f not in FORMATS]

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from livedeck.errors import DeckError, PublishError
-from livedeck.model import Deck
-from livedeck.publish import (
+from livedeck.marp import (
     REPO_ROOT,
     Format,
     MarpRun,
@@ -32,6 +31,7 @@ from livedeck.publish import (
     marp_messages,
     run_marp,
 )
+from livedeck.model import Deck
 
 MEASURE_SCRIPT = REPO_ROOT / "tools" / "marp" / "measure.mjs"
 # The HTML that publish makes, without the presenter's JavaScript: one <section> per slide.

@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from livedeck.errors import DeckError, LivedeckError
+from livedeck.marp import REPO_ROOT
 from livedeck.model import Deck
-from livedeck.publish import REPO_ROOT
 
 BUILTIN_THEMES = frozenset({"default", "gaia", "uncover"})
 REPO_THEMES = REPO_ROOT / "slides" / "themes"
