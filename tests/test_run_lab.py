@@ -95,3 +95,23 @@ def test_missing_docker_engine_says_what_to_do(
     assert code == 3
     err = capsys.readouterr().err
     assert "Docker" in err and "hint:" in err
+
+
+def test_lab_up_status_and_down(
+    host: docker.DockerClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = _labs(host)
+    assert main(["lab", "up", "--host", "class-host", "--user", "student"]) == 0
+    out = capsys.readouterr().out
+    [name] = [n for n in _labs(host) if n not in before]
+    assert f"docker exec -it -u student -w /home/student {name} bash" in out
+    lab = host.containers.get(name)
+    assert lab.attrs["Config"]["Hostname"] == "class-host"
+    status, whoami = lab.exec_run(
+        ["sudo", "-u", "student", "sh", "-c", "whoami; sudo -n true && echo sudo"]
+    )
+    assert status == 0 and whoami.decode().split() == ["student", "sudo"]
+    assert main(["lab", "status"]) == 0
+    assert f"{name}: running, host name class-host" in capsys.readouterr().out
+    assert main(["lab", "down"]) == 0
+    assert _labs(host) == []
