@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from livedeck.marp import REPO_ROOT, MarpRun, Runner
 from livedeck.overflow import (
     RENDER_FAILED,
     CodeBox,
+    Measurer,
     SlideBox,
     code_fences,
     measure,
@@ -182,6 +184,19 @@ def _leftovers() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("livedeck-measure-*")}
 
 
+def _running(text: str) -> list[str]:
+    """Command lines of the processes that mention text (node and Chromium name their folder)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().decode(errors="replace").replace("\0", " ")
+        except OSError:  # gone meanwhile
+            continue
+        if text in args:
+            found.append(args)
+    return found
+
+
 @pytest.mark.marp
 def test_a_too_long_code_block_overflows_at_its_slide_and_line() -> None:
     before = _leftovers()
@@ -216,6 +231,29 @@ def test_the_course_theme_measures_differently_from_marps_default(tmp_path: Path
 
 
 @pytest.mark.marp
+def test_a_measurer_started_early_measures_as_measure_decks_does() -> None:
+    before = _leftovers()
+    with Measurer() as measurer:
+        [scratch] = _leftovers() - before
+        early = measurer.measure([LONG, SHORT], themes=[MSPT2])
+    assert early == measure_decks([LONG, SHORT], themes=[MSPT2])
+    assert _leftovers() <= before and _running(scratch) == []
+
+
+@pytest.mark.marp
+def test_a_build_that_fails_before_measuring_leaves_no_process_and_no_folder() -> None:
+    before = _leftovers()
+    with pytest.raises(RuntimeError, match="a deck failed"), Measurer():
+        [scratch] = _leftovers() - before
+        started = time.monotonic()
+        while not _running(scratch) and time.monotonic() - started < 5:
+            time.sleep(0.02)
+        assert _running(scratch)  # node, loading marp-cli meanwhile
+        raise RuntimeError("a deck failed")
+    assert _leftovers() <= before and _running(scratch) == []
+
+
+@pytest.mark.marp
 def test_pictures_load_from_the_decks_own_folder(tmp_path: Path) -> None:
     shutil.copy(REPO_ROOT / "slides" / "img" / "container-layers.jpeg", tmp_path / "big.jpeg")
     deck = tmp_path / "pic.md"
@@ -237,6 +275,11 @@ def test_a_marp_that_is_not_the_package_runs_as_a_program(tmp_path: Path) -> Non
     wrapper.write_text("#!/bin/sh\necho '[ ERROR ] the wrapper failed' >&2\nexit 1\n")
     with pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"):
         measure(LONG, themes=[MSPT2], env=env)
+    with (
+        Measurer(env) as measurer,
+        pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"),
+    ):
+        measurer.measure([LONG], themes=[MSPT2])
 
 
 def test_strict_builds_get_one_error_listing_every_overflow() -> None:

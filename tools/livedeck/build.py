@@ -17,7 +17,14 @@ from livedeck.expect import check_asserts
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.model import Deck, Transcript
-from livedeck.overflow import Overflow, SlideBox, measure_decks, overflow_error, overflow_report
+from livedeck.overflow import (
+    Measurer,
+    Overflow,
+    SlideBox,
+    measure_decks,
+    overflow_error,
+    overflow_report,
+)
 from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
@@ -84,7 +91,10 @@ def build(
         check_tools(options.formats)  # before minutes of running, not after
     options.out_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.out_dir))
+    measurer: Measurer | None = None
     try:
+        if options.formats:
+            measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
         transcripts = []
         for deck in decks:
             if on_deck is not None:
@@ -96,8 +106,8 @@ def build(
         built = Built()
         if not options.offline:
             built.changes = _changes_since_records(decks, transcripts)
-        if options.formats:
-            built.overflows = _fit(decks, staged, themes)
+        if measurer is not None:
+            built.overflows = _fit(decks, staged, themes, measurer)
             if options.strict and built.overflows:
                 raise overflow_error(built.overflows)
         built.outputs = (
@@ -112,6 +122,8 @@ def build(
             built.outputs += [record.write(d, t) for d, t in zip(decks, transcripts, strict=True)]
         return built
     finally:
+        if measurer is not None:
+            measurer.close()
         shutil.rmtree(staging, ignore_errors=True)
 
 
@@ -178,14 +190,16 @@ def _stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
     return target
 
 
-def _fit(decks: Sequence[Deck], staged: Sequence[Path], themes: Sequence[Path]) -> list[Overflow]:
-    """Measure every slide; shrink code where the deck allows it; what still overflows.
+def _fit(
+    decks: Sequence[Deck], staged: Sequence[Path], themes: Sequence[Path], measurer: Measurer
+) -> list[Overflow]:
+    """Measure every slide (with the warm measurer); shrink code where allowed; what overflows.
 
     A shrunk slide is not measured again when the proposed font fits by fit.fitting_font's
     arithmetic (the code block's height is all in ems of its font); only slides clamped at the
     floor make a second measurement necessary.
     """
-    boxes = measure_decks(staged, themes=themes)
+    boxes = measurer.measure(staged, themes=themes)
     remeasure = False
     for deck, path in zip(decks, staged, strict=True):
         text = path.read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 // off the bottom, in one Node.js process: Chromium starts while marp renders.
 //
 //   node measure.mjs SPEC.json RESULT.json
+//   node measure.mjs --serve MARP RESULT.json
 //
 // SPEC: {"chromium": "/usr/bin/chromium",
 //        "marp": {"cli": "/abs/marp", "argv": ["--no-stdin", ..., "--input-dir", IN, "-o", OUT]},
@@ -10,13 +11,18 @@
 // @marp-team/marp-cli package, its API runs here; anything else runs as a program. `argv` are
 // its options, exactly as for the program. `base` is the folder the deck's relative pictures
 // are found in. One browser measures every page.
+// --serve loads marp-cli (MARP: the spec's "marp.cli") and puppeteer at once, then reads SPEC
+// as one line of JSON on stdin and goes on as above: the caller starts it well before the decks
+// are ready. Chromium starts only then: starting it beside the commands of a deck slows them
+// down about as much as it would save. Input that ends without a SPEC ends the process (exit
+// status 0).
 // RESULT: {"pages": [{"html": ..., "slides": [{number, overflow, height, culprit, code}]}]}
 // (called by tools/livedeck/overflow.py, which documents the fields).
 // Exit status: 0; 3 (RENDER_FAILED) if marp failed (its messages are on stderr); else 1.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
@@ -110,18 +116,22 @@ function marpPackage(cli) {
   }
 }
 
-// Worker thread: marp-cli's API renders the decks as its program would. Posts its exit
-// status, or null (nothing rendered) if the package has no such API.
-async function renderHere({ root, argv }) {
+// Worker thread: loads marp-cli's API, and the marp-core it loads only when it first renders,
+// then renders the decks as its program would once the main thread sends the argv. Posts its
+// exit status, or null (nothing rendered) if the package has no such API.
+async function renderHere({ root }) {
+  const argv = new Promise((done) => parentPort.once('message', done));
   let marpCli;
   try {
     ({ marpCli } = createRequire(import.meta.url)(root));
+    const core = createRequire(join(root, 'package.json')).resolve('@marp-team/marp-core');
+    await import(pathToFileURL(core).href); // the same module marp-cli imports: now cached
   } catch {
-    // The program will say what is wrong with its package.
+    // The program (or marp-cli itself) will say what is wrong with its package.
   }
   if (typeof marpCli !== 'function') return null;
   try {
-    return await marpCli(argv); // throws a CLIError where the program prints it and fails
+    return await marpCli(await argv); // throws a CLIError where the program prints it and fails
   } catch (error) {
     console.error(`[ ERROR ] ${error.message}`);
     return 1;
@@ -139,26 +149,29 @@ function runProgram(cli, argv) {
   });
 }
 
-function runWorker(root, argv) {
-  return new Promise((done) => {
-    let status = 1;
-    const worker = new Worker(new URL(import.meta.url), { workerData: { root, argv } });
-    worker.on('message', (code) => { status = code; });
+// The worker that loads marp-cli now and renders later; `status` resolves to what it posted
+// once it has exited (after its messages, and stderr, came through).
+function startWorker(root) {
+  const worker = new Worker(new URL(import.meta.url), { workerData: { root } });
+  const status = new Promise((done) => {
+    let code = 1;
+    worker.on('message', (message) => { code = message; });
     worker.on('error', (error) => {
       console.error(`[ ERROR ] ${error.message}`);
-      status = 1;
+      code = 1;
     });
-    worker.on('exit', () => done(status)); // after its messages (and stderr) came through
+    worker.on('exit', () => done(code));
   });
+  return { worker, status };
 }
 
-// Render the decks to HTML as the marp-cli program would: in a worker thread with marp-cli's
+// Render the decks to HTML as the marp-cli program would: in the worker thread with marp-cli's
 // API (this thread starts Chromium meanwhile), or else by running the program. Resolves to
 // its exit status.
-async function render({ cli, argv }) {
-  const root = marpPackage(cli);
-  const status = root ? await runWorker(root, argv) : null;
-  return status ?? runProgram(cli, argv);
+async function render(loaded, argv) {
+  if (loaded.marp) loaded.marp.worker.postMessage(argv);
+  const status = loaded.marp ? await loaded.marp.status : null;
+  return status ?? runProgram(loaded.cli, argv);
 }
 
 // Chromium and its throwaway profile are done with: end it as puppeteer does when its script
@@ -179,30 +192,35 @@ async function endBrowser(browser) {
   await exited;
 }
 
-async function main() {
-  const [specPath, resultPath] = process.argv.slice(2);
-  if (!specPath || !resultPath) {
-    console.error('usage: node measure.mjs SPEC.json RESULT.json');
-    return 2;
-  }
-  const spec = JSON.parse(readFileSync(specPath, 'utf8'));
-  const rendering = render(spec.marp);
-  // The CommonJS build of the same puppeteer-core loads faster than its ES modules.
-  const puppeteer = createRequire(import.meta.url)('puppeteer-core');
+// Load what does not depend on the decks: marp-cli in a worker thread (when `cli` is its
+// package), and puppeteer here.
+function load(cli) {
+  const root = marpPackage(cli);
+  return {
+    cli,
+    marp: root ? startWorker(root) : null,
+    // The CommonJS build of the same puppeteer-core loads faster than its ES modules.
+    puppeteer: createRequire(import.meta.url)('puppeteer-core'),
+  };
+}
+
+// Start Chromium, with a tab that only loads local files.
+function launch(puppeteer, chromium) {
   const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
   const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
   if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-  // Chromium starts up while marp renders.
   const launching = puppeteer.launch({
-    executablePath: spec.chromium,
+    executablePath: chromium,
     headless: true,
     userDataDir: profile,
     args,
     defaultViewport: { width: 1280, height: 720 },
+    // Signals end this process (below); its exit handler kills Chromium's process group.
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
   });
-  launching.catch(() => {}); // awaited below; a failure must not end the process before that
-  try {
-    const browser = await launching;
+  const opening = launching.then(async (browser) => {
     // The tab Chromium opens at start (about:blank), sized by defaultViewport like a new one.
     const page = (await browser.pages())[0] ?? (await browser.newPage());
     // Only local files: a theme's web font (gaia imports one) must not make numbers depend on
@@ -216,6 +234,29 @@ async function main() {
         request.abort();
       }
     });
+    return page;
+  });
+  opening.catch(() => {}); // awaited later; a failure must not end the process before that
+  return { launching, opening, profile };
+}
+
+// End Chromium and remove its profile.
+async function stop({ launching, profile }) {
+  const browser = await launching.catch(() => null);
+  try {
+    if (browser) await endBrowser(browser);
+  } catch (error) {
+    console.error(error);
+  }
+  rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+}
+
+// Render the decks of `spec` (with what `load` loaded) while Chromium starts, then measure them.
+async function measure(loaded, spec, resultPath) {
+  const rendering = render(loaded, spec.marp.argv);
+  const chromium = launch(loaded.puppeteer, spec.chromium);
+  try {
+    const page = await chromium.opening;
     if ((await rendering) !== 0) return RENDER_FAILED;
     const pages = [];
     for (const { html, base } of spec.pages) {
@@ -232,17 +273,59 @@ async function main() {
     console.error(error);
     return (await rendering) === 0 ? 1 : RENDER_FAILED;
   } finally {
-    const browser = await launching.catch(() => null);
-    try {
-      if (browser) await endBrowser(browser);
-    } catch (error) {
-      console.error(error);
-    }
-    rmSync(profile, { recursive: true, force: true, maxRetries: 3 });
+    await stop(chromium);
   }
 }
 
+// The first line of a stream, or null if it ends without one.
+function firstLine(stream) {
+  return new Promise((done) => {
+    let text = '';
+    stream.setEncoding('utf8');
+    stream.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('\n')) {
+        stream.pause();
+        done(text.slice(0, text.indexOf('\n')));
+      }
+    });
+    stream.on('end', () => done(text.trim() ? text : null));
+    stream.on('error', () => done(null));
+  });
+}
+
+async function main() {
+  const serving = process.argv[2] === '--serve';
+  const args = process.argv.slice(serving ? 3 : 2);
+  if (args.length !== 2) {
+    console.error('usage: node measure.mjs SPEC.json RESULT.json\n'
+      + '       node measure.mjs --serve MARP RESULT.json  (SPEC on stdin)');
+    return 2;
+  }
+  if (!serving) {
+    const [specPath, resultPath] = args;
+    const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+    return measure(load(spec.marp.cli), spec, resultPath);
+  }
+  const [cli, resultPath] = args;
+  const loaded = load(cli);
+  const line = await firstLine(process.stdin);
+  if (line === null) return 0;
+  let spec;
+  try {
+    spec = JSON.parse(line);
+  } catch (error) {
+    console.error(`[ ERROR ] the spec on stdin is not JSON: ${error.message}`);
+    return 2;
+  }
+  return measure(loaded, spec, resultPath);
+}
+
 if (isMainThread) {
+  // SIGTERM (the caller's timeout or cleanup) ends the process; its exit handlers end Chromium.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => process.exit(128 + constants.signals[signal]));
+  }
   process.exit(await main());
 } else {
   parentPort.postMessage(await renderHere(workerData));
