@@ -9,7 +9,8 @@ import pytest
 from livedeck.deck import load_deck
 from livedeck.fit import FontFit, elide, fitting_font, lines_to_elide, shrink_style
 from livedeck.marp import REPO_ROOT
-from livedeck.overflow import measure, overflow_report
+from livedeck.measure import measure
+from livedeck.overflow import overflow_report
 
 LONG = Path(__file__).parent / "decks" / "overflow" / "long-code.md"
 MSPT2 = REPO_ROOT / "slides" / "themes" / "mspt2.css"

@@ -16,8 +16,8 @@ import pytest
 
 from livedeck.cli import main
 from livedeck.deck import load_deck
+from livedeck.measure import measure
 from livedeck.model import Command
-from livedeck.overflow import measure
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"

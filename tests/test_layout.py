@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from livedeck.cli import EXIT_DECK, main
-from livedeck.overflow import measure
+from livedeck.measure import measure
 
 pytestmark = pytest.mark.marp
 

@@ -15,17 +15,8 @@ import pytest
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError
 from livedeck.marp import REPO_ROOT, MarpRun, Runner
-from livedeck.overflow import (
-    RENDER_FAILED,
-    CodeBox,
-    Measurer,
-    SlideBox,
-    code_fences,
-    measure,
-    measure_decks,
-    overflow_error,
-    overflow_report,
-)
+from livedeck.measure import RENDER_FAILED, Measurer, measure, measure_decks
+from livedeck.overflow import CodeBox, SlideBox, code_fences, overflow_error, overflow_report
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"

@@ -16,15 +16,9 @@ from livedeck.errors import DeckError, LivedeckError, RecordError
 from livedeck.expect import check_asserts
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
+from livedeck.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
-from livedeck.overflow import (
-    Measurer,
-    Overflow,
-    SlideBox,
-    measure_decks,
-    overflow_error,
-    overflow_report,
-)
+from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
 from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
