@@ -94,7 +94,9 @@ def build(
             if on_deck is not None:
                 on_deck(deck)
             transcripts.append(
-                record.read(deck) if options.offline else _run(deck, options, start_lab, progress)
+                record.read(deck)
+                if options.offline
+                else _run(deck, start_lab, progress, options.timeout, options.columns)
             )
         staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
         built = Built()
@@ -137,7 +139,7 @@ def check(
     for deck, old in zip(decks, recorded, strict=True):
         if on_deck is not None:
             on_deck(deck)
-        fresh = _run(deck, BuildOptions(Path("."), timeout=timeout), start_lab, progress)
+        fresh = _run(deck, start_lab, progress, timeout)
         found.append((deck, [] if old is None else compare(deck, old, fresh)))
         if update:
             record.write(deck, fresh)
@@ -158,12 +160,16 @@ def _changes_since_records(
 
 
 def _run(
-    deck: Deck, options: BuildOptions, start_lab: LabFactory, progress: Progress | None
+    deck: Deck,
+    start_lab: LabFactory,
+    progress: Progress | None,
+    timeout: float | None,
+    columns: int | None = None,
 ) -> Transcript:
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
-    lab = start_lab(lab_spec(deck, options.columns))
+    lab = start_lab(lab_spec(deck, columns))
     try:
-        transcript = run_deck(deck, lab, timeout=options.timeout, progress=progress)
+        transcript = run_deck(deck, lab, timeout=timeout, progress=progress)
     finally:
         lab.close()
     check_asserts(deck, transcript)
