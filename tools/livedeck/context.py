@@ -88,9 +88,12 @@ def shown(result: Result, facts: Facts | None = None) -> Shown:
 
 
 def context_at(
-    deck: Deck, transcript: Transcript, position: int, drawn: Pictures | None = None
+    deck: Deck, transcript: Transcript, position: int, made: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """The names a template sees after `position` commands of the deck ran."""
+    """The names a template sees after `position` commands of the deck ran.
+
+    Pictures drawn by `picture` go into `made` (path -> SVG), shared by the whole deck.
+    """
     done = transcript.results[:position]
     views = [
         shown(r, transcript.facts.get(n + 1) if r.command.name else None)
@@ -105,9 +108,7 @@ def context_at(
     facts = transcript.facts.get(position)
     if facts is not None:
         context["docker"] = facts
-    context["picture"] = drawn if drawn is not None else Pictures(deck.name, facts)
-    if drawn is not None:
-        drawn.facts = facts
+    context["picture"] = Pictures(deck.name, facts, {} if made is None else made)
     return context
 
 

@@ -219,10 +219,9 @@ def _text(
     bold: str = "",
 ) -> str:
     """A <text> element; `bold` follows `text` in bold."""
-    attrs = f'x="{_n(x)}" y="{_n(y)}" font-size="{_n(size)}"'
-    attrs += f" class={quoteattr(cls)}" if cls else ""
-    attrs += f' text-anchor="{anchor}"' if anchor else ""
-    attrs += f' font-weight="{weight}"' if weight else ""
+    attrs = _attributes(
+        x=_n(x), y=_n(y), font_size=_n(size), cls=cls, text_anchor=anchor, font_weight=weight
+    )
     tail = f'<tspan font-weight="bold">{escape(bold)}</tspan>' if bold else ""
     return f"  <text {attrs}>{escape(text)}{tail}</text>"
 
@@ -238,11 +237,19 @@ def _rect(
     fill: str = "",
     stroke: str = "",
 ) -> str:
-    attrs = f'x="{_n(x)}" y="{_n(y)}" width="{_n(w)}" height="{_n(h)}" rx="{r}"'
-    attrs += f' class="{cls}"' if cls else ""
-    attrs += f' fill="{fill}"' if fill else ""
-    attrs += f' stroke="{stroke}"' if stroke else ""
+    attrs = _attributes(
+        x=_n(x), y=_n(y), width=_n(w), height=_n(h), rx=str(r), cls=cls, fill=fill, stroke=stroke
+    )
     return f"  <rect {attrs}/>"
+
+
+def _attributes(**values: str) -> str:
+    """XML attributes of the non-empty values; `cls` is `class`, `_` in a name is `-`."""
+    return " ".join(
+        f"{'class' if name == 'cls' else name.replace('_', '-')}={quoteattr(value)}"
+        for name, value in values.items()
+        if value
+    )
 
 
 def _brace(x: int, top: int, bottom: int) -> str:
