@@ -69,13 +69,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.set_defaults(quiet=False)
     verbs = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    build = verbs.add_parser(
+    build = _verb(
+        verbs,
         "build",
-        help="run decks on a fresh lab and write Markdown, HTML and PDF",
-        epilog="example:\n  livedeck build slides/ --out build/",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run decks on a fresh lab and write Markdown, HTML and PDF",
+        "example:\n  livedeck build slides/ --out build/",
     )
-    build.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    _decks_and_lab(build)
     build.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
     build.add_argument(
         "--format",
@@ -85,12 +85,6 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
     build.add_argument("--columns", type=int, help="terminal width for the run (deck default 200)")
     build.add_argument(
-        "--lab",
-        choices=("docker", "local"),
-        default="docker",
-        help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
-    )
-    build.add_argument(
         "--offline",
         action="store_true",
         help="render from each deck's record (DECK.record.yaml) instead of running: no Docker",
@@ -99,30 +93,28 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     build.set_defaults(handler=_build)
 
-    check = verbs.add_parser(
+    check = _verb(
+        verbs,
         "check",
-        help="run decks on a fresh lab and compare with their records",
-        epilog="examples:\n  livedeck check                 exit 1 with a diff if a story changed"
+        "run decks on a fresh lab and compare with their records",
+        "examples:\n  livedeck check                 exit 1 with a diff if a story changed"
         "\n  livedeck check --update slides/docker-layers.md",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    check.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    _decks_and_lab(check)
     check.add_argument("--update", action="store_true", help="rewrite the records from this run")
     check.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
-    check.add_argument("--lab", choices=("docker", "local"), default="docker", help="as for build")
     check.add_argument("-q", "--quiet", action="store_true", help="print errors and changes only")
     check.set_defaults(handler=_check)
 
-    watch = verbs.add_parser(
+    watch = _verb(
+        verbs,
         "watch",
-        help="rebuild decks whenever they are saved (from the record when the commands match)",
-        epilog="example:\n  livedeck watch slides/  # then open build/docker-layers.html",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "rebuild decks whenever they are saved (from the record when the commands match)",
+        "example:\n  livedeck watch slides/  # then open build/docker-layers.html",
     )
-    watch.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    _decks_and_lab(watch)
     watch.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
     watch.add_argument("--format", default="html", help="outputs besides Markdown (html)")
-    watch.add_argument("--lab", choices=("docker", "local"), default="docker", help="as for build")
     watch.set_defaults(handler=_watch, quiet=False)
 
     lab = verbs.add_parser(
@@ -136,6 +128,26 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--user", default="ubuntu", help="user of the lab's shell (up)")
     lab.set_defaults(handler=_lab)
     return parser
+
+
+def _verb(
+    verbs: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str, epilog: str
+) -> argparse.ArgumentParser:
+    """A sub-command whose help ends with examples, kept as written."""
+    return verbs.add_parser(
+        name, help=help, epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+
+
+def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
+    """The decks a verb works on, and the lab their commands run on."""
+    verb.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
+    verb.add_argument(
+        "--lab",
+        choices=("docker", "local"),
+        default="docker",
+        help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
