@@ -107,3 +107,16 @@ def test_hanging_command_fails_with_timeout_message(lab: LocalLab) -> None:
     assert caught.value.line == 3
     assert "did not finish within 1 s" in str(caught.value)
     assert caught.value.screen_tail[0] == "started"
+
+
+def test_background_jobs_end_with_the_local_lab() -> None:
+    local = LocalLab(LabSpec(hostname="box", user="me"))
+    session = Session(local, ANY_PROMPT)
+    session.type("sleep 4321 &", 5)
+    pid = int(session.type("echo $!", 5).lines[0])
+    assert Path(f"/proc/{pid}").exists()
+    local.close()
+    deadline = time.monotonic() + 5
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists()

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from livedeck.check import check_asserts
 from livedeck.deck import parse_deck
 from livedeck.errors import DeckError
-from livedeck.expect import check_asserts
 from livedeck.model import Deck, Result, Transcript
 from livedeck.render import render
 from livedeck.template import has_template, protect, render_template

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from livedeck import fit, record
-from livedeck.check import Change, compare
+from livedeck.check import Change, check_asserts, compare
+from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError, LivedeckError, RecordError
-from livedeck.expect import check_asserts
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
@@ -169,7 +169,7 @@ def _run(
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
     lab = start_lab(lab_spec(deck, columns))
     try:
-        transcript = run_deck(deck, lab, timeout=timeout, progress=progress)
+        transcript = run_deck(deck, lab, run_plan(deck), timeout=timeout, progress=progress)
     finally:
         lab.close()
     check_asserts(deck, transcript)

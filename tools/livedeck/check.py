@@ -8,7 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from livedeck.context import context_at
+from livedeck.errors import DeckError
 from livedeck.model import Deck, Result, Transcript
+from livedeck.template import evaluate
 
 MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 AGE = (
@@ -110,3 +113,31 @@ def report(deck: Deck, changes: Sequence[Change]) -> str:
         head = f"{deck.path}:{change.line}: $ {change.command}\n  {change.summary}"
         paragraphs.append("\n".join([head, *(f"    {line}" for line in change.diff)]))
     return "\n".join(paragraphs)
+
+
+def check_asserts(deck: Deck, transcript: Transcript) -> None:
+    """Evaluate the deck's assertions on its transcript; DeckError names the first false one."""
+    for n, result in enumerate(transcript.results):
+        command = result.command
+        for expression in command.expect.asserts:
+            _assert(deck, transcript, n + 1, expression, command.expect.line)
+    for expression in deck.settings.asserts:
+        _assert(deck, transcript, len(transcript.results), expression, _front_matter_line(deck))
+
+
+def _assert(deck: Deck, transcript: Transcript, position: int, expression: str, line: int) -> None:
+    context = context_at(deck, transcript, position)
+    if evaluate(expression, context, deck.path, line) is not True:
+        raise DeckError(
+            deck.path,
+            line,
+            f"assertion failed: {expression}",
+            hint="the deck's story no longer holds for this run; look at the screens it names",
+        )
+
+
+def _front_matter_line(deck: Deck) -> int:
+    for number, text in enumerate(deck.text.split("\n"), 1):
+        if text.strip().startswith("assert"):
+            return number
+    return 1

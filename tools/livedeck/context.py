@@ -10,7 +10,10 @@ from typing import Any
 from livedeck import pictures
 from livedeck.errors import LivedeckError
 from livedeck.facts import Facts
-from livedeck.model import Deck, Result, Transcript
+from livedeck.model import Command, Deck, Result, Transcript
+from livedeck.run import Plan
+from livedeck.template import has_template, render_template
+from livedeck.timeline import names_by_position
 
 PULLED = re.compile(r"^([0-9a-f]{12}): (?:Pull complete|Already exists|Download complete)$")
 FACT_NAMES = frozenset({"docker", "picture"})
@@ -118,3 +121,17 @@ def fact_positions(positions: Mapping[int, set[str]], deck: Deck) -> set[int]:
     runnable = [c for c in deck.commands if c.runnable]
     needed |= {n + 1 for n, c in enumerate(runnable) if c.name}
     return needed
+
+
+def run_plan(deck: Deck) -> Plan:
+    """What the run stage needs to know of the deck's templates: how to fill a templated
+    command from the results so far, and when to read the lab's facts."""
+
+    def resolve(command: Command, done: Transcript) -> str:
+        if not has_template(command.text):
+            return command.text
+        context = context_at(deck, done, len(done.results))
+        return render_template(command.text, context, deck.path, command.line)
+
+    facts_at = frozenset(fact_positions(names_by_position(deck), deck))
+    return Plan(resolve, facts_at)

@@ -11,7 +11,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from livedeck import directives
+from livedeck import directives, shellsyntax
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
 
@@ -19,6 +19,7 @@ from livedeck.model import Block, Command, Deck, Settings, Slide
 DEFAULT_PROMPT = r"(?P<user>[A-Za-z_][\w.-]*)@(?P<host>[\w.-]+):(?P<path>[^\s$#]*)[$#]"
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
+HTML_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # Marp's own directives may sit in between
 FITS = ("none", "shrink")
 RUN_WORD = "run"  # ```bash run: a block of bare commands
 
@@ -207,6 +208,14 @@ def _scan(
         if directive:
             i = _directive(lines, i, directive, path, pending, directive_lines)
             continue
+        if pending.items and line.strip() and not HTML_COMMENT.match(line):
+            raise DeckError(
+                path,
+                pending.items[0][0],
+                "livedeck directive is not followed by a transcript block"
+                f" (line {i + 1} comes first)",
+                hint="a directive applies to the code block right after it: move it there",
+            )
         if line.rstrip() == "---":
             slides.append(Slide(len(slides) + 1, slide_start + 1, i))
             slide_start = i + 1
@@ -284,7 +293,7 @@ def _block(
         match = prompt.match(body[k])
         assert match is not None
         line_no = opening + 2 + k
-        text_lines, k = _command_lines(body, k, match.group("command") or "")
+        text_lines, marks, k = _command_lines(body, k, match.group("command") or "", path, line_no)
         output_start = k
         while k < len(body) and not prompt.match(body[k]):
             k += 1
@@ -296,20 +305,46 @@ def _block(
                 user=match.group("user"),
                 host=match.group("host"),
                 output=tuple(body[output_start:k]),
+                ps2=marks,
+                path_span=match.span("path") if "path" in prompt.groupindex else (-1, -1),
             )
         )
     commands = directives.apply(commands, pending.items, path)
     return Block(opening + 1, close + 1, tuple(body[: starts[0]]), tuple(commands))
 
 
-def _command_lines(body: list[str], k: int, first: str) -> tuple[list[str], int]:
-    """The lines of the command starting at body[k] (a trailing `\\` continues it)."""
+def _command_lines(
+    body: list[str], k: int, first: str, path: Path, line: int, *, typed_form: bool = False
+) -> tuple[list[str], tuple[bool, ...], int]:
+    """The lines of the command starting at body[k], as typed, and which had a `> ` prompt.
+
+    A command goes on while bash would ask for more (a trailing `\\`, an open quote, a heredoc,
+    an open `if`/`for`/`{`): in a transcript the next lines show bash's `> ` prompt, which is not
+    typed. In a `run` block (`typed_form`) lines are typed as they are.
+    """
     text_lines = [first]
+    marks: list[bool] = []
     k += 1
-    while text_lines[-1].endswith("\\") and k < len(body):
-        text_lines.append(body[k])
+    while not shellsyntax.is_complete("\n".join(text_lines)):
+        following = body[k] if k < len(body) else None
+        backslash = text_lines[-1].endswith("\\")
+        if following is not None and following.rstrip() == ">":
+            following = shellsyntax.PS2
+        if following is None or not (
+            typed_form or backslash or following.startswith(shellsyntax.PS2)
+        ):
+            raise DeckError(
+                path,
+                line,
+                "this command is not complete: bash would wait for another line (an open quote,"
+                " heredoc, `if`/`for`/`{`, or a trailing `\\`, `|` or `&&`)",
+                hint="in a transcript, the lines that complete it start with bash's `> ` prompt",
+            )
+        ps2 = not typed_form and following.startswith(shellsyntax.PS2)
+        text_lines.append(following[len(shellsyntax.PS2) :] if ps2 else following)
+        marks.append(ps2)
         k += 1
-    return text_lines, k
+    return text_lines, tuple(marks), k
 
 
 def _source_form(body: list[str], opening: int, path: Path) -> list[Command]:
@@ -321,7 +356,7 @@ def _source_form(body: list[str], opening: int, path: Path) -> list[Command]:
             k += 1
             continue
         line_no = opening + 2 + k
-        text_lines, k = _command_lines(body, k, body[k])
+        text_lines, _, k = _command_lines(body, k, body[k], path, line_no, typed_form=True)
         commands.append(Command(line_no, "", "\n".join(text_lines), "", "", ()))
     if not commands:
         raise DeckError(path, opening + 1, "a `run` block holds no command")

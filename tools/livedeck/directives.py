@@ -37,11 +37,18 @@ def check_keys(data: Mapping[str, Any], line: int, path: Path) -> None:
 def apply(
     commands: Sequence[Command], directives: Sequence[Directive], path: Path
 ) -> list[Command]:
-    """The block's commands with the expectations and names its directives give them."""
-    result = list(commands)
+    """The block's commands with the expectations and names its directives give them.
+
+    Several directives before one block merge; two that set the same key for the same command
+    are an error naming both lines.
+    """
+    merged: dict[int, dict[str, Any]] = {}  # command index -> key -> value
+    origin: dict[tuple[int, str], int] = {}  # (command index, key) -> directive line
+    lines: dict[int, int] = {}  # command index -> line of the first directive about it
+    asserted: set[int] = set()  # commands after which a directive's assertions run
     for line, data in directives:
         wanted = data.get("command")
-        targets = [n for n, c in enumerate(result) if c.runnable and wanted in (None, c.text)]
+        targets = [n for n, c in enumerate(commands) if c.runnable and wanted in (None, c.text)]
         if not targets:
             raise DeckError(
                 path,
@@ -49,21 +56,34 @@ def apply(
                 f"livedeck directive names command {wanted!r}, which the next block does not run",
                 hint="`command:` must equal the command text after the prompt",
             )
-        expect = _expectation(data, line, path)
+        if data.get("name") is not None and len(targets) > 1:
+            raise DeckError(path, line, "`name:` needs `command:` in a block of several commands")
         for n in targets:
-            # Assertions run once, after the last command the directive is about.
-            asserts = expect.asserts if n == targets[-1] else ()
-            result[n] = replace(result[n], expect=replace(expect, asserts=asserts))
-        layout = _layout(data, line, path)
-        for n in targets:
-            result[n] = replace(result[n], **layout)
-        name = data.get("name")
-        if name is not None:
-            if len(targets) > 1:
-                raise DeckError(
-                    path, line, "`name:` needs `command:` in a block of several commands"
-                )
-            result[targets[0]] = replace(result[targets[0]], name=_name(name, line, path))
+            for key, value in data.items():
+                if key == "command":
+                    continue
+                if (n, key) in origin:
+                    raise DeckError(
+                        path,
+                        line,
+                        f"`{key}:` is set twice for the same command: here and at line"
+                        f" {origin[n, key]}",
+                        hint="merge the two directives, or name the command with `command:`",
+                    )
+                origin[n, key] = line
+                merged.setdefault(n, {})[key] = value
+            lines.setdefault(n, line)
+        if "assert" in data:  # once, after the last command the directive is about
+            asserted.add(targets[-1])
+    result = list(commands)
+    for n, data in merged.items():
+        line = lines[n]
+        expect = _expectation(data, origin.get((n, "assert"), line), path)
+        if n not in asserted:
+            expect = replace(expect, asserts=())
+        result[n] = replace(result[n], expect=expect, **_layout(data, line, path))
+        if data.get("name") is not None:
+            result[n] = replace(result[n], name=_name(data["name"], origin[n, "name"], path))
     return result
 
 
@@ -97,6 +117,7 @@ def _expectation(data: Mapping[str, Any], line: int, path: Path) -> Expectation:
         )
     return Expectation(
         exit=exit_status,
+        exit_given="exit" in data,
         timeout=None if timeout is None else float(timeout),
         shows=_patterns(data, "shows", line, path),
         not_shows=_patterns(data, "not_shows", line, path),

@@ -1,13 +1,11 @@
-"""Does a deck's run hold up? Exit statuses, screen patterns and assertions. Pure."""
+"""Does a command hold up? Its exit status and screen patterns, as the deck says. Pure."""
 
 from __future__ import annotations
 
 import re
 
-from livedeck.context import context_at
-from livedeck.errors import CommandFailed, DeckError
-from livedeck.model import Command, Deck, Transcript
-from livedeck.template import evaluate
+from livedeck.errors import CommandFailed
+from livedeck.model import Command, Deck
 
 TAIL = 12  # screen lines quoted when a command fails
 
@@ -48,31 +46,3 @@ def check_command(
                 f" (line {command.expect.line})",
                 lines[-TAIL:],
             )
-
-
-def check_asserts(deck: Deck, transcript: Transcript) -> None:
-    """Evaluate the deck's assertions on its transcript; DeckError names the first false one."""
-    for n, result in enumerate(transcript.results):
-        command = result.command
-        for expression in command.expect.asserts:
-            _assert(deck, transcript, n + 1, expression, command.expect.line)
-    for expression in deck.settings.asserts:
-        _assert(deck, transcript, len(transcript.results), expression, _front_matter_line(deck))
-
-
-def _assert(deck: Deck, transcript: Transcript, position: int, expression: str, line: int) -> None:
-    context = context_at(deck, transcript, position)
-    if evaluate(expression, context, deck.path, line) is not True:
-        raise DeckError(
-            deck.path,
-            line,
-            f"assertion failed: {expression}",
-            hint="the deck's story no longer holds for this run; look at the screens it names",
-        )
-
-
-def _front_matter_line(deck: Deck) -> int:
-    for number, text in enumerate(deck.text.split("\n"), 1):
-        if text.strip().startswith("assert"):
-            return number
-    return 1

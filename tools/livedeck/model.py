@@ -13,6 +13,7 @@ class Expectation:
     """What an author says a command should do (from a `<!-- livedeck: ... -->` directive)."""
 
     exit: int | None = 0  # None: any exit status is fine
+    exit_given: bool = False  # the author wrote `exit:` (a status that cannot be known is an error)
     timeout: float | None = None  # seconds; None: the deck's default
     shows: tuple[str, ...] = ()  # patterns some line of the screen must match
     not_shows: tuple[str, ...] = ()  # patterns no line of the screen may match
@@ -26,7 +27,7 @@ class Command:
 
     line: int  # 1-based line of the prompt in the deck
     prompt: str  # the prompt exactly as written, e.g. "ubuntu@ip-10-0-1-14:~$ "
-    text: str  # the command as typed; continuation lines joined with "\n"
+    text: str  # the command as typed; continuation lines joined with "\n" (without `> `)
     user: str
     host: str
     output: tuple[str, ...]  # the output lines the deck holds now
@@ -34,12 +35,22 @@ class Command:
     name: str | None = None  # a name templates use for its result (directive `name:`)
     fit: str | None = None  # "shrink": its slide may shrink its code font (directive `fit:`)
     elide: tuple[int, ...] = ()  # (head, tail) lines of its screen to keep (directive `elide:`)
+    ps2: tuple[bool, ...] = ()  # per continuation line: written behind bash's `> ` prompt
+    path_span: tuple[int, int] = (-1, -1)  # where the prompt shows the directory, if it does
 
     @property
     def source(self) -> tuple[str, ...]:
         """The deck lines of the prompt and the command, as written."""
-        first, *rest = self.text.split("\n")
-        return (self.prompt + first, *rest)
+        return self.shown(self.text)
+
+    def shown(self, typed: str) -> tuple[str, ...]:
+        """`typed` as the slide shows it: behind the prompt, continuation lines behind `> `."""
+        first, *rest = typed.split("\n")
+        marks = self.ps2 + (False,) * (len(rest) - len(self.ps2))
+        return (
+            self.prompt + first,
+            *(("> " + line if mark else line) for line, mark in zip(rest, marks, strict=False)),
+        )
 
     @property
     def runnable(self) -> bool:

@@ -1,22 +1,49 @@
-"""The run stage: every command of a deck, in order, in one shell on a lab -> `Transcript`."""
+"""The run stage: every command of a deck, in order, in one shell on a lab -> `Transcript`.
+
+`Run` is one deck's run as an object (start, step one command, run to a point, close) so that
+build, watch and present share it; `run_deck` runs a whole deck. Templated commands are filled by
+a resolver the caller passes in: the run stage knows nothing of templates.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from livedeck import facts as lab_facts
-from livedeck.context import context_at, fact_positions
-from livedeck.errors import CommandFailed, LabError
+from livedeck.errors import CommandFailed, DeckError, LabError
 from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Result, Transcript
 from livedeck.run.lab import Lab, LabSpec
-from livedeck.run.session import Outcome, Session, SessionError
-from livedeck.template import has_template, render_template
-from livedeck.timeline import names_by_position
+from livedeck.run.session import DriftError, Outcome, Session, SessionError
+from livedeck.shellsyntax import command_lines
+
+# Prompts of programs that read commands, known without any setting: a bare shell prompt
+# (`# `, `/ # `, `$ `), MySQL/MariaDB, PostgreSQL (`app=# `), redis-cli (`127.0.0.1:6379> `),
+# Python (`>>> `) and Node (`> `).
+PROGRAM_PROMPTS = (
+    r"^(?:\S+ )?[$#] ?$|^mysql> ?$|^MariaDB \[[^\]]*\]> ?$|^[\w-]+=[#>] ?$"
+    r"|^[\w.-]+:\d+(?:\[\d+\])?> ?$|^>>> ?$|^> ?$"
+)
 
 Progress = Callable[[Command, Outcome], None]
+Resolver = Callable[[Command, Transcript], str]  # the command as typed, templates filled in
+
+
+def as_written(command: Command, done: Transcript) -> str:
+    """The resolver for decks without templates in commands."""
+    return command.text
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the run needs from the stages around it: how to fill templated commands, and after
+    how many commands the lab's facts must be read (for templates and pictures)."""
+
+    resolve: Resolver = as_written
+    facts_at: frozenset[int] = field(default_factory=frozenset)
 
 
 def lab_spec(deck: Deck, columns: int | None = None) -> LabSpec:
@@ -31,88 +58,257 @@ def lab_spec(deck: Deck, columns: int | None = None) -> LabSpec:
     )
 
 
+class Run:
+    """One deck's commands on one lab, one at a time, in deck order."""
+
+    def __init__(
+        self,
+        deck: Deck,
+        lab: Lab,
+        plan: Plan | None = None,
+        *,
+        timeout: float | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.deck = deck
+        self._lab = lab
+        self._plan = plan or Plan()
+        self._limit = timeout or deck.settings.timeout
+        self._progress = progress
+        self._commands = [c for c in deck.commands if c.runnable]
+        self._results: list[Result] = []
+        self._facts: dict[int, Any] = {}
+        self._session: Session | None = None
+        self._client: Any = None
+        self._home: tuple[str, str] = ("", "")  # the lab shell's own user and host
+
+    @property
+    def results(self) -> tuple[Result, ...]:
+        """What ran so far."""
+        return tuple(self._results)
+
+    @property
+    def done(self) -> bool:
+        """Every command ran."""
+        return len(self._results) == len(self._commands)
+
+    @property
+    def next_command(self) -> Command | None:
+        """The command `step` runs next."""
+        return None if self.done else self._commands[len(self._results)]
+
+    def start(self) -> None:
+        """Open the deck's shell on the lab and run its setup commands."""
+        if self._plan.facts_at:
+            self._client = self._lab.docker()
+            if self._client is None:
+                raise LabError(
+                    f"{self.deck.path}: its templates read the lab's Docker facts (docker,"
+                    " picture, named commands), and this lab has no Docker engine",
+                    hint="build it on the Docker lab (--lab docker)",
+                )
+        program_prompt = re.compile(rf"(?:{self.deck.settings.prompt})\s?$|{PROGRAM_PROMPTS}")
+        try:
+            self._session = Session(self._lab, program_prompt)
+        except SessionError as error:
+            raise LabError(f"cannot open a shell on the lab: {error}") from error
+        self._home = self._session.identity
+        for number, text in enumerate(self._setup_lines(), 1):
+            setup = Command(self.deck.body_line - 1, "", text, "", "", ())
+            outcome = self._type(setup, text, self._limit)
+            self._check(setup, outcome, f"setup command {number}", self._limit)
+
+    def _setup_lines(self) -> list[str]:
+        """`setup:` items, each split into the command lines bash reads (a `- |` item may hold a
+        script; its trailing newline is not an empty command)."""
+        return [
+            line
+            for item in self.deck.settings.setup
+            for line in command_lines(item.strip("\n"))
+            if line.strip()
+        ]
+
+    def step(self, on_output: Callable[[bytes], None] | None = None) -> Result:
+        """Run the next command; raise CommandFailed (or DeckError) if it is not what the deck
+        says."""
+        if self._session is None:
+            self.start()
+        assert self._session is not None
+        command = self._commands[len(self._results)]
+        position = len(self._results)
+        if position in self._plan.facts_at:
+            self._facts[position] = lab_facts.collect(self._client)
+        typed = self._plan.resolve(command, self.transcript())
+        self._one_command_line(command, typed)
+        shown = self._prompt(command)
+        seconds = command.expect.timeout or self._limit
+        outcome = self._type(command, typed, seconds, on_output)
+        if self._progress is not None:
+            self._progress(command, outcome)
+        self._check(command, outcome, "command", seconds)
+        result = Result(
+            command, outcome.lines, outcome.status, outcome.duration, shown, typed, outcome.cwd
+        )
+        self._results.append(result)
+        return result
+
+    def run_to(self, count: int) -> None:
+        """Run commands until `count` of them ran."""
+        while len(self._results) < min(count, len(self._commands)):
+            self.step()
+
+    def transcript(self) -> Transcript:
+        """Everything that ran so far, with the lab's facts and engine."""
+        return Transcript(self.deck.path, tuple(self._results), dict(self._facts))
+
+    def finish(self) -> Transcript:
+        """Run what is left; the whole transcript with the lab's engine and facts at the end."""
+        self.run_to(len(self._commands))
+        if len(self._results) in self._plan.facts_at:
+            self._facts[len(self._results)] = lab_facts.collect(self._client)
+        return Transcript(
+            self.deck.path, tuple(self._results), dict(self._facts), _engine(self._lab)
+        )
+
+    def close(self) -> None:
+        """End the shell (the lab itself belongs to whoever started it)."""
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    # -- checks -------------------------------------------------------------------------------
+
+    def _one_command_line(self, command: Command, typed: str) -> None:
+        """Typed text must make one command line: one prompt, one screen."""
+        lines = command_lines(typed)
+        if len(lines) > 1:
+            raise DeckError(
+                self.deck.path,
+                command.line,
+                f"typed, this command is {len(lines)} command lines (the second:"
+                f" {lines[1].splitlines()[0]!r}); each command of a deck has its own prompt"
+                " and screen",
+                hint="a template put a newline into the command: join its lines, or write the"
+                " commands on separate prompt lines",
+            )
+
+    def _prompt(self, command: Command) -> str | None:
+        """The prompt to show before the command, when it is not the one the deck has; an error
+        when the deck's prompt says the command goes somewhere else than where it would."""
+        assert self._session is not None
+        if not command.prompt:
+            return self._session.in_program
+        user, host = self._identity()
+        at = f"{command.user}@{command.host}"
+        program = self._session.in_program
+        if program is not None:
+            if (command.user, command.host) == (user, host):
+                raise DeckError(
+                    self.deck.path,
+                    command.line,
+                    f"this line has the prompt of {at}, but a program still runs there: its"
+                    f" prompt is {program.strip()!r}",
+                    hint="leave the program first (e.g. `exit`), or write the line with the"
+                    " program's prompt",
+                )
+            return program
+        if (command.user, command.host) != (user, host):
+            raise DeckError(
+                self.deck.path,
+                command.line,
+                f"this line has the prompt of {at}, but no program of that name runs: the"
+                f" command would go to the shell of {user}@{host}",
+                hint="start the program in an earlier line (e.g. `docker run -it ... bash`), or"
+                " use the shell's prompt",
+            )
+        return _with_path(command, self._session.cwd)
+
+    def _identity(self) -> tuple[str, str]:
+        """The hooked shell's user and host, in the deck's names for the lab's own."""
+        assert self._session is not None
+        user, host = self._session.identity
+        spec = self._lab.spec
+        return (
+            spec.user if user == self._home[0] else user,
+            spec.hostname if host == self._home[1] else host,
+        )
+
+    def _type(
+        self,
+        command: Command,
+        text: str,
+        limit: float,
+        on_output: Callable[[bytes], None] | None = None,
+    ) -> Outcome:
+        assert self._session is not None
+        try:
+            return self._session.type(text, limit, on_output)
+        except DriftError as error:
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                text,
+                f"cannot tell which screen belongs to this command: {error}",
+                hint="typed text must make exactly one command line; look for a newline in it",
+            ) from error
+        except SessionError as error:
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                text,
+                f"the lab's shell broke while running this command: {error}",
+                hint="the command may have ended the shell (exit, exec) or changed livedeck's"
+                " hooks; run it in a program (bash, docker run -it) instead",
+            ) from error
+
+    def _check(self, command: Command, outcome: Outcome, what: str, seconds: float) -> None:
+        if outcome.timed_out:
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                command.text,
+                f"{what} did not finish within {seconds:g} s and was interrupted",
+                outcome.lines[-TAIL:],
+                hint="a server left in the foreground never returns: add --detach; a command"
+                " that waits for input needs `input:`; or raise the limit with"
+                " `<!-- livedeck: {timeout: 300} -->` before the block or `livedeck.timeout`",
+            )
+        if outcome.status is None and command.expect.exit_given:
+            raise DeckError(
+                self.deck.path,
+                command.expect.line,
+                f"`exit:` cannot be checked for {command.text!r}: it went to a program"
+                " (a container's shell, a client) whose commands have no exit status livedeck"
+                " can see",
+                hint="check the screen with `shows:` instead, or run the command in the lab's"
+                " own shell",
+            )
+        check_command(self.deck, command, outcome.lines, outcome.status, what)
+
+
 def run_deck(
     deck: Deck,
     lab: Lab,
+    plan: Plan | None = None,
     *,
     timeout: float | None = None,
     progress: Progress | None = None,
 ) -> Transcript:
     """Run the deck's setup and commands on `lab`; raise CommandFailed on the first surprise."""
-    limit = timeout or deck.settings.timeout
-    program_prompt = re.compile(rf"(?:{deck.settings.prompt})\s?$")
-    wanted_facts = fact_positions(names_by_position(deck), deck)
-    client = lab.docker() if wanted_facts else None
-    if wanted_facts and client is None:
-        raise LabError(
-            f"{deck.path}: its templates read the lab's Docker facts (docker, picture, named"
-            " commands), and this lab has no Docker engine",
-            hint="build it on the Docker lab (--lab docker)",
-        )
+    run = Run(deck, lab, plan, timeout=timeout, progress=progress)
     try:
-        session = Session(lab, program_prompt)
-    except SessionError as error:
-        raise LabError(f"cannot open a shell on the lab: {error}") from error
-    try:
-        for number, text in enumerate(deck.settings.setup, 1):
-            setup = Command(
-                line=deck.body_line - 1, prompt="", text=text, user="", host="", output=()
-            )
-            outcome = _type(session, deck, setup, text, limit)
-            _check(deck, setup, outcome, f"setup command {number}", limit)
-        results: list[Result] = []
-        facts: dict[int, Any] = {}
-        for command in (c for c in deck.commands if c.runnable):
-            position = len(results)
-            if position in wanted_facts:
-                facts[position] = lab_facts.collect(client)
-            typed = command.text
-            if has_template(typed):
-                so_far = Transcript(deck.path, tuple(results), facts)
-                typed = render_template(
-                    typed, context_at(deck, so_far, position), deck.path, command.line
-                )
-            prompt, cwd = session.in_program, session.cwd
-            seconds = command.expect.timeout or limit
-            outcome = _type(session, deck, command, typed, seconds)
-            if progress is not None:
-                progress(command, outcome)
-            _check(deck, command, outcome, "command", seconds)
-            results.append(
-                Result(command, outcome.lines, outcome.status, outcome.duration, prompt, typed, cwd)
-            )
-        if len(results) in wanted_facts:
-            facts[len(results)] = lab_facts.collect(client)
-        return Transcript(deck.path, tuple(results), facts, _engine(lab))
+        run.start()
+        return run.finish()
     finally:
-        session.close()
+        run.close()
 
 
-def _type(session: Session, deck: Deck, command: Command, text: str, limit: float) -> Outcome:
-    try:
-        return session.type(text, limit)
-    except SessionError as error:
-        raise CommandFailed(
-            deck.path,
-            command.line,
-            text,
-            f"the lab's shell broke while running this command: {error}",
-            hint="the command may have ended the shell (exit, exec, kill); keep it in a program",
-        ) from error
-
-
-def _check(deck: Deck, command: Command, outcome: Outcome, what: str, seconds: float) -> None:
-    if outcome.timed_out:
-        raise CommandFailed(
-            deck.path,
-            command.line,
-            command.text,
-            f"{what} did not finish within {seconds:g} s and was interrupted",
-            outcome.lines[-TAIL:],
-            hint="a server left in the foreground never returns: add --detach, or raise the limit"
-            " with `<!-- livedeck: {timeout: 300} -->` before the block or `livedeck.timeout`",
-        )
-    check_command(deck, command, outcome.lines, outcome.status, what)
+def _with_path(command: Command, cwd: str) -> str | None:
+    """The deck's prompt with the directory the shell really is in, if it shows another."""
+    start, end = command.path_span
+    if start < 0 or command.prompt[start:end] == cwd:
+        return None
+    return command.prompt[:start] + cwd + command.prompt[end:]
 
 
 def _engine(lab: Lab) -> dict[str, str]:
@@ -131,4 +327,4 @@ def _engine(lab: Lab) -> dict[str, str]:
     return engine
 
 
-__all__ = ["Lab", "LabSpec", "Progress", "lab_spec", "run_deck"]
+__all__ = ["Lab", "LabSpec", "Plan", "Progress", "Resolver", "Run", "lab_spec", "run_deck"]

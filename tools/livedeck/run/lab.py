@@ -81,8 +81,10 @@ class PtyChannel:
 
     def __init__(self, argv: Sequence[str], spec: LabSpec, env: dict[str, str]) -> None:
         pid, fd = pty.fork()
-        if pid == 0:  # child: becomes the shell
+        if pid == 0:  # child: becomes the shell, in the home directory as a new terminal is
             try:
+                with contextlib.suppress(OSError):
+                    os.chdir(env.get("HOME", "/"))
                 os.execvpe(argv[0], list(argv), env)
             finally:
                 os._exit(127)
@@ -118,7 +120,10 @@ class PtyChannel:
                 os.killpg(group, signal.SIGKILL)
 
     def close(self) -> None:
-        """End the shell and free the terminal."""
+        """End the shell, every job it started (background ones too), and free the terminal."""
+        for pid in _session_members(self.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
@@ -155,6 +160,22 @@ class LocalLab:
         for channel in self._channels:
             channel.close()
         self._channels.clear()
+
+
+def _session_members(sid: int) -> list[int]:
+    """Processes of the terminal session `sid` leads: the shell's jobs, in any process group."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # after "pid (comm)": state, ppid, pgrp, session
+            members.append(int(entry))
+    return members
 
 
 def _current_user() -> str:

@@ -1,4 +1,22 @@
-"""One interactive shell on a lab: type a command, wait until it is done, keep its screen."""
+"""One interactive shell on a lab: type a command, wait until it is done, keep its screen.
+
+How livedeck is sure which bytes belong to which command:
+- Every bash it types into is *hooked*: PS0 prints an invisible start marker right before bash
+  runs a command line, and a PROMPT_COMMAND function prints an end marker right after it. Both
+  are OSC sequences (a terminal shows nothing) carrying the shell's random nonce and the
+  command's sequence number; the end marker also carries `$?`, the directory, user and host.
+- A command's screen is exactly the bytes between its two markers. The echo of typed text, `> `
+  continuation prompts and the prompt itself fall outside, whatever a deck does to PS1, PS2,
+  `stty echo` or readline; a marker with an unexpected nonce or number is an error, never a guess.
+- A deck may change the hooks' own state: a PROMPT_COMMAND that runs something before livedeck's
+  function is put back in order (so `$?` stays the command's), a PS0 or PROMPT_COMMAND that is
+  gone is an error naming the command.
+- A command that starts another bash (`bash`, `exec bash`, `newgrp`, `su -`, `sudo -i`) is noticed
+  when the new shell waits at its prompt (the lab's process table says what waits); livedeck
+  hooks it too and keeps a stack of shells, so `exit` comes back to the one below.
+- Other programs (a container's shell, a database client) cannot be hooked: a command typed into
+  them ends when their prompt settles, and its exit status is unknown.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +24,9 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from wcwidth import wcswidth
 
 from livedeck.run.lab import Channel, Lab
 from livedeck.run.screen import Terminal
@@ -15,6 +35,28 @@ from livedeck.run.screen import Terminal
 SETTLE_SECONDS = 0.6
 # After Ctrl-C and after a kill, how long to wait for the shell to come back each time.
 RECOVER_SECONDS = 3.0
+HOOK_SECONDS = 30.0  # a shell that does not answer its hooks in this time is not a bash
+
+# A pause on such a line may be a shell or a program waiting for input: worth a look.
+_LOOKS_LIKE_PROMPT = re.compile(r"[$#>] ?$")
+_MARKER = re.compile(rb"\x1b\]777;ld;([0-9a-f]{16});([sep])(?:;([^\x07]*))?\x07")
+_ANY_MARKER = b"\x1b]777;ld;"
+_FIELD = "\x1f"
+
+# Typed into each bash as one line. Everything it sets is livedeck's own (__ld_*), except the
+# prompt strings: PS1 is livedeck's 'p' marker only until the deck sets its own.
+_HOOKS = (
+    "stty -echo 2>/dev/null; set +o emacs +o vi +H 2>/dev/null; __ld_n={nonce}; __ld_q=0; "
+    "__ld_ps0='\\e]777;ld;{nonce};s;${{__ld_q}}\\a'; PS0=$__ld_ps0; PS2=''; "
+    "PS1='\\[\\e]777;ld;{nonce};p\\a\\]'; "
+    "__ld_e() {{ local s=$? f= u='\\u' h='\\h'; "
+    '[[ $PS0 == "$__ld_ps0" ]] || f+=0; '
+    "if [[ ${{PROMPT_COMMAND[0]}} != __ld_e ]]; then f+=c; "
+    'PROMPT_COMMAND=(__ld_e "${{PROMPT_COMMAND[@]//__ld_e/}}"); fi; '
+    "printf '\\033]777;ld;%s;e;%s;%s;%s\\037%s\\037%s\\037%s\\037%s\\037%s\\007' "
+    '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "$HOME" "${{u@P}}" "${{h@P}}" "$$"; '
+    "__ld_q=$((__ld_q+1)); }}; PROMPT_COMMAND=(__ld_e)\n"
+)
 
 
 @dataclass(frozen=True)
@@ -22,14 +64,55 @@ class Outcome:
     """How one typed command ended."""
 
     lines: tuple[str, ...]  # the screen under the command line
-    status: int | None  # exit status; None when a program still runs and shows `prompt`
+    status: int | None  # exit status; None when a program still runs (see `prompt`)
     prompt: str | None  # the program's prompt on the last line, when status is None
     duration: float
     timed_out: bool = False
+    cwd: str = "~"  # the shell's directory afterwards, as bash's \w shows it
+    user: str = ""  # the shell's user and host afterwards (\u, \h)
+    host: str = ""
 
 
 class SessionError(Exception):
-    """The shell itself went away or never started."""
+    """The shell itself went away, never started, or lost livedeck's hooks."""
+
+
+class DriftError(SessionError):
+    """What came back does not belong to the command just typed: never guess whose it is."""
+
+
+@dataclass
+class _Shell:
+    """A hooked bash: its nonce, the number of its next command, and where it stands."""
+
+    nonce: str
+    pid: int
+    seq: int = 1
+    cwd: str = "~"
+    user: str = ""
+    host: str = ""
+
+
+@dataclass(frozen=True)
+class _Marker:
+    nonce: str
+    kind: str  # s: a command starts, e: it ended, p: the prompt shows
+    seq: int
+    status: int = 0
+    flags: str = ""
+    fields: tuple[str, ...] = field(default_factory=tuple)  # PWD, HOME, user, host, pid
+
+    @staticmethod
+    def parse(match: re.Match[bytes]) -> _Marker:
+        nonce, kind = match.group(1).decode(), match.group(2).decode()
+        body = (match.group(3) or b"").decode("utf-8", errors="replace")
+        if kind == "p":
+            return _Marker(nonce, kind, -1)
+        if kind == "s":
+            return _Marker(nonce, kind, int(body or -1))
+        head, *fields = body.split(_FIELD)
+        seq, status, flags = [*head.split(";"), "", "", ""][:3]
+        return _Marker(nonce, kind, int(seq), int(status), flags, tuple(fields))
 
 
 class Session:
@@ -39,103 +122,366 @@ class Session:
         self._lab = lab
         self._columns = lab.spec.columns
         self._program_prompt = program_prompt
-        self._nonce = secrets.token_hex(8)
-        self._marker = re.compile(
-            rb"\x1b\]777;livedeck;"
-            + self._nonce.encode()
-            + rb";(\d+)\x1f([^\x07]*)\x1f([^\x07]*)\x07"
-        )
         self._channel: Channel = lab.shell()
-        self._pending = b""
+        self._pending = b""  # read, not yet looked at
+        self._shells: list[_Shell] = []
         self.in_program: str | None = None  # prompt of the program commands now go to
-        self.cwd = "~"  # the shell's directory as its prompt would show it (bash's \\w)
-        self._start()
+        self._settle_seen: tuple[int, int] = (0, -1)  # the output a pause was last looked at
+        self._hook(replace_pid=None)
 
-    def _start(self) -> None:
-        # The marker is an OSC sequence a terminal ignores: invisible, and carries $? out.
-        setup = (
-            "stty -echo; set +H; PS1=''; PS2=''; "
-            f'PROMPT_COMMAND=\'printf "\\033]777;livedeck;{self._nonce};%s\\037%s\\037%s\\007"'
-            ' $? "$PWD" "$HOME"\'\n'
-        )
-        self._channel.send(setup.encode())
-        data, status, _ = self._read(timeout=30.0, watch_programs=False)
-        if status is None:
-            raise SessionError(f"the lab's shell did not start; it printed: {data[-400:]!r}")
+    @property
+    def cwd(self) -> str:
+        """The hooked shell's directory as its prompt would show it (bash's \\w)."""
+        return self._shells[-1].cwd
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        """The user and host of the shell commands now go to (or of the one a program runs in)."""
+        shell = self._shells[-1]
+        return shell.user, shell.host
+
+    @property
+    def depth(self) -> int:
+        """How many hooked shells are stacked (1: the lab's own shell)."""
+        return len(self._shells)
 
     def type(
         self, text: str, timeout: float, on_output: Callable[[bytes], None] | None = None
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command."""
         started = time.monotonic()
-        program = self.in_program
-        self._channel.send(text.encode() + b"\n")
-        data, status, prompt = self._read(timeout, watch_programs=True, on_output=on_output)
-        duration = time.monotonic() - started
-        timed_out = status is None and prompt is None
-        if timed_out:
-            data += self._recover()
-        lines = _screen(data, self._columns, echo=text if program else None, prompt=prompt)
-        self.in_program = prompt
-        return Outcome(lines, status, prompt, duration, timed_out)
+        deadline = started + timeout
+        if self.in_program is None:
+            lines, status, prompt, timed_out = self._type_to_shell(text, deadline, on_output)
+        else:
+            lines, status, prompt, timed_out = self._type_to_program(text, deadline, on_output)
+        shell = self._shells[-1]
+        return Outcome(
+            lines,
+            status,
+            prompt,
+            time.monotonic() - started,
+            timed_out,
+            shell.cwd,
+            shell.user,
+            shell.host,
+        )
 
-    def _read(
-        self,
-        timeout: float,
-        *,
-        watch_programs: bool,
-        on_output: Callable[[bytes], None] | None = None,
-    ) -> tuple[bytes, int | None, str | None]:
-        """Bytes up to the shell's next marker (status) or a program's settled prompt."""
-        buffer = self._pending
-        self._pending = b""
-        terminal = Terminal(self._columns)
-        terminal.feed(buffer)
-        deadline = time.monotonic() + timeout
+    # -- a command typed into a hooked bash ------------------------------------------------
+
+    def _type_to_shell(
+        self, text: str, deadline: float, on_output: Callable[[bytes], None] | None
+    ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+        shell = self._shells[-1]
+        self._send(text)
+        # Before the start marker: the echo of the typed text, `> ` prompts, the last prompt.
+        before = b""
         while True:
-            found = self._marker.search(buffer)
-            if found:
+            data, marker = self._next_marker(deadline)
+            before += data
+            if marker is None:  # no start marker: hung before running (an open quote?)
+                return self._hung(Terminal(self._columns), before)
+            if marker.kind == "p":
+                continue  # the previous prompt, shown late
+            self._expect(marker, shell, "s", "e")
+            if marker.kind == "e":  # bash ran nothing: a syntax error is all it printed
+                return self._ended(Terminal(self._columns), _drop_markers(before), marker)
+            break
+        terminal = Terminal(self._columns)
+        return self._output(terminal, deadline, on_output, shell)
+
+    def _output(
+        self,
+        terminal: Terminal,
+        deadline: float,
+        on_output: Callable[[bytes], None] | None,
+        shell: _Shell,
+    ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+        """The command's output up to its end marker, or up to a program's settled prompt."""
+        while True:
+            data, marker = self._next_marker(deadline, terminal, on_output, watch=True)
+            if marker is None:
+                if data is not _SETTLED:
+                    return self._hung(terminal, b"")
+                settled = self._settled(terminal)
+                if settled is not None:
+                    return settled
+                continue  # it only looked like a prompt: go on reading
+            if marker.kind == "p":
+                raise SessionError(
+                    "the command replaced PROMPT_COMMAND, and with it livedeck's function that"
+                    " sees where a command ends",
+                )
+            self._expect(marker, shell, "e")
+            return self._ended(terminal, b"", marker)
+
+    def _ended(
+        self, terminal: Terminal, data: bytes, marker: _Marker
+    ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+        terminal.feed(data)
+        self._update(marker)
+        return terminal.lines(), marker.status, None, False
+
+    def _settled(
+        self, terminal: Terminal
+    ) -> tuple[tuple[str, ...], int | None, str | None, bool] | None:
+        """Something waits at a prompt: a bash is hooked, a program gets the next lines;
+        None if it is neither (the output only paused on a line that looks like a prompt)."""
+        prompt = terminal.cursor_line()
+        lines = list(terminal.lines())
+        if lines and lines[-1] == prompt.rstrip():
+            lines.pop()  # the prompt belongs to the next command line
+        waiting = self._waiting_shell()
+        if waiting is not None:
+            self._hook(replace_pid=waiting if self._hooked(waiting) else None)
+            return tuple(lines), None, None, False
+        if not self._program_prompt.search(prompt):
+            return None
+        self.in_program = prompt
+        return tuple(lines), None, prompt, False
+
+    # -- a command typed into a program (a container's shell, a database client) -----------
+
+    def _type_to_program(
+        self, text: str, deadline: float, on_output: Callable[[bytes], None] | None
+    ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+        prompt = self.in_program or ""
+        shell = self._shells[-1]
+        terminal = Terminal(self._columns)
+        raw = bytearray()
+
+        def keep(data: bytes) -> None:
+            raw.extend(data)
+            if on_output is not None:
+                on_output(data)
+
+        self._send(text)
+        data, marker = self._next_marker(deadline, terminal, keep, watch=True)
+        if marker is None and data is not _SETTLED:
+            _, status, _, timed_out = self._hung(terminal, b"")
+            return self._program_screen(bytes(raw), prompt, text, None), status, None, timed_out
+        if marker is None:  # the program's next prompt
+            self.in_program = terminal.cursor_line()
+            lines = self._program_screen(bytes(raw), prompt, text, self.in_program)
+            return lines, None, self.in_program, False
+        # The program ended: the shell that started it shows its prompt again.
+        self._expect(marker, shell, "e")
+        self.in_program = None
+        self._update(marker)
+        return self._program_screen(bytes(raw), prompt, text, None), marker.status, None, False
+
+    def _program_screen(
+        self, raw: bytes, prompt: str, typed: str, next_prompt: str | None
+    ) -> tuple[str, ...]:
+        """What a command typed into a program printed: without the program's echo of the
+        typed text (the slide shows that line already) and without its next prompt.
+
+        The echo follows the program's prompt on the same row, so it is cut from an emulation
+        that starts with the prompt, where it must hold exactly the typed text; a program that
+        does not echo (a password prompt, a shell without line editing) prints output only.
+        """
+        echoed = Terminal(self._columns)
+        echoed.feed(prompt.encode() + raw)
+        lines = _without_echo(echoed.lines(), prompt, typed, self._columns)
+        if lines is None:
+            plain = Terminal(self._columns)
+            plain.feed(raw)
+            lines = list(plain.lines())
+        if next_prompt is not None and lines and lines[-1] == next_prompt.rstrip():
+            lines.pop()  # the program's prompt belongs to the next command line
+        return tuple(lines)
+
+    # -- markers ------------------------------------------------------------------------------
+
+    def _next_marker(
+        self,
+        deadline: float,
+        terminal: Terminal | None = None,
+        on_output: Callable[[bytes], None] | None = None,
+        *,
+        watch: bool = False,
+    ) -> tuple[bytes, _Marker | None]:
+        """Bytes up to the next marker of a known shell, and the marker.
+
+        With a terminal, the bytes go into it as they come (and to on_output) and are not
+        returned. Returns (_SETTLED, None) when `watch` is set and a program's prompt settled,
+        (bytes, None) at the deadline.
+        """
+        collected = bytearray()
+
+        def take(data: bytes) -> None:
+            if data and terminal is None:
+                collected.extend(data)
+            elif data and terminal is not None:
+                terminal.feed(data)
+                if on_output is not None:
+                    on_output(data)
+
+        buffer, self._pending = self._pending, b""
+        quiet_since = time.monotonic()
+        while True:
+            found = _MARKER.search(buffer)
+            if found is not None:
+                take(buffer[: found.start()])
                 self._pending = buffer[found.end() :]
-                self.cwd = _tilde(found.group(2).decode(errors="replace"), found.group(3).decode())
-                return buffer[: found.start()], int(found.group(1)), None
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return buffer, None, None
+                marker = _Marker.parse(found)
+                if all(marker.nonce != s.nonce for s in self._shells):
+                    raise DriftError(f"a marker from an unknown shell ({marker.nonce})")
+                return bytes(collected), marker
+            # Hold back what may be the start of a marker split across two reads.
+            cut = buffer.rfind(b"\x1b")
+            tail = buffer[cut:] if cut >= 0 else b""
+            if tail and (_ANY_MARKER.startswith(tail) or tail.startswith(_ANY_MARKER)):
+                take(buffer[:cut])
+                buffer = tail
+            else:
+                take(buffer)
+                buffer = b""
+            now = time.monotonic()
+            if now >= deadline:
+                self._pending = buffer
+                return bytes(collected), None
             try:
-                chunk = self._channel.recv(min(remaining, SETTLE_SECONDS))
+                chunk = self._channel.recv(min(deadline - now, SETTLE_SECONDS))
             except EOFError:
                 raise SessionError("the lab's shell exited") from None
             if chunk:
                 buffer += chunk
-                terminal.feed(chunk)
-                if on_output is not None:
-                    on_output(chunk)
+                quiet_since = time.monotonic()
                 continue
-            if watch_programs and self._marker_free(buffer):
+            if watch and terminal is not None and time.monotonic() - quiet_since >= SETTLE_SECONDS:
                 prompt = terminal.cursor_line()
-                if prompt.strip() and self._program_prompt.search(prompt):
-                    return buffer, None, prompt
+                seen = (id(terminal), terminal.fed)
+                if seen != self._settle_seen and (
+                    _LOOKS_LIKE_PROMPT.search(prompt) or self._program_prompt.search(prompt)
+                ):
+                    self._settle_seen = seen
+                    self._pending = buffer
+                    return _SETTLED, None
 
-    def _marker_free(self, buffer: bytes) -> bool:
-        return b"\x1b]777;livedeck;" not in buffer[-4096:]
+    def _expect(self, marker: _Marker, shell: _Shell, *kinds: str) -> None:
+        """The marker must be the one this shell prints next; else nothing can be trusted."""
+        if marker.kind not in kinds or marker.nonce != shell.nonce or marker.seq != shell.seq:
+            lower = next((s for s in self._shells[:-1] if s.nonce == marker.nonce), None)
+            if lower is not None and marker.kind == "e" and marker.seq == lower.seq:
+                # A shell further down shows its prompt: the ones above it have exited.
+                while self._shells[-1] is not lower:
+                    self._shells.pop()
+                return
+            raise DriftError(
+                f"expected the {'start' if 's' in kinds else 'end'} of command {shell.seq}"
+                f" of shell {shell.nonce}, got {marker.kind} {marker.seq} of {marker.nonce}:"
+                " more than one command ran"
+            )
+        if "0" in marker.flags:
+            raise SessionError(
+                "the command changed PS0, which livedeck needs to see where output starts"
+            )
 
-    def _recover(self) -> bytes:
+    def _update(self, marker: _Marker) -> None:
+        shell = next(s for s in self._shells if s.nonce == marker.nonce)
+        shell.seq = marker.seq + 1
+        if len(marker.fields) >= 4:
+            pwd, home, shell.user, shell.host = marker.fields[:4]
+            shell.cwd = _tilde(pwd, home)
+
+    # -- nested shells ------------------------------------------------------------------------
+
+    def _hook(self, replace_pid: int | None) -> None:
+        """Install the markers into the bash that waits for input, and put it on the stack."""
+        nonce = secrets.token_hex(8)
+        self._send(_HOOKS.format(nonce=nonce).rstrip("\n"))
+        shell = _Shell(nonce, pid=-1, seq=0)
+        self._shells.append(shell)
+        deadline = time.monotonic() + HOOK_SECONDS
+        while True:
+            try:
+                data, marker = self._next_marker(deadline)
+            except DriftError:
+                self._shells.pop()
+                raise
+            if marker is None:
+                self._shells.pop()
+                raise SessionError(f"the shell did not start; it printed: {data[-400:]!r}")
+            if marker.nonce == nonce and marker.kind == "e":
+                break
+        self._update(marker)
+        shell.pid = int(marker.fields[4]) if len(marker.fields) > 4 else -1
+        if replace_pid is not None:  # the same process, e.g. after `exec bash`
+            self._shells = [s for s in self._shells if s.pid != replace_pid or s is shell]
+
+    def _hooked(self, pid: int) -> bool:
+        return any(s.pid == pid for s in self._shells)
+
+    def _waiting_shell(self) -> int | None:
+        """The pid of a bash that waits for input in the terminal's foreground, if one does."""
+        base = self._shells[-1].pid
+        status, table = self._lab.exec_root(["ps", "-eo", "pid=,ppid=,pgid=,tpgid=,comm="])
+        if status != 0:
+            return None
+        processes: dict[int, tuple[int, int, int, str]] = {}
+        for row in table.splitlines():
+            parts = row.split(None, 4)
+            if len(parts) == 5 and all(p.lstrip("-").isdigit() for p in parts[:4]):
+                pid, ppid, pgid, tpgid = (int(p) for p in parts[:4])
+                processes[pid] = (ppid, pgid, tpgid, parts[4].strip())
+        if base not in processes:
+            return None
+        foreground = processes[base][2]
+        # Follow the foreground from the hooked shell down to the deepest process.
+        current = base
+        while True:
+            children = [p for p, (ppid, *_rest) in processes.items() if ppid == current]
+            ahead = [p for p in children if processes[p][1] == foreground] or (
+                children if current != base else []
+            )
+            if not ahead:
+                break
+            current = min(ahead)
+        if processes[current][3] == "bash" and (current != base or foreground == base):
+            return current
+        return None
+
+    # -- ends -----------------------------------------------------------------------------------
+
+    def _hung(
+        self, terminal: Terminal, data: bytes
+    ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+        terminal.feed(_drop_markers(data))
+        idle = self.in_program is None and self._waiting_shell() == self._shells[-1].pid
+        try:
+            self._recover(terminal)
+        except SessionError:
+            if idle:  # the shell waits at its prompt, and no end marker ever came
+                raise SessionError(
+                    "the shell shows its prompt again, but livedeck's end-of-command marker did"
+                    " not come: the command removed livedeck's hooks (PROMPT_COMMAND, PS0)"
+                ) from None
+            raise
+        return terminal.lines(), None, None, True
+
+    def _recover(self, terminal: Terminal) -> None:
         """Bring a hung command back to the shell: Ctrl-C, then kill its process group.
 
         No Ctrl-D: a command that does not read its input leaves it queued, and the shell
         would read it and exit.
         """
-        collected = b""
+        shell = self._shells[-1]
         for action in (b"\x03", None):
             if action is None:
                 self._kill_foreground()
             else:
                 self._channel.send(action)
-            data, status, _ = self._read(RECOVER_SECONDS, watch_programs=False)
-            collected += data
-            if status is not None:
-                self.in_program = None
-                return collected
+            deadline = time.monotonic() + RECOVER_SECONDS
+            while True:
+                data, marker = self._next_marker(deadline)
+                terminal.feed(data)
+                if marker is None:
+                    break
+                if marker.kind == "e" and marker.nonce == shell.nonce:
+                    self._update(marker)
+                    self.in_program = None
+                    return
         raise SessionError("the command hung and the shell could not be brought back")
 
     def _kill_foreground(self) -> None:
@@ -154,9 +500,19 @@ class Session:
             ]
         )
 
+    def _send(self, text: str) -> None:
+        self._channel.send(text.encode() + b"\n")
+
     def close(self) -> None:
         """End the shell."""
         self._channel.close()
+
+
+_SETTLED = b"\x00settled\x00"  # a sentinel: the identity matters, not the value
+
+
+def _drop_markers(data: bytes) -> bytes:
+    return _MARKER.sub(b"", data)
 
 
 def _tilde(cwd: str, home: str) -> str:
@@ -165,13 +521,14 @@ def _tilde(cwd: str, home: str) -> str:
     return cwd
 
 
-def _screen(data: bytes, columns: int, *, echo: str | None, prompt: str | None) -> tuple[str, ...]:
-    """The lines a person sees under the command line."""
-    terminal = Terminal(columns)
-    terminal.feed(data)
-    lines = list(terminal.lines())
-    if echo is not None and lines and lines[0].strip() == echo.split("\n")[0].strip():
-        lines.pop(0)  # a program's terminal echoes what was typed; the slide shows it already
-    if prompt is not None and lines and lines[-1] == prompt.rstrip():
-        lines.pop()  # the program's prompt belongs to the next command line
-    return tuple(lines)
+def _without_echo(rows: tuple[str, ...], prompt: str, typed: str, columns: int) -> list[str] | None:
+    """The rows after the echo of `typed` behind `prompt`; None if they do not start with it."""
+    first, *rest = typed.split("\n")
+    dropped = 0
+    for text in [prompt + first, *(f"> {line}" for line in rest)]:
+        span = max(1, -(-max(wcswidth(text), 1) // columns))
+        joined = "".join(rows[dropped : dropped + span]).rstrip()
+        if joined not in (text.rstrip(), text.removeprefix("> ").rstrip()):
+            return None if dropped == 0 else list(rows[dropped:])
+        dropped += span
+    return list(rows[dropped:])
