@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ from livedeck import facts as lab_facts
 from livedeck.errors import RecordError
 from livedeck.model import Deck, Result, Transcript
 
-FORMAT = 1
+FORMAT = 2  # 2: every screen line ends with a newline, so a screen of one blank line survives
+READABLE = (1, 2)
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.
 # Written by `livedeck build` and `livedeck check --update`; commit it beside the deck.
@@ -47,7 +49,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
             entry["cwd"] = result.cwd
         entry["exit"] = result.status
         entry["seconds"] = round(result.duration, 2)
-        entry["screen"] = _block("\n".join(result.screen))
+        entry["screen"] = screen_text(result.screen)
         commands.append(entry)
     data: dict[str, Any] = {
         "format": FORMAT,
@@ -76,7 +78,7 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         raise RecordError(path, line, f"the record is not valid YAML: {error.problem}") from error
     except YAMLError as error:
         raise RecordError(path, 1, f"the record is not valid YAML: {error}") from error
-    if not isinstance(data, dict) or data.get("format") != FORMAT or "commands" not in data:
+    if not isinstance(data, dict) or data.get("format") not in READABLE or "commands" not in data:
         raise RecordError(
             path,
             1,
@@ -106,7 +108,8 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         )
     try:
         results = tuple(
-            _result(command, entry) for command, entry in zip(runnable, entries, strict=True)
+            _result(command, entry, data["format"])
+            for command, entry in zip(runnable, entries, strict=True)
         )
         facts = {
             int(key.split()[1]): lab_facts.from_data(value)
@@ -124,17 +127,39 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
 _REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
 
 
-def _result(command: Any, entry: dict[str, Any]) -> Result:
-    screen = entry.get("screen") or ""
+def _result(command: Any, entry: dict[str, Any], version: int) -> Result:
+    text = entry.get("screen") or ""
+    if not isinstance(text, str):
+        raise TypeError(f"screen of line {entry.get('line')} is not text")
     return Result(
         command=command,
-        screen=tuple(screen.split("\n")) if screen else (),
+        screen=screen_lines(text, version),
         status=entry["exit"],
         duration=float(entry.get("seconds", 0.0)),
         prompt=entry.get("prompt"),
         typed=entry.get("typed", ""),
         cwd=entry.get("cwd", ""),
     )
+
+
+def screen_text(lines: tuple[str, ...]) -> str:
+    """A screen as record text: each line ends with a newline (a literal block in YAML where
+    YAML allows one: readable and diff-friendly)."""
+    text = "".join(line + "\n" for line in lines)
+    return LiteralScalarString(text) if _LITERAL_SAFE.fullmatch(text) and text else text
+
+
+def screen_lines(text: str, version: int = FORMAT) -> tuple[str, ...]:
+    """The screen a record's text holds (format 1 joined lines without a last newline)."""
+    if not text:
+        return ()
+    if version == 1:
+        return tuple(text.split("\n"))
+    return tuple(text.split("\n")[:-1]) if text.endswith("\n") else tuple(text.split("\n"))
+
+
+# Characters a YAML literal block can hold as they are; others make the text a quoted scalar.
+_LITERAL_SAFE = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud800-\udfff]*")
 
 
 def read(deck: Deck) -> Transcript:
@@ -165,10 +190,6 @@ def write(deck: Deck, transcript: Transcript) -> Path:
         Path(temporary).unlink(missing_ok=True)
         raise
     return path
-
-
-def _block(text: str) -> str:
-    return LiteralScalarString(text) if "\n" in text else text
 
 
 def _yaml() -> YAML:

@@ -60,7 +60,7 @@ def _block(
         assert fence is not None
         words = [w for w in fence.group(3).split() if w != RUN_WORD]
         opening = fence.group(1) + fence.group(2) + " ".join(words)
-    body = [opening, *block.lead]
+    body = list(block.lead)
     for command in block.commands:
         result = transcript.for_line(command.line) if command.runnable else None
         if result is None:
@@ -70,21 +70,39 @@ def _block(
         body.extend(_command_lines(command, result))
         keep = command.elide or elide
         body.extend(fit.elide(result.screen, keep[0], keep[1]) if keep else result.screen)
-    body.append(lines[block.end - 1])
-    return body
+    return _fenced(opening, body, lines[block.end - 1])
+
+
+def _fenced(opening: str, body: list[str], closing: str) -> list[str]:
+    """The block between fences longer than any run of the fence character inside it: a
+    screen that prints ``` must not end the code block."""
+    fence = FENCE.match(opening)
+    assert fence is not None
+    char = fence.group(2)[0]
+    longest = max(
+        (len(run) for line in body for run in re.findall(f"{re.escape(char)}+", line)), default=0
+    )
+    if longest < len(fence.group(2)):
+        return [opening, *body, closing]
+    marker = char * (longest + 1)
+    return [
+        fence.group(1) + marker + fence.group(3),
+        *body,
+        closing.replace(fence.group(2), marker, 1),
+    ]
 
 
 def _command_lines(command: Command, result: Result) -> tuple[str, ...]:
     """The command as typed, behind the prompt a person saw."""
-    first, *rest = (result.typed or command.text).split("\n")
-    if result.prompt is not None:  # an interactive program's own prompt
+    if result.prompt is not None:  # the real one: a program's, or the shell's directory
         prompt = result.prompt
     elif command.prompt:
         prompt = command.prompt
-    else:  # a `run` block: the shell's prompt, as bash's \u@\h:\w\$ shows it
+    else:  # a `run` block in a record without prompts: bash's \u@\h:\w\$
         sigil = "#" if command.user == "root" else "$"
         prompt = f"{command.user}@{command.host}:{result.cwd or '~'}{sigil} "
-    return (prompt + first, *rest)
+    first, *rest = command.shown(result.typed or command.text)
+    return (prompt + first[len(command.prompt) :], *rest)
 
 
 def local_images(markdown: str) -> list[str]:

@@ -23,13 +23,17 @@ from livedeck.shellsyntax import command_lines
 # Prompts of programs that read commands, known without any setting: a bare shell prompt
 # (`# `, `/ # `, `$ `), MySQL/MariaDB, PostgreSQL (`app=# `), redis-cli (`127.0.0.1:6379> `),
 # Python (`>>> `) and Node (`> `).
-PROGRAM_PROMPTS = (
-    r"^(?:\S+ )?[$#] ?$|^mysql> ?$|^MariaDB \[[^\]]*\]> ?$|^[\w-]+=[#>] ?$"
-    r"|^[\w.-]+:\d+(?:\[\d+\])?> ?$|^>>> ?$|^> ?$"
-)
+# Prompts of programs that read commands, known without any setting: anything that waits
+# behind `$ `, `# ` or `> ` - a container's shell (`root@3f2a:/# `, busybox's `/ # `),
+# mysql/MariaDB, psql (`app=# `), redis-cli (`127.0.0.1:6379> `), python (`>>> `), node (`> `).
+# Only looked at once the output paused and no bash waits there (a bash is hooked instead).
+PROGRAM_PROMPTS = r"[$#>] ?$"
 
 Progress = Callable[[Command, Outcome], None]
 Resolver = Callable[[Command, Transcript], str]  # the command as typed, templates filled in
+
+
+_DRIFT_HINT = "typed text must make exactly one command line; look for a newline in it"
 
 
 def as_written(command: Command, done: Transcript) -> str:
@@ -164,6 +168,14 @@ class Run:
     def finish(self) -> Transcript:
         """Run what is left; the whole transcript with the lab's engine and facts at the end."""
         self.run_to(len(self._commands))
+        if self._session is not None and self._results:
+            last = self._results[-1].command
+            try:
+                self._session.sync(0.05)
+            except SessionError as error:
+                raise CommandFailed(
+                    self.deck.path, last.line, last.text, str(error), hint=_DRIFT_HINT
+                ) from error
         if len(self._results) in self._plan.facts_at:
             self._facts[len(self._results)] = lab_facts.collect(self._client)
         return Transcript(
@@ -196,9 +208,10 @@ class Run:
         """The prompt to show before the command, when it is not the one the deck has; an error
         when the deck's prompt says the command goes somewhere else than where it would."""
         assert self._session is not None
-        if not command.prompt:
-            return self._session.in_program
         user, host = self._identity()
+        if not command.prompt:  # a `run` block: the prompt bash's \u@\h:\w\$ shows
+            sigil = "#" if user == "root" else "$"
+            return self._session.in_program or f"{user}@{host}:{self._session.cwd}{sigil} "
         at = f"{command.user}@{command.host}"
         program = self._session.in_program
         if program is not None:
@@ -244,12 +257,13 @@ class Run:
         try:
             return self._session.type(text, limit, on_output)
         except DriftError as error:
+            culprit = self._results[-1].command if error.previous and self._results else command
             raise CommandFailed(
                 self.deck.path,
-                command.line,
-                text,
+                culprit.line,
+                culprit.text,
                 f"cannot tell which screen belongs to this command: {error}",
-                hint="typed text must make exactly one command line; look for a newline in it",
+                hint=_DRIFT_HINT,
             ) from error
         except SessionError as error:
             raise CommandFailed(

@@ -35,7 +35,9 @@ from livedeck.run.screen import Terminal
 SETTLE_SECONDS = 0.6
 # After Ctrl-C and after a kill, how long to wait for the shell to come back each time.
 RECOVER_SECONDS = 3.0
-HOOK_SECONDS = 30.0  # a shell that does not answer its hooks in this time is not a bash
+HOOK_SECONDS = 30.0
+# Before typing, read what already came: a command line nobody typed shows within this time.
+DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is not a bash
 
 # A pause on such a line may be a shell or a program waiting for input: worth a look.
 _LOOKS_LIKE_PROMPT = re.compile(r"[$#>] ?$")
@@ -79,6 +81,10 @@ class SessionError(Exception):
 
 class DriftError(SessionError):
     """What came back does not belong to the command just typed: never guess whose it is."""
+
+    def __init__(self, message: str, *, previous: bool = False) -> None:
+        super().__init__(message)
+        self.previous = previous  # it was the command typed before this one that drifted
 
 
 @dataclass
@@ -173,6 +179,7 @@ class Session:
         self, text: str, deadline: float, on_output: Callable[[bytes], None] | None
     ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
         shell = self._shells[-1]
+        self.sync()
         self._send(text)
         # Before the start marker: the echo of the typed text, `> ` prompts, the last prompt.
         before = b""
@@ -499,6 +506,27 @@ class Session:
                 " | while read g; do kill -KILL -- -$g 2>/dev/null; done",
             ]
         )
+
+    def sync(self, quiet: float = DRAIN_SECONDS) -> None:
+        """Make sure nothing ran that was not typed: a command line typed after the last one
+        (a newline in typed text) shows its start marker right after the last prompt."""
+        if self.in_program is not None:
+            return
+        while True:
+            try:
+                chunk = self._channel.recv(quiet)
+            except EOFError:
+                raise SessionError("the lab's shell exited") from None
+            if not chunk:
+                break
+            self._pending += chunk
+        for found in _MARKER.finditer(self._pending):
+            if found.group(2) != b"p":
+                raise DriftError(
+                    "the shell ran one more command line than was typed (a newline in the"
+                    " typed text?)",
+                    previous=True,
+                )
 
     def _send(self, text: str) -> None:
         self._channel.send(text.encode() + b"\n")
