@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from livedeck import fit, record
 from livedeck.check import Change, check_asserts, compare
@@ -96,14 +97,14 @@ def build(
             transcripts.append(
                 record.read(deck)
                 if options.offline
-                else _run(deck, start_lab, progress, options.timeout, options.columns)
+                else run_on_lab(deck, start_lab, progress, options.timeout, options.columns)
             )
-        staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
+        staged = [stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
         built = Built()
         if not options.offline:
-            built.changes = _changes_since_records(decks, transcripts)
+            built.changes = changes_since_records(decks, transcripts)
         if measurer is not None:
-            built.overflows = _fit(decks, staged, themes, measurer)
+            built.overflows = fit_slides(decks, staged, themes, measurer.measure)
             if options.strict and built.overflows:
                 raise overflow_error(built.overflows)
         built.outputs = (
@@ -113,7 +114,7 @@ def build(
         )
         if options.formats:
             _write_index(decks, built, staging)
-        built.outputs += _move_all(staging, options.out_dir)
+        built.outputs += move_all(staging, options.out_dir)
         if not options.offline:
             built.outputs += [record.write(d, t) for d, t in zip(decks, transcripts, strict=True)]
         return built
@@ -139,14 +140,14 @@ def check(
     for deck, old in zip(decks, recorded, strict=True):
         if on_deck is not None:
             on_deck(deck)
-        fresh = _run(deck, start_lab, progress, timeout)
+        fresh = run_on_lab(deck, start_lab, progress, timeout)
         found.append((deck, [] if old is None else compare(deck, old, fresh)))
         if update:
             record.write(deck, fresh)
     return found
 
 
-def _changes_since_records(
+def changes_since_records(
     decks: Sequence[Deck], transcripts: Sequence[Transcript]
 ) -> dict[Path, list[Change]]:
     """What each run changed against the deck's previous record, where there is one that fits."""
@@ -159,7 +160,7 @@ def _changes_since_records(
     return changes
 
 
-def _run(
+def run_on_lab(
     deck: Deck,
     start_lab: LabFactory,
     progress: Progress | None,
@@ -176,7 +177,7 @@ def _run(
     return transcript
 
 
-def _stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
+def stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
     """Write the deck's Markdown and the pictures it shows into staging."""
     rendered = render(deck, transcript)
     target = staging / f"{deck.name}.md"
@@ -190,16 +191,28 @@ def _stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
     return target
 
 
-def _fit(
-    decks: Sequence[Deck], staged: Sequence[Path], themes: Sequence[Path], measurer: Measurer
+class Measure(Protocol):
+    """Measures every slide of staged decks: Measurer.measure, measure_decks, WarmMarp.measure."""
+
+    def __call__(
+        self, decks: Sequence[Path], *, themes: Sequence[Path] = ()
+    ) -> dict[Path, tuple[SlideBox, ...]]: ...
+
+
+def fit_slides(
+    decks: Sequence[Deck],
+    staged: Sequence[Path],
+    themes: Sequence[Path],
+    measure: Measure,
+    again: Measure = measure_decks,
 ) -> list[Overflow]:
-    """Measure every slide (with the warm measurer); shrink code where allowed; what overflows.
+    """Measure every slide (`measure`); shrink code where allowed; return what overflows.
 
     A shrunk slide is not measured again when the proposed font fits by fit.fitting_font's
     arithmetic (the code block's height is all in ems of its font); only slides clamped at the
     floor make a second measurement necessary.
     """
-    boxes = measurer.measure(staged, themes=themes)
+    boxes = measure(staged, themes=themes)
     remeasure = False
     for deck, path in zip(decks, staged, strict=True):
         text = path.read_text(encoding="utf-8")
@@ -213,7 +226,7 @@ def _fit(
         fitted = {n for n, p in proposals.items() if p.fits}
         boxes[path] = tuple(b for b in boxes[path] if b.number not in fitted)
     if remeasure:
-        boxes = measure_decks(staged, themes=themes)
+        boxes = again(staged, themes=themes)
     return [
         o for d, path in zip(decks, staged, strict=True) for o in overflow_report(d, boxes[path])
     ]
@@ -274,7 +287,7 @@ def _stage_image(deck: Deck, image: str, staging: Path) -> None:
     shutil.copy2(source, target)
 
 
-def _move_all(staging: Path, out_dir: Path) -> list[Path]:
+def move_all(staging: Path, out_dir: Path) -> list[Path]:
     """Move the staged Markdown, pictures and index into out_dir, each with an atomic rename."""
     moved = []
     for source in sorted(staging.rglob("*")):

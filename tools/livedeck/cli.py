@@ -30,7 +30,7 @@ examples:
   livedeck build slides/docker-layers.md --format html
   livedeck build --offline            render from the records, no Docker needed
   livedeck check                      does every deck still tell its story?
-  livedeck watch                      rebuild decks whenever they are saved
+  livedeck watch                      preview decks in the browser while writing them
   livedeck lab up                     start a lab to try commands by hand
 """
 
@@ -109,12 +109,18 @@ def _parser() -> argparse.ArgumentParser:
     watch = _verb(
         verbs,
         "watch",
-        "rebuild decks whenever they are saved (from the record when the commands match)",
-        "example:\n  livedeck watch slides/  # then open build/docker-layers.html",
+        "preview decks in the browser: rebuild on every save, the open page follows",
+        "examples:\n  livedeck watch slides/docker-layers.md   # then open the URL it prints"
+        "\n  livedeck watch slides/ --port 8000",
     )
     _decks_and_lab(watch)
     watch.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
-    watch.add_argument("--format", default="html", help="outputs besides Markdown (html)")
+    watch.add_argument(
+        "--format", default="html", help="html, or html,pdf to remake the PDF on every save too"
+    )
+    watch.add_argument(
+        "--port", type=int, default=0, help="port of the preview on 127.0.0.1 (default: a free one)"
+    )
     watch.set_defaults(handler=_watch, quiet=False)
 
     lab = verbs.add_parser(
@@ -214,22 +220,34 @@ def _check(args: argparse.Namespace) -> int:
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
-    from livedeck.build import BuildOptions, Built
-    from livedeck.watch import watch
+    from livedeck.build import BuildOptions, find_decks
+    from livedeck.serve import serve
+    from livedeck.warm import WarmMarp
+    from livedeck.watch import Rebuilt, watch
 
-    options = BuildOptions(out_dir=args.out, formats=_formats(args.format))
+    formats = ("html", *(f for f in _formats(args.format) if f != "html"))  # the page is HTML
+    options = BuildOptions(out_dir=args.out, formats=formats)
+    decks = [deck.stem for deck in find_decks(args.paths)]
 
-    def report(deck: Path, outcome: Built | LivedeckError, ran: bool) -> None:
-        if isinstance(outcome, LivedeckError):
-            _report(outcome)
-            return
-        how = "ran on a fresh lab" if ran else "rendered from its record"
-        _say(f"{deck}: {how}; {len(outcome.overflows)} overflow warning(s)")
-        for overflow in outcome.overflows:
-            _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
+    with WarmMarp() as marp, serve(args.out, decks, args.port) as preview:
 
-    _say("livedeck: watching; Ctrl-C to stop")
-    watch(args.paths, options, _lab_factory(args.lab), report, threading.Event())
+        def report(rebuilt: Rebuilt) -> None:
+            preview.show(rebuilt)
+            if rebuilt.built is None:
+                assert rebuilt.error is not None
+                _report(rebuilt.error)
+                _say(f"{rebuilt.deck}: still watching; the page shows this error until it builds")
+                return
+            how = "ran on a fresh lab" if rebuilt.ran else "rendered from its record"
+            overflows = rebuilt.built.overflows
+            _say(f"{rebuilt.deck}: {how} in {rebuilt.seconds:.1f} s; {len(overflows)} overflow(s)")
+            for overflow in overflows:
+                _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
+
+        _say(f"livedeck: previewing on {preview.url} (Ctrl-C to stop)")
+        for deck in decks:
+            _say(f"  {preview.page_url(deck)}")
+        watch(args.paths, options, _lab_factory(args.lab), report, threading.Event(), marp)
     return 0
 
 

@@ -214,7 +214,7 @@ def _results(
         raise PublishError(_failure("Chromium could not measure the slides", run))
     measured = json.loads(result.read_text(encoding="utf-8"))["pages"]
     return {
-        Path(deck): tuple(_slide_box(raw) for raw in page["slides"])
+        Path(deck): tuple(slide_box(raw) for raw in page["slides"])
         for deck, page in zip(decks, measured, strict=True)
     }
 
@@ -231,7 +231,8 @@ def _failure(what: str, run: MarpRun) -> str:
     return "\n".join([f"{what} ({status})", *tail])
 
 
-def _slide_box(raw: Mapping[str, Any]) -> SlideBox:
+def slide_box(raw: Mapping[str, Any]) -> SlideBox:
+    """One slide as measure.mjs reports it."""
     culprit = raw.get("culprit") or {}
     return SlideBox(
         number=int(raw["number"]),

@@ -1,51 +1,142 @@
-"""`livedeck watch`: rebuild a deck each time it is saved, for a preview beside the editor.
+"""`livedeck watch`: rebuild a deck each time it, its theme or a picture it shows is saved.
 
-A deck whose commands still match its record is rendered from the record in about a second
-(prose, callouts, layout); a deck whose commands changed runs again on a fresh lab.
+A deck whose commands still match its record is rendered from the record and runs nothing
+(prose, callouts, templates, layout); a deck whose commands changed runs again on a fresh lab
+and gets a new record. marp-cli and Chromium stay running between rebuilds (WarmMarp), so a
+prose edit reaches the HTML in well under a second. Each rebuild is reported as a `Rebuilt`:
+the CLI prints it, the preview server shows it on the page.
 """
 
 from __future__ import annotations
 
+import hashlib
+import os
 import queue
+import shutil
+import tempfile
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
 from livedeck import record
-from livedeck.build import BuildOptions, Built, build, find_decks
+from livedeck.build import (
+    BuildOptions,
+    Built,
+    changes_since_records,
+    find_decks,
+    fit_slides,
+    move_all,
+    run_on_lab,
+    stage,
+)
 from livedeck.deck import load_deck
 from livedeck.errors import LivedeckError, RecordError
+from livedeck.model import Deck
+from livedeck.overflow import overflow_error
+from livedeck.publish import publish
+from livedeck.render import local_images
 from livedeck.run.lab import LabFactory
+from livedeck.themes import resolve_theme, theme_dirs_for
+from livedeck.warm import WarmMarp
 
-QUIET_SECONDS = 0.3  # editors write a file in several steps: wait for them to settle
+QUIET_SECONDS = 0.08  # editors write a file in several steps: wait until they are done ...
+MOST_SECONDS = 1.0  # ... but no longer than this while saves keep coming
 
-Report = Callable[[Path, Built | LivedeckError, bool], None]  # deck, outcome, ran on a lab
+
+@dataclass(frozen=True)
+class Rebuilt:
+    """What one rebuild of one deck did."""
+
+    deck: Path
+    built: Built | None = None  # None: it failed
+    error: LivedeckError | None = None
+    ran: bool = False  # ran on a lab; else rendered from its record
+    seconds: float = 0.0
 
 
-def rebuild(deck: Path, options: BuildOptions, start_lab: LabFactory) -> tuple[Built, bool]:
-    """Build one deck from its record if its commands still match it, else on a lab."""
-    parsed = load_deck(deck)  # a broken deck is reported, and no lab is started for it
+Report = Callable[[Rebuilt], None]
+
+
+@dataclass
+class _Inputs:
+    """The files a deck's output depends on, with their content when it was last built."""
+
+    deck: Path
+    pictures: set[Path] = field(default_factory=set)  # found in its last rendered Markdown
+    seen: dict[Path, str] = field(default_factory=dict)  # path -> digest
+
+    def files(self) -> set[Path]:
+        return {self.deck, record.record_path(self.deck), *self.pictures}
+
+    def folders(self) -> set[Path]:
+        return {self.deck.parent, *theme_dirs_for(self.deck), *(p.parent for p in self.pictures)}
+
+    def concerns(self, path: Path) -> bool:
+        themes = {d.resolve() for d in theme_dirs_for(self.deck)}
+        return path in self.files() or (path.suffix == ".css" and path.parent in themes)
+
+    def remember(self) -> None:
+        self.seen = {p: _digest(p) for p in self.files()}
+        for folder in theme_dirs_for(self.deck):
+            if folder.is_dir():
+                self.seen.update({css.resolve(): _digest(css) for css in folder.glob("*.css")})
+
+    def changed(self, path: Path) -> bool:
+        # The deck itself counts whenever it is saved (saving again retries a failed run); its
+        # record, theme and pictures only when their content changed (not our own record write).
+        return path == self.deck or self.seen.get(path) != _digest(path)
+
+
+def rebuild(
+    deck_path: Path, options: BuildOptions, start_lab: LabFactory, marp: WarmMarp | None
+) -> tuple[Built, bool, set[Path]]:
+    """Build one deck from its record if its commands still match it, else on a lab.
+
+    Returns what it built, whether it ran on a lab, and the pictures the deck shows. Writes
+    the deck's Markdown, pictures and (with `marp`) HTML into out_dir, the HTML last; on any
+    error out_dir stays as it was.
+    """
+    deck = load_deck(deck_path)  # a broken deck is reported, and no lab is started for it
+    theme = resolve_theme(deck, theme_dirs_for(deck.path))
+    themes = [theme] if theme else []
     try:
-        record.read(parsed)
-        offline = True
+        transcript, ran = record.read(deck), False
     except RecordError:
-        offline = False
-    return build([deck], replace(options, offline=offline), start_lab), not offline
-
-
-class _Changed(FileSystemEventHandler):
-    def __init__(self, decks: set[Path], changed: queue.Queue[Path]) -> None:
-        self._decks = decks
-        self._changed = changed
-
-    def on_any_event(self, event: FileSystemEvent) -> None:
-        for path in (event.src_path, getattr(event, "dest_path", "")):
-            if path and Path(str(path)).resolve() in self._decks:
-                self._changed.put(Path(str(path)).resolve())
+        transcript = run_on_lab(deck, start_lab, None, options.timeout, options.columns)
+        ran = True
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.out_dir))
+    page = options.out_dir / f"{deck.name}.html"
+    held = options.out_dir / f".{deck.name}.next.html"  # the page is replaced last
+    try:
+        staged = stage(deck, transcript, staging)
+        pictures = _pictures(deck, staged)
+        built = Built()
+        if ran:
+            built.changes = changes_since_records([deck], [transcript])
+        if marp is not None:
+            built.overflows = fit_slides([deck], [staged], themes, marp.measure, marp.measure)
+            if options.strict and built.overflows:
+                raise overflow_error(built.overflows)
+            if "html" in options.formats:
+                marp.html(staged, held, themes=themes)
+        if "pdf" in options.formats:
+            built.outputs += publish([staged], options.out_dir, ("pdf",), themes=themes)
+        built.outputs += move_all(staging, options.out_dir)
+        if held.is_file():  # once the page changes, the pictures it shows are there
+            os.replace(held, page)
+            built.outputs.append(page)
+        if ran:
+            built.outputs.append(record.write(deck, transcript))
+        return built, ran, pictures
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        held.unlink(missing_ok=True)
 
 
 def watch(
@@ -54,33 +145,104 @@ def watch(
     start_lab: LabFactory,
     report: Report,
     stop: threading.Event,
+    marp: WarmMarp | None = None,
 ) -> None:
-    """Build every deck once, then again whenever it changes, until `stop` is set."""
-    decks = [p.resolve() for p in find_decks(paths)]
+    """Build every deck once, then again whenever one of its inputs changes, until `stop`.
+
+    `marp` renders HTML and measures slides (without it only Markdown is written). Saves that
+    come in quick succession make one rebuild.
+    """
+    inputs = {p.resolve(): _Inputs(p.resolve()) for p in find_decks(paths)}
     changed: queue.Queue[Path] = queue.Queue()
-    for deck in decks:
-        changed.put(deck)
     observer = Observer()
-    handler = _Changed(set(decks), changed)
-    for folder in {deck.parent for deck in decks}:
-        observer.schedule(handler, str(folder), recursive=False)
+    watched: set[Path] = set()
+
+    def follow() -> None:  # watch the folders of every input, including newly shown pictures
+        for folder in set().union(*(i.folders() for i in inputs.values())) - watched:
+            if folder.is_dir():
+                observer.schedule(_Changed(changed), str(folder), recursive=False)
+                watched.add(folder)
+
+    for deck in inputs.values():
+        deck.remember()
+    follow()
     observer.start()
     try:
+        due = set(inputs)
         while not stop.is_set():
-            try:
-                first = changed.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            pending = {first}
-            stop.wait(QUIET_SECONDS)
-            while not changed.empty():
-                pending.add(changed.get())
-            for deck in sorted(pending):
-                try:
-                    built, ran = rebuild(deck, options, start_lab)
-                    report(deck, built, ran)
-                except LivedeckError as error:
-                    report(deck, error, False)
+            for path in sorted(due):
+                _rebuild(inputs[path], options, start_lab, marp, report)
+            follow()
+            due = _next_changes(changed, inputs, stop)
     finally:
         observer.stop()
         observer.join()
+
+
+def _rebuild(
+    inputs: _Inputs,
+    options: BuildOptions,
+    start_lab: LabFactory,
+    marp: WarmMarp | None,
+    report: Report,
+) -> None:
+    started = time.monotonic()
+    inputs.remember()  # before reading them: a save during the build counts as a change
+    try:
+        built, ran, inputs.pictures = rebuild(inputs.deck, options, start_lab, marp)
+    except LivedeckError as error:
+        report(Rebuilt(inputs.deck, error=error, seconds=time.monotonic() - started))
+        return
+    if ran:  # the record we just wrote is no change to rebuild for
+        recorded = record.record_path(inputs.deck)
+        inputs.seen[recorded] = _digest(recorded)
+    for picture in inputs.pictures - inputs.seen.keys():
+        inputs.seen[picture] = _digest(picture)
+    report(Rebuilt(inputs.deck, built=built, ran=ran, seconds=time.monotonic() - started))
+
+
+def _next_changes(
+    changed: queue.Queue[Path], inputs: dict[Path, _Inputs], stop: threading.Event
+) -> set[Path]:
+    """Wait for saves; once they pause for QUIET_SECONDS, the decks they concern."""
+    paths: set[Path] = set()
+    while not paths and not stop.is_set():
+        try:
+            paths.add(changed.get(timeout=0.2))
+        except queue.Empty:
+            continue
+        deadline = time.monotonic() + MOST_SECONDS
+        while time.monotonic() < deadline:
+            try:
+                paths.add(changed.get(timeout=QUIET_SECONDS))
+            except queue.Empty:
+                break
+        paths = {p for p in paths if any(i.concerns(p) for i in inputs.values())}
+    return {
+        deck for deck, i in inputs.items() if any(i.concerns(p) and i.changed(p) for p in paths)
+    }
+
+
+class _Changed(FileSystemEventHandler):
+    def __init__(self, changed: queue.Queue[Path]) -> None:
+        self._changed = changed
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        if event.is_directory or event.event_type in ("opened", "closed_no_write"):
+            return
+        for path in (event.src_path, getattr(event, "dest_path", "")):
+            if path:
+                self._changed.put(Path(str(path)).resolve())
+
+
+def _pictures(deck: Deck, staged: Path) -> set[Path]:
+    """The picture files of the deck's folder that its rendered Markdown shows."""
+    shown = (deck.path.parent / image for image in local_images(staged.read_text("utf-8")))
+    return {picture.resolve() for picture in shown if picture.is_file()}
+
+
+def _digest(path: Path) -> str:
+    try:
+        return hashlib.sha1(path.read_bytes()).hexdigest()
+    except OSError:
+        return ""

@@ -1,0 +1,66 @@
+// A browser for tests/test_watch_page.py: Debian's Chromium, headless, driven by puppeteer-core
+// from tools/marp/node_modules. Reads one command per line on stdin, answers one JSON line each:
+//   open URL          load the page (the only navigation this script ever asks for)
+//   key NAME          press a key (ArrowRight...) and let the page react
+//   wait EXPRESSION   evaluate EXPRESSION in the page until it is truthy (across the page's
+//                     own reloads); answer {value, hash, loads}
+// loads counts the page's loads (not moves between slides): the page reloading itself shows.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const root = dirname(dirname(fileURLToPath(import.meta.url)));
+const puppeteer = createRequire(join(root, 'tools', 'marp', 'package.json'))('puppeteer-core');
+const profile = mkdtempSync(join(tmpdir(), 'livedeck-test-browser-'));
+const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
+if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
+const browser = await puppeteer.launch({
+  executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
+  headless: true,
+  userDataDir: profile,
+  args,
+  defaultViewport: { width: 1280, height: 720 },
+});
+const page = (await browser.pages())[0] ?? (await browser.newPage());
+let loads = 0;
+page.on('load', () => { loads += 1; });
+
+async function until(expression, seconds = 20) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    try {
+      const value = await page.evaluate(expression);
+      if (value) return value;
+    } catch {
+      // the page is reloading: its old context is gone
+    }
+    if (Date.now() > deadline) return null;
+    await new Promise((done) => setTimeout(done, 100));
+  }
+}
+
+const answer = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
+try {
+  for await (const line of createInterface({ input: process.stdin })) {
+    const [verb, ...rest] = line.split(' ');
+    const argument = rest.join(' ');
+    if (verb === 'open') {
+      await page.goto(argument, { waitUntil: 'load' });
+      answer({ hash: await page.evaluate('location.hash') });
+    } else if (verb === 'key') {
+      await page.keyboard.press(argument);
+      await new Promise((done) => setTimeout(done, 300));
+      answer({ hash: await page.evaluate('location.hash') });
+    } else if (verb === 'wait') {
+      const value = await until(argument);
+      const hash = await until('location.hash || "none"');
+      answer({ value, hash, loads });
+    }
+  }
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}

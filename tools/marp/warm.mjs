@@ -1,0 +1,91 @@
+// Keep marp-cli and Chromium running between renders, for `livedeck watch`: each save then
+// costs a render (tens of milliseconds) and a measurement in an open tab, not a process start,
+// a module load and a browser start.
+//
+//   node warm.mjs MARP CHROMIUM
+//
+// MARP is the marp-cli to render with: its API runs here when it is (a link to) the marp-cli.js
+// of an @marp-team/marp-cli package, anything else runs as a program. Chromium starts at once.
+// Requests, one JSON line each on stdin, are handled one after the other:
+//   {"id": 1, "render": [ARGV, ...], "measure": [{"html": "/abs/deck.html", "base": "/abs/dir"}]}
+// Each ARGV holds marp-cli's options exactly as for the program; they run in order, then the
+// pages (bare HTML rendered by them) are measured as measure.mjs does.
+// Answers, one JSON line each on stdout:
+//   {"browser": PID}                       once Chromium runs (its process group's leader)
+//   {"id": 1, "status": 0, "pages": [{"html": ..., "slides": [...]}]}
+// status 3 (RENDER_FAILED): marp failed, its messages are on stderr; 1: anything else.
+// The end of stdin, SIGTERM, SIGINT or SIGHUP end the process and Chromium with it.
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { createInterface } from 'node:readline';
+import { launch, marpPackage, measurePages, runProgram, stop } from './browser.mjs';
+
+const RENDER_FAILED = 3;
+
+// Only answers go to stdout: marp-cli's messages (and anything else) go to stderr.
+const answer = (message) => process.stdout.write(`${JSON.stringify(message)}\n`);
+console.log = console.error;
+console.info = console.error;
+
+function marpRenderer(cli) {
+  const root = marpPackage(cli);
+  if (!root) return (argv) => runProgram(cli, argv);
+  const { marpCli } = createRequire(import.meta.url)(root);
+  return async (argv) => {
+    try {
+      return await marpCli(argv); // throws a CLIError where the program prints it and fails
+    } catch (error) {
+      console.error(`[ ERROR ] ${error.message}`);
+      return 1;
+    }
+  };
+}
+
+async function handle(request, render, chromium) {
+  for (const argv of request.render ?? []) {
+    if ((await render(argv)) !== 0) return { id: request.id, status: RENDER_FAILED };
+  }
+  if (!request.measure?.length) return { id: request.id, status: 0, pages: [] };
+  try {
+    const page = await chromium.opening;
+    return { id: request.id, status: 0, pages: await measurePages(page, request.measure) };
+  } catch (error) {
+    console.error(error);
+    return { id: request.id, status: 1 };
+  }
+}
+
+async function main() {
+  const [cli, chromiumPath] = process.argv.slice(2);
+  if (!cli || !chromiumPath) {
+    console.error('usage: node warm.mjs MARP CHROMIUM  (requests on stdin)');
+    return 2;
+  }
+  const puppeteer = createRequire(import.meta.url)('puppeteer-core');
+  const chromium = launch(puppeteer, chromiumPath);
+  chromium.launching.then((browser) => answer({ browser: browser.process()?.pid ?? null }),
+    () => {});
+  const render = marpRenderer(cli);
+  try {
+    for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {
+      if (!line.trim()) continue;
+      let request;
+      try {
+        request = JSON.parse(line);
+      } catch (error) {
+        console.error(`[ ERROR ] a request is not JSON: ${error.message}`);
+        return 2;
+      }
+      answer(await handle(request, render, chromium));
+    }
+    return 0;
+  } finally {
+    await stop(chromium);
+  }
+}
+
+// Signals end the process; puppeteer's exit handler then kills Chromium's process group.
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(signal, () => process.exit(128 + constants.signals[signal]));
+}
+process.exit(await main());
