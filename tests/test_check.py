@@ -65,3 +65,21 @@ def test_a_changed_exit_status_is_a_change() -> None:
     results[1] = replace(results[1], status=1)
     changes = compare(DECK, first, replace(second, results=tuple(results)))
     assert changes[0].summary.startswith("exit status 0 -> 1")
+
+
+def test_lines_in_another_order_are_a_change_unless_equal_after_normalising() -> None:
+    first, second = runs()
+    pull = next(n for n, r in enumerate(second.results) if r.command.text == "docker pull nginx")
+    result = second.results[pull]
+    results = list(second.results)
+    results[pull] = replace(result, screen=tuple(reversed(result.screen)))
+    changes = compare(DECK, first, replace(second, results=tuple(results)))
+    assert [c.summary for c in changes] == ["lines in another order"]
+    # Two lines that are equal once IDs are set aside may come in either order.
+    line = "drwx------ 2 root root 4096 Jun 17 06:01 "
+    same = (line + "a" * 64, line + "b" * 64)
+    flipped = list(results)
+    results[pull] = replace(result, screen=same)
+    flipped[pull] = replace(result, screen=same[::-1])
+    before, after = (replace(second, results=tuple(r)) for r in (results, flipped))
+    assert compare(DECK, before, after) == []

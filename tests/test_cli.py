@@ -73,3 +73,25 @@ def test_failing_command_reports_its_screen_and_hint(
 def test_missing_deck_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "no-such-deck.md", "--lab", "local"]) == EXIT_DECK
     assert "no-such-deck.md: no such deck or directory" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["build", "--columns", "-3"], "at least 20 columns"),
+        (["build", "--columns", "0"], "at least 20 columns"),
+        (["build", "--timeout", "0"], "positive number of seconds"),
+        (["check", "--timeout", "-1"], "positive number of seconds"),
+        (["build", "--timeout", "soon"], "positive number of seconds, not soon"),
+        (["build", "--out", "pyproject.toml"], "is a file, not a folder"),
+    ],
+)
+def test_bad_options_exit_2_with_a_message(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err

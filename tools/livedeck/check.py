@@ -75,8 +75,9 @@ def _compare(old: Result, new: Result, extra: Sequence[str]) -> Change | None:
         summary.append(f"exit status {old.status} -> {new.status}")
     before = [normalise(line, extra) for line in old.screen]
     after = [normalise(line, extra) for line in new.screen]
-    if sorted(before) != sorted(after):  # the same lines in another order: noise (ls -t ties)
-        summary.extend(_counts(before, after))
+    if before != after:  # lines equal after normalising may swap places; no others
+        moved = sorted(before) == sorted(after)
+        summary.extend(["lines in another order"] if moved else _counts(before, after))
     if not summary:
         return None
     diff = tuple(_diff(old.screen, new.screen, before, after))

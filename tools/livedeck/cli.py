@@ -76,14 +76,18 @@ def _parser() -> argparse.ArgumentParser:
         "example:\n  livedeck build slides/ --out build/",
     )
     _decks_and_lab(build)
-    build.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    build.add_argument("--out", type=_folder, default=Path("build"), help="output folder (build/)")
     build.add_argument(
         "--format",
         default="html,pdf",
         help="comma-separated outputs besides Markdown: html, pdf, or none (html,pdf)",
     )
-    build.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
-    build.add_argument("--columns", type=int, help="terminal width for the run (deck default 200)")
+    build.add_argument(
+        "--timeout", type=_seconds, help="seconds a command may run (deck default 120)"
+    )
+    build.add_argument(
+        "--columns", type=_columns, help="terminal width for the run (deck default 200)"
+    )
     build.add_argument(
         "--offline",
         action="store_true",
@@ -102,7 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     _decks_and_lab(check)
     check.add_argument("--update", action="store_true", help="rewrite the records from this run")
-    check.add_argument("--timeout", type=float, help="seconds a command may run (deck default 120)")
+    check.add_argument(
+        "--timeout", type=_seconds, help="seconds a command may run (deck default 120)"
+    )
     check.add_argument("-q", "--quiet", action="store_true", help="print errors and changes only")
     check.set_defaults(handler=_check)
 
@@ -114,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         "\n  livedeck watch slides/ --port 8000",
     )
     _decks_and_lab(watch)
-    watch.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    watch.add_argument("--out", type=_folder, default=Path("build"), help="output folder (build/)")
     watch.add_argument(
         "--format", default="html", help="html, or html,pdf to remake the PDF on every save too"
     )
@@ -134,6 +140,33 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("--user", default="ubuntu", help="user of the lab's shell (up)")
     lab.set_defaults(handler=_lab)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A positive number of seconds (argparse turns the error into exit 2)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text}")
+    return value
+
+
+def _columns(text: str) -> int:
+    """A terminal width a deck may use (as `livedeck.columns`: at least 20)."""
+    value = int(text) if text.lstrip("-").isdigit() else 0
+    if value < 20:
+        raise argparse.ArgumentTypeError(f"must be at least 20 columns, not {text}")
+    return value
+
+
+def _folder(text: str) -> Path:
+    """An output folder: it may not exist yet, but it may not be a file."""
+    path = Path(text)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    return path
 
 
 def _verb(
