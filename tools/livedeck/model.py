@@ -132,6 +132,7 @@ class Result:
     prompt: str | None = None  # a program's own prompt shown before the command, if any
     typed: str = ""  # the command as typed, templates filled in
     cwd: str = ""  # the shell's working directory after the command ("~" for home)
+    bare: tuple[tuple[int, str], ...] = ()  # real prompts of the bare prompt lines after it
 
 
 @dataclass(frozen=True)
@@ -146,3 +147,7 @@ class Transcript:
     def for_line(self, line: int) -> Result | None:
         """The result of the command written at `line` of the deck."""
         return next((r for r in self.results if r.command.line == line), None)
+
+    def bare_prompt(self, line: int) -> str | None:
+        """The real prompt of the bare prompt line at `line`, where it is not the deck's."""
+        return next((p for r in self.results for n, p in r.bare if n == line), None)

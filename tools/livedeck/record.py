@@ -47,6 +47,8 @@ def dump(deck: Deck, transcript: Transcript) -> str:
             entry["prompt"] = result.prompt
         if result.cwd and not result.command.prompt:  # a `run` block's prompt shows it
             entry["cwd"] = result.cwd
+        if result.bare:
+            entry["bare"] = {line: prompt for line, prompt in result.bare}
         entry["exit"] = result.status
         entry["seconds"] = round(result.duration, 2)
         entry["screen"] = screen_text(result.screen)
@@ -139,6 +141,7 @@ def _result(command: Any, entry: dict[str, Any], version: int) -> Result:
         prompt=entry.get("prompt"),
         typed=entry.get("typed", ""),
         cwd=entry.get("cwd", ""),
+        bare=tuple((int(n), str(p)) for n, p in (entry.get("bare") or {}).items()),
     )
 
 

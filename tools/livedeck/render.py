@@ -64,7 +64,8 @@ def _block(
     for command in block.commands:
         result = transcript.for_line(command.line) if command.runnable else None
         if result is None:
-            body.extend(command.source)
+            bare = None if command.runnable else transcript.bare_prompt(command.line)
+            body.extend((bare,) if bare is not None else command.source)
             body.extend(command.output)
             continue
         body.extend(_command_lines(command, result))

@@ -151,10 +151,30 @@ class Run:
             self._progress(command, outcome)
         self._check(command, outcome, "command", seconds)
         result = Result(
-            command, outcome.lines, outcome.status, outcome.duration, shown, typed, outcome.cwd
+            command,
+            outcome.lines,
+            outcome.status,
+            outcome.duration,
+            shown,
+            typed,
+            outcome.cwd,
+            self._bare_prompts(command),
         )
         self._results.append(result)
         return result
+
+    def _bare_prompts(self, command: Command) -> tuple[tuple[int, str], ...]:
+        """The real prompts of the bare prompt lines between `command` and the next one: a
+        container's prompt with its real ID, the shell's with its real directory."""
+        following = self.deck.commands[self.deck.commands.index(command) + 1 :]
+        found = []
+        for bare in following:
+            if bare.runnable:
+                break
+            shown = self._prompt(bare)
+            if shown is not None:
+                found.append((bare.line, shown.rstrip()))
+        return tuple(found)
 
     def run_to(self, count: int) -> None:
         """Run commands until `count` of them ran."""

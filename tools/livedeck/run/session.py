@@ -435,19 +435,27 @@ class Session:
         if base not in processes:
             return None
         foreground = processes[base][2]
-        # Follow the foreground from the hooked shell down to the deepest process.
-        current = base
-        while True:
-            children = [p for p, (ppid, *_rest) in processes.items() if ppid == current]
-            ahead = [p for p in children if processes[p][1] == foreground] or (
-                children if current != base else []
-            )
-            if not ahead:
-                break
-            current = min(ahead)
-        if processes[current][3] == "bash" and (current != base or foreground == base):
-            return current
-        return None
+        children: dict[int, list[int]] = {}
+        for pid, (ppid, *_rest) in processes.items():
+            children.setdefault(ppid, []).append(pid)
+        depth = {base: 0}
+        queue = [base]
+        for pid in queue:  # every process below the hooked shell, with its depth
+            for child in children.get(pid, []):
+                depth[child] = depth[pid] + 1
+                queue.append(child)
+        # The terminal's foreground job (its leader first), and below it the deepest bash:
+        # `sudo -i` and `su -` run theirs under a terminal of their own.
+        front = sorted(
+            (p for p in depth if processes[p][1] == foreground), key=lambda p: p != foreground
+        )
+        if not front:
+            return None
+        below = [front[0]]
+        for pid in below:
+            below.extend(children.get(pid, []))
+        shells = [p for p in below if processes[p][3] == "bash"]
+        return max(shells, key=lambda p: depth[p]) if shells else None
 
     # -- ends -----------------------------------------------------------------------------------
 
