@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from livedeck.model import Deck, Transcript
 from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
 from livedeck.publish import publish
 from livedeck.render import local_images, render
+from livedeck.results import DeckResult
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
@@ -36,6 +38,7 @@ class BuildOptions:
     columns: int | None = None
     offline: bool = False  # render from the records, run nothing
     strict: bool = False  # an overflowing slide is an error
+    fresh: bool = False  # take the new run even where it tells the record's story
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Built:
     outputs: list[Path] = field(default_factory=list)
     overflows: list[Overflow] = field(default_factory=list)
     changes: dict[Path, list[Change]] = field(default_factory=dict)  # since each deck's record
+    decks: list[DeckResult] = field(default_factory=list)  # per deck: record kept or changed
 
 
 Hooks = Callable[[Deck], None]
@@ -89,19 +93,11 @@ def build(
     try:
         if options.formats:
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
-        transcripts = []
-        for deck in decks:
-            if on_deck is not None:
-                on_deck(deck)
-            transcripts.append(
-                record.read(deck)
-                if options.offline
-                else _run(deck, start_lab, progress, options.timeout, options.columns)
-            )
+        results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
+        transcripts = [_shown(r) for r in results]
         staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
-        built = Built()
-        if not options.offline:
-            built.changes = _changes_since_records(decks, transcripts)
+        built = Built(decks=results)
+        built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
         if measurer is not None:
             built.overflows = _fit(decks, staged, themes, measurer)
             if options.strict and built.overflows:
@@ -114,8 +110,11 @@ def build(
         if options.formats:
             _write_index(decks, built, staging)
         built.outputs += _move_all(staging, options.out_dir)
-        if not options.offline:
-            built.outputs += [record.write(d, t) for d, t in zip(decks, transcripts, strict=True)]
+        built.outputs += [
+            record.write(d, t)
+            for d, t, r in zip(decks, transcripts, results, strict=True)
+            if r.written
+        ]
         return built
     finally:
         if measurer is not None:
@@ -131,32 +130,97 @@ def check(
     timeout: float | None = None,
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
-) -> list[tuple[Deck, list[Change]]]:
-    """Run every deck on a fresh lab and compare with its record; `update` rewrites the record."""
+) -> list[DeckResult]:
+    """Run every deck on a fresh lab and compare with its record.
+
+    `update` writes the new run as the record where its story changed (or there was none);
+    a record whose story still holds is kept as it is.
+    """
     decks = [load_deck(path) for path in find_decks(paths)]
-    recorded = [None if update else record.read(deck) for deck in decks]  # fail before running
+    # Without --update every deck needs a record that fits: fail before minutes of running.
+    recorded = [_previous(deck) if update else record.read(deck) for deck in decks]
     found = []
     for deck, old in zip(decks, recorded, strict=True):
         if on_deck is not None:
             on_deck(deck)
-        fresh = _run(deck, start_lab, progress, timeout)
-        found.append((deck, [] if old is None else compare(deck, old, fresh)))
-        if update:
-            record.write(deck, fresh)
+        result = _settle(deck, old, start_lab, progress, timeout, write=update)
+        if result.written:
+            record.write(deck, _shown(result))
+        found.append(result)
     return found
 
 
-def _changes_since_records(
-    decks: Sequence[Deck], transcripts: Sequence[Transcript]
-) -> dict[Path, list[Change]]:
-    """What each run changed against the deck's previous record, where there is one that fits."""
-    changes = {}
-    for deck, fresh in zip(decks, transcripts, strict=True):
-        try:
-            changes[deck.path] = compare(deck, record.read(deck), fresh)
-        except RecordError:  # no record yet, or one of another version of the deck
-            continue
-    return changes
+def _obtain(
+    deck: Deck,
+    start_lab: LabFactory,
+    progress: Progress | None,
+    options: BuildOptions,
+    on_deck: Hooks | None,
+) -> DeckResult:
+    """The transcript a build renders: the record (offline, or its story holds) or a new run."""
+    if on_deck is not None:
+        on_deck(deck)
+    if options.offline:
+        old = record.read(deck)
+        return DeckResult(deck.path, "offline", False, lab=old.engine, transcript=old)
+    return _settle(
+        deck,
+        _previous(deck),
+        start_lab,
+        progress,
+        options.timeout,
+        options.columns,
+        fresh=options.fresh,
+    )
+
+
+def _settle(
+    deck: Deck,
+    old: Transcript | None,
+    start_lab: LabFactory,
+    progress: Progress | None,
+    timeout: float | None,
+    columns: int | None = None,
+    *,
+    fresh: bool = False,
+    write: bool = True,
+) -> DeckResult:
+    """Run the deck and decide which transcript stands: the old record, or this run.
+
+    The record changes only when the story does: while the run equals it after normalisation,
+    the whole record (screens, IDs, lab facts, digests) is kept and the slides show it, so one
+    real, consistent run is on the slides and an offline build gives the same ones.
+    """
+    started = time.monotonic()
+    new = _run(deck, start_lab, progress, timeout, columns)
+    seconds = time.monotonic() - started
+    previous_lab = old.engine if old is not None else {}
+    if old is None:
+        return DeckResult(deck.path, "new", write, (), new.engine, {}, seconds, new)
+    changes = tuple(compare(deck, old, new))
+    if changes:
+        return DeckResult(
+            deck.path, "changed", write, changes, new.engine, previous_lab, seconds, new, old
+        )
+    if fresh:
+        return DeckResult(
+            deck.path, "fresh", write, (), new.engine, previous_lab, seconds, new, old
+        )
+    return DeckResult(deck.path, "kept", False, (), old.engine, previous_lab, seconds, old, old)
+
+
+def _previous(deck: Deck) -> Transcript | None:
+    """The deck's record, if there is one that fits this version of the deck."""
+    try:
+        return record.read(deck)
+    except RecordError:  # none yet, another version of the deck, or damaged: the run replaces it
+        return None
+
+
+def _shown(result: DeckResult) -> Transcript:
+    if result.transcript is None:  # every result of build and check carries one
+        raise AssertionError(f"{result.deck}: a result without a transcript")
+    return result.transcript
 
 
 def _run(

@@ -25,6 +25,7 @@ FORMAT = 1
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.
 # Written by `livedeck build` and `livedeck check --update`; commit it beside the deck.
+# A build keeps it as it is while a new run tells the same story (IDs, ages and dates aside).
 # `livedeck build --offline` renders the deck from it; `livedeck check` compares a new run with it.
 """
 
@@ -45,8 +46,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
             entry["prompt"] = result.prompt
         if result.cwd and not result.command.prompt:  # a `run` block's prompt shows it
             entry["cwd"] = result.cwd
-        entry["exit"] = result.status
-        entry["seconds"] = round(result.duration, 2)
+        entry["exit"] = result.status  # no duration: it differs on every run
         entry["screen"] = _block("\n".join(result.screen))
         commands.append(entry)
     data: dict[str, Any] = {
@@ -130,7 +130,7 @@ def _result(command: Any, entry: dict[str, Any]) -> Result:
         command=command,
         screen=tuple(screen.split("\n")) if screen else (),
         status=entry["exit"],
-        duration=float(entry.get("seconds", 0.0)),
+        duration=0.0,  # older records hold `seconds:`: run-to-run noise, ignored
         prompt=entry.get("prompt"),
         typed=entry.get("typed", ""),
         cwd=entry.get("cwd", ""),
