@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +39,7 @@ class BuildOptions:
     offline: bool = False  # render from the records, run nothing
     strict: bool = False  # an overflowing slide is an error
     fresh: bool = False  # take the new run even where it tells the record's story
+    fresh_images: bool = False  # ... where an image's digest changed (refresh)
 
 
 @dataclass
@@ -95,7 +96,7 @@ def build(
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
         results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
         transcripts = [_shown(r) for r in results]
-        staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
+        staged = [stage_deck(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
         built = Built(decks=results)
         built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
         if measurer is not None:
@@ -171,6 +172,7 @@ def _obtain(
         options.timeout,
         options.columns,
         fresh=options.fresh,
+        fresh_images=options.fresh_images,
     )
 
 
@@ -183,6 +185,7 @@ def _settle(
     columns: int | None = None,
     *,
     fresh: bool = False,
+    fresh_images: bool = False,
     write: bool = True,
 ) -> DeckResult:
     """Run the deck and decide which transcript stands: the old record, or this run.
@@ -202,11 +205,16 @@ def _settle(
         return DeckResult(
             deck.path, "changed", write, changes, new.engine, previous_lab, seconds, new, old
         )
-    if fresh:
+    if fresh or (fresh_images and image_digests(old.engine) != image_digests(new.engine)):
         return DeckResult(
             deck.path, "fresh", write, (), new.engine, previous_lab, seconds, new, old
         )
     return DeckResult(deck.path, "kept", False, (), old.engine, previous_lab, seconds, old, old)
+
+
+def image_digests(lab: Mapping[str, str]) -> dict[str, str]:
+    """Image -> digest, from a record's `lab:` (`image nginx: sha256:...`)."""
+    return {k.removeprefix("image "): v for k, v in lab.items() if k.startswith("image ")}
 
 
 def _previous(deck: Deck) -> Transcript | None:
@@ -240,7 +248,7 @@ def _run(
     return transcript
 
 
-def _stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
+def stage_deck(deck: Deck, transcript: Transcript, staging: Path) -> Path:
     """Write the deck's Markdown and the pictures it shows into staging."""
     rendered = render(deck, transcript)
     target = staging / f"{deck.name}.md"

@@ -145,6 +145,25 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help='print JSON: {"decks": [...]}')
     listing.set_defaults(handler=_list, quiet=True)
 
+    refresh = _verb(
+        verbs,
+        "refresh",
+        "rebuild decks whose images changed; write a summary of what changed (for a PR)",
+        "examples:\n  livedeck refresh --all --summary refresh.md"
+        "\n  livedeck refresh slides/docker-layers.md --all --pictures build/refresh",
+    )
+    _decks_and_lab(refresh)
+    refresh.add_argument("--all", action="store_true", help="rebuild every deck named")
+    refresh.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    refresh.add_argument("--summary", type=Path, help="write the Markdown summary to this file")
+    refresh.add_argument(
+        "--pictures",
+        type=Path,
+        help="folder for PNGs of each changed slide before and after (default: beside --summary)",
+    )
+    refresh.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    refresh.set_defaults(handler=_refresh)
+
     lab = verbs.add_parser(
         "lab",
         help="start, stop or list lab hosts",
@@ -256,6 +275,38 @@ def _list(args: argparse.Namespace) -> int:
     for info in infos:
         images = ", ".join(info.images) or "no images"
         print(f"{info.path}\t{info.title}\t{images}")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from livedeck.refresh import every_deck, refresh, summary
+
+    if not args.all:
+        raise LivedeckError(
+            "which decks' images changed is for `livedeck outdated` to say, and this livedeck"
+            " has no image sources yet",
+            hint="rebuild every deck named: livedeck refresh --all",
+        )
+    pictures = args.pictures
+    if pictures is None and args.summary is not None:
+        pictures = args.summary.parent / f"{args.summary.stem}-pictures"
+    progress = None if args.quiet or os.environ.get("CI") else _progress
+    found = refresh(
+        args.paths,
+        _lab_factory(args.lab),
+        choose=every_deck,
+        out_dir=args.out,
+        pictures=pictures,
+        progress=progress,
+    )
+    for item in found:
+        _say(item.result.line)
+    text = summary(found, args.summary.parent if args.summary else None)
+    if args.summary is not None:
+        args.summary.write_text(text, encoding="utf-8")
+        _say(f"wrote {args.summary}")
+    else:
+        print(text)
     return 0
 
 
