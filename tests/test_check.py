@@ -53,7 +53,7 @@ def test_one_layer_fewer_is_a_change_named_at_the_pull_line() -> None:
     changes = compare(DECK, first, replace(second, results=tuple(results)))
     assert [c.line for c in changes] == [result.command.line]
     assert "`<id>: Pull complete`: 7 -> 6 lines" in changes[0].summary
-    text = report(DECK, changes)
+    text = report(DECK.path, changes)
     assert text.startswith(f"{DECK.path}:{result.command.line}: $ docker pull nginx")
     removed = [line for line in text.split("\n") if line.strip().startswith("- ")]
     assert len(removed) == 1 and removed[0].endswith(": Pull complete")

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -138,6 +139,19 @@ def test_two_decks_become_html_and_pdf_with_one_marp_call_per_format(tmp_path: P
     html = (out / "b.html").read_text(encoding="utf-8")
     assert "한국어도 나옵니다" in html
     assert marp_tmp_dirs() - before == set()
+
+
+@pytest.mark.marp
+def test_pptx_is_a_powerpoint_zip_with_one_slide_per_page(tmp_path: Path) -> None:
+    decks = stage(tmp_path / "stage", {"b.md": DECK_B})
+    out = tmp_path / "out"
+
+    assert publish(decks, out, ("pptx",)) == [out / "b.pptx"]
+
+    with zipfile.ZipFile(out / "b.pptx") as pptx:
+        names = pptx.namelist()
+    assert "ppt/presentation.xml" in names
+    assert len([n for n in names if re.fullmatch(r"ppt/slides/slide\d+\.xml", n)]) == 2
 
 
 @pytest.mark.marp

@@ -63,3 +63,13 @@ def test_write_is_atomic_and_readable(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == ["docker-layers.record.yaml"]
     assert record.read(deck) == transcript
     assert written.read_text(encoding="utf-8").startswith("# livedeck record of docker-layers.md")
+
+
+def test_a_record_holds_no_durations_and_older_ones_with_seconds_still_load() -> None:
+    deck = load_deck(FLAGSHIP)
+    path = GOLDEN / "docker-layers.record.yaml"
+    old = path.read_text(encoding="utf-8")
+    assert "\n  seconds: " in old  # written before durations left the record
+    transcript = record.load(old, deck, path)
+    assert all(r.duration == 0.0 for r in transcript.results)
+    assert "seconds:" not in record.dump(deck, transcript)

@@ -2,20 +2,22 @@
 # Everything a fresh Debian machine (as root) needs, then the job:
 #
 #   tools/bootstrap.sh build [livedeck build options]   # every deck in slides/ -> build/
-#   tools/bootstrap.sh test  [pytest options]           # lint, types and the whole test suite
+#   tools/bootstrap.sh test  [pytest options]           # lint, types, workflows, every test
+#   tools/bootstrap.sh outdated|refresh [options]       # livedeck outdated / refresh (CI's)
 #
 # Each step is idempotent and takes about a second once done: the Python venv, marp-cli and
 # Chromium, a Docker engine (started only when none is reachable, and stopped again at the
 # end), and the lab images (Debian base, lab host, nginx in the lab's registry mirror).
+# `build --offline` renders from the records and needs no Docker: the engine steps are skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 job=${1:-}
 shift || true
 case $job in
-  build | test) ;;
+  build | test | outdated | refresh) ;;
   *)
-    echo "usage: tools/bootstrap.sh build|test [options]" >&2
+    echo "usage: tools/bootstrap.sh build|test|outdated|refresh [options]" >&2
     exit 2
     ;;
 esac
@@ -36,24 +38,39 @@ python_env() {
   fi
 }
 
+needs_docker() {
+  [[ $job != build ]] && return 0
+  local arg
+  for arg in "$@"; do [[ $arg == --offline ]] && return 1; done
+  return 0
+}
+
 python_env
 tools/setup/publish-deps.sh
-if ! docker info >/dev/null 2>&1; then
-  # No engine is reachable: start one for this job and stop it again at the end.
-  trap 'tools/setup/dockerd.sh stop' EXIT
+if needs_docker "$@"; then
+  if ! docker info >/dev/null 2>&1; then
+    # No engine is reachable: start one for this job and stop it again at the end.
+    trap 'tools/setup/dockerd.sh stop' EXIT
+  fi
+  tools/setup/dockerd.sh start
+  tools/setup/lab-images.sh
 fi
-tools/setup/dockerd.sh start
-tools/setup/lab-images.sh
 
 export PATH="$PWD/.venv/bin:$PATH"
 case $job in
   build)
     livedeck build "$@"
     ;;
+  outdated | refresh)
+    livedeck "$job" "$@"
+    ;;
   test)
     ruff check tools tests
     ruff format --check tools tests
     mypy
+    # The CI workflows: syntax, expressions and shell (actionlint), security (zizmor, offline).
+    actionlint -no-color .github/workflows/*.yml
+    zizmor --offline --no-progress .github/workflows/
     pytest "$@"
     ;;
 esac

@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -22,6 +23,7 @@ from livedeck.model import Deck, Transcript
 from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
 from livedeck.publish import publish
 from livedeck.render import local_images, render
+from livedeck.results import DeckResult
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
@@ -37,6 +39,8 @@ class BuildOptions:
     columns: int | None = None
     offline: bool = False  # render from the records, run nothing
     strict: bool = False  # an overflowing slide is an error
+    fresh: bool = False  # take the new run even where it tells the record's story
+    fresh_images: bool = False  # ... where an image's digest changed (refresh)
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Built:
     outputs: list[Path] = field(default_factory=list)
     overflows: list[Overflow] = field(default_factory=list)
     changes: dict[Path, list[Change]] = field(default_factory=dict)  # since each deck's record
+    decks: list[DeckResult] = field(default_factory=list)  # per deck: record kept or changed
 
 
 Hooks = Callable[[Deck], None]
@@ -90,19 +95,11 @@ def build(
     try:
         if options.formats:
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
-        transcripts = []
-        for deck in decks:
-            if on_deck is not None:
-                on_deck(deck)
-            transcripts.append(
-                record.read(deck)
-                if options.offline
-                else run_on_lab(deck, start_lab, progress, options.timeout, options.columns)
-            )
-        staged = [stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
-        built = Built()
-        if not options.offline:
-            built.changes = changes_since_records(decks, transcripts)
+        results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
+        transcripts = [_shown(r) for r in results]
+        staged = [stage_deck(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
+        built = Built(decks=results)
+        built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
         if measurer is not None:
             built.overflows = fit_slides(decks, staged, themes, measurer.measure)
             if options.strict and built.overflows:
@@ -115,8 +112,11 @@ def build(
         if options.formats:
             _write_index(decks, built, staging)
         built.outputs += move_all(staging, options.out_dir)
-        if not options.offline:
-            built.outputs += [record.write(d, t) for d, t in zip(decks, transcripts, strict=True)]
+        built.outputs += [
+            record.write(d, t)
+            for d, t, r in zip(decks, transcripts, results, strict=True)
+            if r.written
+        ]
         return built
     finally:
         if measurer is not None:
@@ -132,32 +132,104 @@ def check(
     timeout: float | None = None,
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
-) -> list[tuple[Deck, list[Change]]]:
-    """Run every deck on a fresh lab and compare with its record; `update` rewrites the record."""
+) -> list[DeckResult]:
+    """Run every deck on a fresh lab and compare with its record.
+
+    `update` writes the new run as the record where its story changed (or there was none);
+    a record whose story still holds is kept as it is.
+    """
     decks = [load_deck(path) for path in find_decks(paths)]
-    recorded = [None if update else record.read(deck) for deck in decks]  # fail before running
+    # Without --update every deck needs a record that fits: fail before minutes of running.
+    recorded = [_previous(deck) if update else record.read(deck) for deck in decks]
     found = []
     for deck, old in zip(decks, recorded, strict=True):
         if on_deck is not None:
             on_deck(deck)
-        fresh = run_on_lab(deck, start_lab, progress, timeout)
-        found.append((deck, [] if old is None else compare(deck, old, fresh)))
-        if update:
-            record.write(deck, fresh)
+        result = _settle(deck, old, start_lab, progress, timeout, write=update)
+        if result.written:
+            record.write(deck, _shown(result))
+        found.append(result)
     return found
 
 
-def changes_since_records(
-    decks: Sequence[Deck], transcripts: Sequence[Transcript]
-) -> dict[Path, list[Change]]:
-    """What each run changed against the deck's previous record, where there is one that fits."""
-    changes = {}
-    for deck, fresh in zip(decks, transcripts, strict=True):
-        try:
-            changes[deck.path] = compare(deck, record.read(deck), fresh)
-        except RecordError:  # no record yet, or one of another version of the deck
-            continue
-    return changes
+def _obtain(
+    deck: Deck,
+    start_lab: LabFactory,
+    progress: Progress | None,
+    options: BuildOptions,
+    on_deck: Hooks | None,
+) -> DeckResult:
+    """The transcript a build renders: the record (offline, or its story holds) or a new run."""
+    if on_deck is not None:
+        on_deck(deck)
+    if options.offline:
+        old = record.read(deck)
+        return DeckResult(deck.path, "offline", False, lab=old.engine, transcript=old)
+    return _settle(
+        deck,
+        _previous(deck),
+        start_lab,
+        progress,
+        options.timeout,
+        options.columns,
+        fresh=options.fresh,
+        fresh_images=options.fresh_images,
+    )
+
+
+def _settle(
+    deck: Deck,
+    old: Transcript | None,
+    start_lab: LabFactory,
+    progress: Progress | None,
+    timeout: float | None,
+    columns: int | None = None,
+    *,
+    fresh: bool = False,
+    fresh_images: bool = False,
+    write: bool = True,
+) -> DeckResult:
+    """Run the deck and decide which transcript stands: the old record, or this run.
+
+    The record changes only when the story does: while the run equals it after normalisation,
+    the whole record (screens, IDs, lab facts, digests) is kept and the slides show it, so one
+    real, consistent run is on the slides and an offline build gives the same ones.
+    """
+    started = time.monotonic()
+    new = run_on_lab(deck, start_lab, progress, timeout, columns)
+    seconds = time.monotonic() - started
+    previous_lab = old.engine if old is not None else {}
+    if old is None:
+        return DeckResult(deck.path, "new", write, (), new.engine, {}, seconds, new)
+    changes = tuple(compare(deck, old, new))
+    if changes:
+        return DeckResult(
+            deck.path, "changed", write, changes, new.engine, previous_lab, seconds, new, old
+        )
+    if fresh or (fresh_images and image_digests(old.engine) != image_digests(new.engine)):
+        return DeckResult(
+            deck.path, "fresh", write, (), new.engine, previous_lab, seconds, new, old
+        )
+    return DeckResult(deck.path, "kept", False, (), old.engine, previous_lab, seconds, old, old)
+
+
+def image_digests(lab: Mapping[str, str]) -> dict[str, str]:
+    """Image -> digest, from a record's `lab:` (`image nginx: sha256:...`)."""
+    return {k.removeprefix("image "): v for k, v in lab.items() if k.startswith("image ")}
+
+
+def _previous(deck: Deck) -> Transcript | None:
+    """The deck's record, if there is one that fits this version of the deck."""
+    try:
+        return record.read(deck)
+    except RecordError:  # none yet, another version of the deck, or damaged: the run replaces it
+        return None
+
+
+def _shown(result: DeckResult) -> Transcript:
+    if result.transcript is None:  # every result of build and check carries one
+        raise AssertionError(f"{result.deck}: a result without a transcript")
+    return result.transcript
 
 
 def run_on_lab(
@@ -177,7 +249,7 @@ def run_on_lab(
     return transcript
 
 
-def stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
+def stage_deck(deck: Deck, transcript: Transcript, staging: Path) -> Path:
     """Write the deck's Markdown and the pictures it shows into staging."""
     rendered = render(deck, transcript)
     target = staging / f"{deck.name}.md"

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from livedeck.context import context_at
 from livedeck.errors import DeckError
@@ -107,11 +108,11 @@ def _diff(old: Sequence[str], new: Sequence[str], before: list[str], after: list
     return out
 
 
-def report(deck: Deck, changes: Sequence[Change]) -> str:
+def report(deck: Path, changes: Sequence[Change]) -> str:
     """The changes as `deck:line` paragraphs with their diffs."""
     paragraphs = []
     for change in changes:
-        head = f"{deck.path}:{change.line}: $ {change.command}\n  {change.summary}"
+        head = f"{deck}:{change.line}: $ {change.command}\n  {change.summary}"
         paragraphs.append("\n".join([head, *(f"    {line}" for line in change.diff)]))
     return "\n".join(paragraphs)
 

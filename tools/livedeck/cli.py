@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
@@ -29,8 +30,10 @@ examples:
   livedeck build                      build every deck in slides/ into build/
   livedeck build slides/docker-layers.md --format html
   livedeck build --offline            render from the records, no Docker needed
+  livedeck build --fresh              take today's run even where the story is the same
   livedeck check                      does every deck still tell its story?
   livedeck watch                      preview decks in the browser while writing them
+  livedeck list --json                the decks, their outputs and images (for CI)
   livedeck lab up                     start a lab to try commands by hand
 """
 
@@ -80,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument(
         "--format",
         default="html,pdf",
-        help="comma-separated outputs besides Markdown: html, pdf, or none (html,pdf)",
+        help="comma-separated outputs besides Markdown: html, pdf, pptx, or none (html,pdf)",
     )
     build.add_argument(
         "--timeout", type=_seconds, help="seconds a command may run (deck default 120)"
@@ -93,7 +96,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="render from each deck's record (DECK.record.yaml) instead of running: no Docker",
     )
+    build.add_argument(
+        "--fresh",
+        action="store_true",
+        help="record and show this run even where it tells the record's story (new IDs, dates)",
+    )
     build.add_argument("--strict", action="store_true", help="fail if a slide overflows")
+    build.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     build.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     build.set_defaults(handler=_build)
 
@@ -105,7 +114,12 @@ def _parser() -> argparse.ArgumentParser:
         "\n  livedeck check --update slides/docker-layers.md",
     )
     _decks_and_lab(check)
-    check.add_argument("--update", action="store_true", help="rewrite the records from this run")
+    check.add_argument(
+        "--update",
+        action="store_true",
+        help="write this run as the record of each deck whose story changed",
+    )
+    check.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     check.add_argument(
         "--timeout", type=_seconds, help="seconds a command may run (deck default 120)"
     )
@@ -128,6 +142,39 @@ def _parser() -> argparse.ArgumentParser:
         "--port", type=int, default=0, help="port of the preview on 127.0.0.1 (default: a free one)"
     )
     watch.set_defaults(handler=_watch, quiet=False)
+
+    listing = _verb(
+        verbs,
+        "list",
+        "list decks with their outputs and the images they use (for CI)",
+        "examples:\n  livedeck list\n  livedeck list slides/ --json --format html,pdf",
+    )
+    listing.add_argument(
+        "paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR"
+    )
+    listing.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    listing.add_argument("--format", default="html,pdf", help="outputs besides Markdown (html,pdf)")
+    listing.add_argument("--json", action="store_true", help='print JSON: {"decks": [...]}')
+    listing.set_defaults(handler=_list, quiet=True)
+
+    refresh = _verb(
+        verbs,
+        "refresh",
+        "rebuild decks whose images changed; write a summary of what changed (for a PR)",
+        "examples:\n  livedeck refresh --all --summary refresh.md"
+        "\n  livedeck refresh slides/docker-layers.md --all --pictures build/refresh",
+    )
+    _decks_and_lab(refresh)
+    refresh.add_argument("--all", action="store_true", help="rebuild every deck named")
+    refresh.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
+    refresh.add_argument("--summary", type=Path, help="write the Markdown summary to this file")
+    refresh.add_argument(
+        "--pictures",
+        type=Path,
+        help="folder for PNGs of each changed slide before and after (default: beside --summary)",
+    )
+    refresh.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    refresh.set_defaults(handler=_refresh)
 
     lab = verbs.add_parser(
         "lab",
@@ -191,6 +238,7 @@ def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
 
 def _build(args: argparse.Namespace) -> int:
     from livedeck.build import BuildOptions, build
+    from livedeck.results import build_data
 
     formats = _formats(args.format)
     options = BuildOptions(
@@ -200,28 +248,29 @@ def _build(args: argparse.Namespace) -> int:
         columns=args.columns,
         offline=args.offline,
         strict=args.strict,
+        fresh=args.fresh,
     )
     progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
     built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck)
     for overflow in built.overflows:
         _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
-    for path, changes in built.changes.items():
-        if changes:
-            _say(
-                f"{path}: note: {len(changes)} command(s) tell another story than the previous"
-                " record (the new record is written; `git diff` shows what changed)"
-            )
+    for result in built.decks:
+        if result.story == "changed" or not args.quiet:
+            _say(result.line)
     if not args.quiet:
         for path in built.outputs:
-            if path.suffix in (".md", ".html", ".pdf", ".yaml"):
+            if path.suffix in (".md", ".html", ".pdf", ".pptx", ".yaml"):
                 _say(f"wrote {path}")
+    if args.json:
+        _print_json(build_data(built.decks, built.outputs, built.overflows))
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     from livedeck.build import check
     from livedeck.check import report
+    from livedeck.results import check_data
 
     progress = None if args.quiet else _progress
     on_deck = None if args.quiet else _announce
@@ -233,21 +282,75 @@ def _check(args: argparse.Namespace) -> int:
         progress=progress,
         on_deck=on_deck,
     )
-    changed = [(deck, changes) for deck, changes in found if changes]
-    for deck, changes in changed:
-        print(report(deck, changes))
+    changed = [result for result in found if result.changes]
+    for result in changed:
+        print(report(result.deck, result.changes))
+    if args.json:
+        _print_json(check_data(found))
     if args.update:
-        _say(f"livedeck: rewrote {len(found)} record(s)")
+        for result in found:
+            _say(result.line)
         return 0
     if changed:
         _say(
-            f"livedeck: {sum(len(c) for _, c in changed)} command(s) in {len(changed)} deck(s)"
-            " tell another story than their record; if that is right: livedeck check --update"
+            f"livedeck: {sum(len(r.changes) for r in changed)} command(s) in {len(changed)}"
+            " deck(s) tell another story than their record; if that is right:"
+            " livedeck check --update"
         )
         return EXIT_DECK
     if not args.quiet:
         _say(f"livedeck: {len(found)} deck(s) match their records (IDs, ages and dates aside)")
     return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from livedeck.build import find_decks
+    from livedeck.inventory import info_data, inventory
+
+    infos = inventory(find_decks(args.paths), args.out, _formats(args.format))
+    if args.json:
+        _print_json({"decks": [info_data(i) for i in infos]})
+        return 0
+    for info in infos:
+        images = ", ".join(info.images) or "no images"
+        print(f"{info.path}\t{info.title}\t{images}")
+    return 0
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from livedeck.refresh import every_deck, refresh, summary
+
+    if not args.all:
+        raise LivedeckError(
+            "which decks' images changed is for `livedeck outdated` to say, and this livedeck"
+            " has no image sources yet",
+            hint="rebuild every deck named: livedeck refresh --all",
+        )
+    pictures = args.pictures
+    if pictures is None and args.summary is not None:
+        pictures = args.summary.parent / f"{args.summary.stem}-pictures"
+    progress = None if args.quiet or os.environ.get("CI") else _progress
+    found = refresh(
+        args.paths,
+        _lab_factory(args.lab),
+        choose=every_deck,
+        out_dir=args.out,
+        pictures=pictures,
+        progress=progress,
+    )
+    for item in found:
+        _say(item.result.line)
+    text = summary(found, args.summary.parent if args.summary else None)
+    if args.summary is not None:
+        args.summary.write_text(text, encoding="utf-8")
+        _say(f"wrote {args.summary}")
+    else:
+        print(text)
+    return 0
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -41,6 +41,7 @@ class Format:
 FORMATS: Mapping[str, Format] = {
     "html": Format("html", ".html", (), needs_browser=False),
     "pdf": Format("pdf", ".pdf", ("--pdf",), needs_browser=True),
+    "pptx": Format("pptx", ".pptx", ("--pptx",), needs_browser=True),  # slides as pictures
 }
 
 

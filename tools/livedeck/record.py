@@ -27,6 +27,7 @@ READABLE = (1, 2)
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.
 # Written by `livedeck build` and `livedeck check --update`; commit it beside the deck.
+# A build keeps it as it is while a new run tells the same story (IDs, ages and dates aside).
 # `livedeck build --offline` renders the deck from it; `livedeck check` compares a new run with it.
 """
 
@@ -49,8 +50,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
             entry["cwd"] = result.cwd
         if result.bare:
             entry["bare"] = {line: prompt for line, prompt in result.bare}
-        entry["exit"] = result.status
-        entry["seconds"] = round(result.duration, 2)
+        entry["exit"] = result.status  # no duration: it differs on every run
         entry["screen"] = screen_text(result.screen)
         commands.append(entry)
     data: dict[str, Any] = {
@@ -137,7 +137,7 @@ def _result(command: Any, entry: dict[str, Any], version: int) -> Result:
         command=command,
         screen=screen_lines(text, version),
         status=entry["exit"],
-        duration=float(entry.get("seconds", 0.0)),
+        duration=0.0,  # older records hold `seconds:`: run-to-run noise, ignored
         prompt=entry.get("prompt"),
         typed=entry.get("typed", ""),
         cwd=entry.get("cwd", ""),

@@ -27,12 +27,11 @@ from livedeck import record
 from livedeck.build import (
     BuildOptions,
     Built,
-    changes_since_records,
     find_decks,
     fit_slides,
     move_all,
     run_on_lab,
-    stage,
+    stage_deck,
 )
 from livedeck.deck import load_deck
 from livedeck.errors import LivedeckError, RecordError
@@ -114,11 +113,9 @@ def rebuild(
     page = options.out_dir / f"{deck.name}.html"
     held = options.out_dir / f".{deck.name}.next.html"  # the page is replaced last
     try:
-        staged = stage(deck, transcript, staging)
+        staged = stage_deck(deck, transcript, staging)
         pictures = _pictures(deck, staged)
-        built = Built()
-        if ran:
-            built.changes = changes_since_records([deck], [transcript])
+        built = Built()  # a run here had no record that fits: nothing to compare with
         if marp is not None:
             built.overflows = fit_slides([deck], [staged], themes, marp.measure, marp.measure)
             if options.strict and built.overflows:

@@ -1,0 +1,196 @@
+"""`livedeck refresh`: rebuild decks whose images changed and say what that changed.
+
+For a pull request: per deck the image digests old -> new, each command whose normalised
+screen changed (check's diff), the slides whose rendered text changed, and a picture of each
+of those slides before and after. A deck whose story and images are the same changes no file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from livedeck import record
+from livedeck.build import BuildOptions, build, find_decks, image_digests, stage_deck
+from livedeck.deck import load_deck, parse_deck
+from livedeck.errors import PublishError, RecordError
+from livedeck.marp import (
+    Format,
+    find_chromium,
+    find_marp,
+    marp_environment,
+    marp_options,
+    run_marp,
+    scratch_dir,
+)
+from livedeck.model import Deck, Transcript
+from livedeck.results import DeckResult
+from livedeck.run import Progress
+from livedeck.run.lab import LabFactory
+
+PNG = Format("png", ".png", ("--images", "png"), needs_browser=True)
+
+# Which of the decks to rebuild. `--all`: every one; otherwise the decks whose images changed
+# upstream, which is `livedeck outdated`'s to tell.
+Choose = Callable[[Sequence[Path]], list[Path]]
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    """One rebuilt deck: its build result, and the slides whose text changed."""
+
+    result: DeckResult
+    slides: tuple[int, ...]  # slide numbers whose rendered text changed
+    pictures: tuple[tuple[Path, Path], ...] = ()  # (before, after) PNG of each of those slides
+
+    @property
+    def changed(self) -> bool:
+        """The deck's record and slides were rewritten."""
+        return self.result.written
+
+
+def every_deck(decks: Sequence[Path]) -> list[Path]:
+    """`--all`: refresh every deck."""
+    return list(decks)
+
+
+def refresh(
+    paths: Sequence[Path],
+    start_lab: LabFactory,
+    *,
+    choose: Choose = every_deck,
+    out_dir: Path = Path("build"),
+    pictures: Path | None = None,
+    progress: Progress | None = None,
+) -> list[Refreshed]:
+    """Rebuild the chosen decks on fresh labs; their records change where story or images did."""
+    chosen = choose(find_decks(paths))
+    if not chosen:
+        return []
+    before = {path: _recorded(load_deck(path)) for path in chosen}
+    options = BuildOptions(out_dir=out_dir, formats=("html", "pdf"), fresh_images=True)
+    built = build(chosen, options, start_lab, progress)
+    found = []
+    for result in built.decks:
+        deck = load_deck(result.deck)
+        old = before[result.deck]
+        if not result.written or old is None or result.transcript is None:
+            found.append(Refreshed(result, ()))
+            continue
+        slides = _changed_slides(deck, old, result.transcript)
+        shots = _pictures(deck, old, result.transcript, slides, pictures) if pictures else ()
+        found.append(Refreshed(result, slides, shots))
+    return found
+
+
+def _recorded(deck: Deck) -> Transcript | None:
+    try:
+        return record.read(deck)
+    except RecordError:
+        return None
+
+
+def _changed_slides(deck: Deck, old: Transcript, new: Transcript) -> tuple[int, ...]:
+    """Numbers of the slides whose rendered Markdown differs between two runs."""
+    with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
+        before = _slide_texts(_stage(deck, old, Path(scratch) / "before"))
+        after = _slide_texts(_stage(deck, new, Path(scratch) / "after"))
+    numbers = sorted(before.keys() | after.keys())
+    return tuple(n for n in numbers if before.get(n) != after.get(n))
+
+
+def _stage(deck: Deck, transcript: Transcript, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    return stage_deck(deck, transcript, folder)
+
+
+def _slide_texts(markdown: Path) -> dict[int, str]:
+    text = markdown.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    return {
+        s.number: "\n".join(lines[s.line - 1 : s.end]) for s in parse_deck(text, markdown).slides
+    }
+
+
+def _pictures(
+    deck: Deck, old: Transcript, new: Transcript, slides: Sequence[int], into: Path
+) -> tuple[tuple[Path, Path], ...]:
+    """PNGs of the changed slides before and after, as into/DECK/slide-N-before.png etc."""
+    if not slides:
+        return ()
+    target = into / deck.name
+    target.mkdir(parents=True, exist_ok=True)
+    shots = []
+    with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
+        pngs = {
+            when: _png(_stage(deck, transcript, Path(scratch) / when))
+            for when, transcript in (("before", old), ("after", new))
+        }
+        for number in slides:
+            pair = []
+            for when in ("before", "after"):
+                made = pngs[when].get(number)
+                path = target / f"slide-{number}-{when}.png"
+                if made is not None:
+                    shutil.copyfile(made, path)
+                pair.append(path)
+            shots.append((pair[0], pair[1]))
+    return tuple(shots)
+
+
+def _png(markdown: Path) -> dict[int, Path]:
+    """Slide number -> PNG of it, made by marp-cli (`--images png`) next to the Markdown."""
+    env = dict(os.environ)
+    scratch = scratch_dir()
+    try:
+        marp_env = marp_environment(env, scratch, find_chromium(env))
+        output = markdown.with_suffix(".png")
+        argv = [
+            str(find_marp(env)),
+            *marp_options(PNG, ()),
+            "-o",
+            str(output),
+            "--",
+            str(markdown),
+        ]
+        run = run_marp(argv, env=marp_env, timeout=300.0)
+        if run.returncode != 0:
+            raise PublishError(f"{markdown.name}: marp-cli could not make slide pictures")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    made = sorted(markdown.parent.glob(f"{markdown.stem}.*.png"))
+    return {int(p.suffixes[-2].lstrip(".")): p for p in made}
+
+
+def summary(refreshed: Sequence[Refreshed], relative_to: Path | None = None) -> str:
+    """The change summary in Markdown, for a pull request's body."""
+    changed = [r for r in refreshed if r.changed]
+    if not changed:
+        return "# livedeck refresh\n\nNothing changed: every deck tells its record's story.\n"
+    parts = ["# livedeck refresh", ""]
+    for item in changed:
+        result = item.result
+        parts += [f"## `{result.deck}`", "", result.line, ""]
+        old, new = image_digests(result.previous_lab), image_digests(result.lab)
+        moved = [i for i in sorted(old.keys() | new.keys()) if old.get(i) != new.get(i)]
+        if moved:
+            parts += ["| image | before | after |", "|---|---|---|"]
+            parts += [f"| `{i}` | `{old.get(i, '-')}` | `{new.get(i, '-')}` |" for i in moved]
+            parts.append("")
+        for change in result.changes:
+            parts += [f"- line {change.line}: `{change.command}`: {change.summary}", ""]
+            parts += ["  ```diff", *(f"  {line}" for line in change.diff), "  ```", ""]
+        if item.slides:
+            parts += [f"Slides whose text changed: {', '.join(map(str, item.slides))}", ""]
+        for before, after in item.pictures:
+            b, a = (_shown(p, relative_to) for p in (before, after))
+            parts += [f"![before]({b}) ![after]({a})", ""]
+    return "\n".join(parts)
+
+
+def _shown(path: Path, relative_to: Path | None) -> str:
+    return os.path.relpath(path, relative_to) if relative_to else str(path)

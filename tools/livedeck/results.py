@@ -1,0 +1,111 @@
+"""What `build` and `check` return, per deck and per command: data the CLI prints and `--json`
+emits, and a refresh turns into a pull-request body. Pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from livedeck.check import Change
+from livedeck.model import Transcript
+from livedeck.overflow import Overflow
+
+# What became of a deck's record:
+#   kept     the new run tells the record's story (IDs, ages and dates aside): the record stays
+#            byte for byte and the slides are rendered from it
+#   changed  the new run tells another story: it replaces the record (build, check --update)
+#            or is reported (check)
+#   new      there was no record that fits the deck: the run becomes its record
+#   fresh    the run tells the same story, and --fresh made it the record all the same
+#   offline  nothing ran: the slides come from the record
+Story = Literal["kept", "changed", "new", "fresh", "offline"]
+
+
+@dataclass(frozen=True)
+class DeckResult:
+    """One deck of a build or check: its record's fate, what changed, the lab it ran on."""
+
+    deck: Path
+    story: Story
+    written: bool  # the record file was written
+    changes: tuple[Change, ...] = ()  # against the previous record
+    lab: Mapping[str, str] = field(default_factory=dict)  # the record's engine and image digests
+    previous_lab: Mapping[str, str] = field(default_factory=dict)  # the previous record's
+    seconds: float = 0.0  # how long the run took (not in the record: it differs on every run)
+    transcript: Transcript | None = field(default=None, compare=False, repr=False)  # on the slides
+    previous: Transcript | None = field(default=None, compare=False, repr=False)  # the old record
+
+    @property
+    def name(self) -> str:
+        """The deck's name: the name of its outputs."""
+        return self.deck.stem
+
+    @property
+    def line(self) -> str:
+        """One line for people: what became of the deck's record."""
+        count = len(self.changes)
+        return {
+            "kept": f"{self.deck}: same story as its record; record kept, slides rendered from it",
+            "changed": f"{self.deck}: {count} command(s) tell another story than the record"
+            + ("; record rewritten" if self.written else ""),
+            "new": f"{self.deck}: no record fit the deck; "
+            + ("recorded this run" if self.written else "nothing to compare with"),
+            "fresh": f"{self.deck}: same story as its record; record rewritten (--fresh)",
+            "offline": f"{self.deck}: rendered from its record",
+        }[self.story]
+
+
+def change_data(change: Change) -> dict[str, Any]:
+    """A changed command as JSON-ready data."""
+    return {
+        "line": change.line,
+        "command": change.command,
+        "summary": change.summary,
+        "diff": list(change.diff),
+    }
+
+
+def deck_data(result: DeckResult) -> dict[str, Any]:
+    """A deck's result as JSON-ready data."""
+    return {
+        "deck": str(result.deck),
+        "name": result.name,
+        "story": result.story,
+        "record_written": result.written,
+        "seconds": round(result.seconds, 2),
+        "changes": [change_data(c) for c in result.changes],
+        "lab": dict(result.lab),
+        "previous_lab": dict(result.previous_lab),
+    }
+
+
+def overflow_data(overflow: Overflow) -> dict[str, Any]:
+    """An overflowing slide as JSON-ready data."""
+    return {
+        "deck": str(overflow.path),
+        "line": overflow.line,
+        "slide": overflow.slide,
+        "message": overflow.message,
+    }
+
+
+def build_data(
+    decks: Sequence[DeckResult], outputs: Sequence[Path], overflows: Sequence[Overflow]
+) -> dict[str, Any]:
+    """A whole build as JSON-ready data."""
+    return {
+        "decks": [deck_data(d) for d in decks],
+        "outputs": [str(p) for p in outputs],
+        "overflows": [overflow_data(o) for o in overflows],
+    }
+
+
+def check_data(decks: Sequence[DeckResult]) -> dict[str, Any]:
+    """A whole check as JSON-ready data; `ok` is false when some story changed."""
+    return {
+        "ok": not any(d.changes for d in decks),
+        "decks": [deck_data(d) for d in decks],
+    }
