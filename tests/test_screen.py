@@ -129,6 +129,8 @@ ESCAPES = st.sampled_from(
         "\x1b[2;4H",
         "\x1b[31;1m",
         "\x1b[0m",
+        "\x1b[m",
+        "\x1b[38:5:1m",  # not a color for pyte: it shows "5:1m"
         "\x1b[1;2r",  # scroll region
         "\x1b[2;3r",
         "\x1b[r",
@@ -156,6 +158,11 @@ BURSTS = st.builds(
     st.one_of(
         st.lists(st.text(alphabet="ab c", max_size=30), min_size=2, max_size=60),
         st.lists(st.text(alphabet="ab c\t가😀\r", max_size=30), min_size=2, max_size=60),
+        st.lists(
+            st.lists(st.sampled_from(["ab", " ", "\x1b[1;31m", "\x1b[0m", "\x1b[m"])).map("".join),
+            min_size=2,
+            max_size=60,
+        ),
     ),
     st.sampled_from(["\r\n", "\r\n", "\n"]),
 )

@@ -26,8 +26,11 @@ MAX_BYTES = 4 * 1024 * 1024
 # A lab's terminal height (LabSpec.rows).
 ROWS = 50
 
-# What only pyte can draw: escape sequences and control characters other than \t, \n and \r.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
+# Colors and other character attributes (SGR): they change no text on the screen.
+_SGR = re.compile("\x1b\\[[0-9;]*m")
+# What only pyte can draw: escape sequences other than SGR, control characters other than
+# \t, \n and \r.
+_CONTROL = re.compile(f"(?!{_SGR.pattern})[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 class Terminal:
@@ -104,7 +107,8 @@ class Terminal:
             control = _CONTROL.search(text, at)
             end = control.start() if control else end_of_text
             if self._plain is not None:
-                self._plain.write(text[at:end])
+                plain = text[at:end]
+                self._plain.write(_SGR.sub("", plain) if "\x1b" in plain else plain)
                 if control:
                     self._leave_plain()
                 done = at = end
