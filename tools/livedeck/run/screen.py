@@ -138,16 +138,16 @@ class Terminal:
         if not (self._stream._taking_plain_text and self._plain_state()):
             self._pyte(text[at:end])
             return end
-        # Plain text moves the cursor down only: line feeds bring it to the bottom row.
+        # In plain text each line feed moves the cursor one row down, until the bottom row.
         for _ in range(self.rows - 1 - screen.cursor.y):
             found = text.find("\n", at, end)
             if found < 0:
-                self._pyte(text[at:end])
-                return end
+                break
             self._pyte(text[at : found + 1])
             at = found + 1
-        if screen.cursor.y != self.rows - 1:  # wrapped lines got it there: recheck the state
-            return at
+        if screen.cursor.y != self.rows - 1:  # too few lines to reach it: pyte draws them
+            self._pyte(text[at:end])
+            return end
         rows = [_cells(screen.buffer.get(y), self.columns) for y in range(self.rows)]
         screen.buffer.clear()
         self._plain = PlainScroll(
