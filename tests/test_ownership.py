@@ -195,3 +195,10 @@ def test_two_commands_typed_as_one_are_never_split_between_screens(lab: LocalLab
     assert session.type("echo a\necho b", 5).lines == ("a",)
     with pytest.raises(DriftError):
         session.type("echo c", 5)
+
+
+def test_long_output_keeps_every_line(lab: LocalLab) -> None:
+    done = run(lab, "```\nme@box:~$ seq 2500\n```\n")
+    lines = done.results[0].screen
+    assert len(lines) == 2500
+    assert (lines[0], lines[-1]) == ("1", "2500")

@@ -127,6 +127,7 @@ class Session:
     def __init__(self, lab: Lab, program_prompt: re.Pattern[str]) -> None:
         self._lab = lab
         self._columns = lab.spec.columns
+        self._rows = lab.spec.rows
         self._program_prompt = program_prompt
         self._channel: Channel = lab.shell()
         self._pending = b""  # read, not yet looked at
@@ -187,14 +188,14 @@ class Session:
             data, marker = self._next_marker(deadline)
             before += data
             if marker is None:  # no start marker: hung before running (an open quote?)
-                return self._hung(Terminal(self._columns), before)
+                return self._hung(self._terminal(), before)
             if marker.kind == "p":
                 continue  # the previous prompt, shown late
             self._expect(marker, shell, "s", "e")
             if marker.kind == "e":  # bash ran nothing: a syntax error is all it printed
-                return self._ended(Terminal(self._columns), _drop_markers(before), marker)
+                return self._ended(self._terminal(), _drop_markers(before), marker)
             break
-        terminal = Terminal(self._columns)
+        terminal = self._terminal()
         return self._output(terminal, deadline, on_output, shell)
 
     def _output(
@@ -254,7 +255,7 @@ class Session:
     ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
         prompt = self.in_program or ""
         shell = self._shells[-1]
-        terminal = Terminal(self._columns)
+        terminal = self._terminal()
         raw = bytearray()
 
         def keep(data: bytes) -> None:
@@ -287,11 +288,11 @@ class Session:
         that starts with the prompt, where it must hold exactly the typed text; a program that
         does not echo (a password prompt, a shell without line editing) prints output only.
         """
-        echoed = Terminal(self._columns)
+        echoed = self._terminal()
         echoed.feed(prompt.encode() + raw)
         lines = _without_echo(echoed.lines(), prompt, typed, self._columns)
         if lines is None:
-            plain = Terminal(self._columns)
+            plain = self._terminal()
             plain.feed(raw)
             lines = list(plain.lines())
         if next_prompt is not None and lines and lines[-1] == next_prompt.rstrip():
@@ -535,6 +536,10 @@ class Session:
                     " typed text?)",
                     previous=True,
                 )
+
+    def _terminal(self) -> Terminal:
+        """A fresh screen of the lab terminal's size (lines scrolled off the top are kept)."""
+        return Terminal(self._columns, self._rows)
 
     def _send(self, text: str) -> None:
         self._channel.send(text.encode() + b"\n")
