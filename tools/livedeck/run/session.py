@@ -48,7 +48,7 @@ _FIELD = "\x1f"
 # Typed into each bash as one line. Everything it sets is livedeck's own (__ld_*), except the
 # prompt strings: PS1 is livedeck's 'p' marker only until the deck sets its own.
 _HOOKS = (
-    "stty -echo 2>/dev/null; set +o emacs +o vi +H 2>/dev/null; __ld_n={nonce}; __ld_q=0; "
+    "stty echo 2>/dev/null; set +o emacs +o vi +H 2>/dev/null; __ld_n={nonce}; __ld_q=0; "
     "__ld_ps0='\\e]777;ld;{nonce};s;${{__ld_q}}\\a'; PS0=$__ld_ps0; PS2=''; "
     "PS1='\\[\\e]777;ld;{nonce};p\\a\\]'; "
     "__ld_e() {{ local s=$? f= u='\\u' h='\\h'; "
