@@ -17,6 +17,7 @@ from livedeck import reap
 from livedeck.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+LIVEDECK = (sys.executable, "-m", "livedeck")
 
 
 @pytest.fixture
@@ -133,8 +134,7 @@ def test_a_build_waits_for_another_one_writing_to_the_same_folder(tmp_path: Path
     holder.start()
     held.wait(5)
     build = subprocess.Popen(
-        [sys.executable, "-m", "livedeck", "build", str(deck), "--out", str(out)]
-        + ["--lab", "local", "--format", "none"],
+        [*LIVEDECK, "build", str(deck), "--out", str(out), "--lab", "local", "--format", "none"],
         env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
         stderr=subprocess.PIPE,
         text=True,
