@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
+import secrets
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+
+
+@pytest.fixture(scope="module")
+def lab_namespace() -> Iterator[dict[str, str]]:
+    """Labs of their own (label, network, subnet): a sweep or `lab down` in a test touches no
+    one else's. Yields the variables, set in os.environ too, for subprocesses."""
+    import docker
+
+    tag = secrets.token_hex(3)
+    names = {
+        "LIVEDECK_LAB_LABEL": f"livedeck.lab.test-{tag}",
+        # Not livedeck-lab-*: the engine's name filter matches parts of names, and an older
+        # livedeck would take such a network for its own.
+        "LIVEDECK_LAB_NETWORK": f"ldtest-{tag}",
+        "LIVEDECK_LAB_SUBNET": f"10.219.{secrets.randbelow(250)}.0/24",
+    }
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in names.items():
+            patch.setenv(key, value)
+        yield names
+    host = docker.from_env()
+    for container in host.containers.list(all=True, filters={"label": names["LIVEDECK_LAB_LABEL"]}):
+        container.remove(v=True, force=True)
+    for network in host.networks.list(names=[names["LIVEDECK_LAB_NETWORK"]]):
+        if network.name == names["LIVEDECK_LAB_NETWORK"]:
+            network.remove()
+    host.close()

@@ -13,6 +13,7 @@ from livedeck.cli import EXIT_DECK, main
 from livedeck.deck import parse_deck
 from livedeck.run import run_deck
 from livedeck.run.lab import LabSpec
+from livedeck.run.labs import lab_names
 from livedeck.run.sandbox import start_sandbox
 
 pytestmark = pytest.mark.docker
@@ -37,7 +38,8 @@ def host() -> Iterator[docker.DockerClient]:
 
 
 def _labs(host: docker.DockerClient) -> list[str]:
-    return [c.name for c in host.containers.list(all=True, filters={"label": "livedeck.lab"})]
+    label = lab_names().label
+    return [c.name for c in host.containers.list(all=True, filters={"label": label})]
 
 
 def test_commands_go_to_an_interactive_container_shell(host: docker.DockerClient) -> None:
@@ -98,8 +100,9 @@ def test_missing_docker_engine_says_what_to_do(
 
 
 def test_lab_up_status_and_down(
-    host: docker.DockerClient, capsys: pytest.CaptureFixture[str]
+    host: docker.DockerClient, capsys: pytest.CaptureFixture[str], lab_namespace: dict[str, str]
 ) -> None:
+    """In labs of its own: `lab down` removes every lab, and must not remove anyone else's."""
     before = _labs(host)
     assert main(["lab", "up", "--host", "class-host", "--user", "student"]) == 0
     out = capsys.readouterr().out

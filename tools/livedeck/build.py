@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from livedeck import fit, record
+from livedeck import fit, reap, record
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
@@ -27,6 +26,8 @@ from livedeck.results import DeckResult
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
+
+STAGING = ".staging-"  # in the output folder: `.staging-PID.START-random`, one per build
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class Built:
 
 
 Hooks = Callable[[Deck], None]
+Waiting = Callable[[Path], None]  # told the output folder another build is writing to
 
 
 def find_decks(paths: Iterable[Path]) -> list[Path]:
@@ -83,14 +85,21 @@ def build(
     start_lab: LabFactory,
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
+    waiting: Waiting | None = None,
 ) -> Built:
-    """Run (or replay), render and publish every deck; on any error out_dir stays as it was."""
+    """Run (or replay), render and publish every deck; on any error out_dir stays as it was.
+
+    Everything is made in a staging folder of this build's own; only the final moves into
+    out_dir (and the records) happen under a lock on out_dir, so two builds into one folder
+    (a build beside a watch) never mix their files. `waiting` hears when that lock is taken.
+    """
     decks = [load_deck(path) for path in find_decks(paths)]  # every deck parses before any runs
     themes = sorted({t for t in (resolve_theme(d, theme_dirs_for(d.path)) for d in decks) if t})
     if options.formats:
         check_tools(options.formats)  # before minutes of running, not after
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.out_dir))
+    reap.swept_folder(options.out_dir, STAGING)  # what a killed build left
+    staging = reap.owned_tempdir(STAGING, options.out_dir)  # same file system: atomic renames
     measurer: Measurer | None = None
     try:
         if options.formats:
@@ -104,19 +113,17 @@ def build(
             built.overflows = fit_slides(decks, staged, themes, measurer.measure)
             if options.strict and built.overflows:
                 raise overflow_error(built.overflows)
-        built.outputs = (
-            publish(staged, options.out_dir, options.formats, themes=themes)
-            if options.formats
-            else []
-        )
         if options.formats:
-            _write_index(decks, built, staging)
-        built.outputs += move_all(staging, options.out_dir)
-        built.outputs += [
-            record.write(d, t)
-            for d, t, r in zip(decks, transcripts, results, strict=True)
-            if r.written
-        ]
+            published = publish(staged, staging, options.formats, themes=themes)
+            _write_index(decks, [p.name for p in published], built, staging)
+        told = None if waiting is None else lambda: waiting(options.out_dir)
+        with reap.folder_lock(options.out_dir, told):
+            built.outputs = move_all(staging, options.out_dir)
+            built.outputs += [
+                record.write(d, t)
+                for d, t, r in zip(decks, transcripts, results, strict=True)
+                if r.written
+            ]
         return built
     finally:
         if measurer is not None:
@@ -326,8 +333,10 @@ def _fonts(deck: Deck, boxes: Sequence[SlideBox]) -> dict[int, fit.FontFit]:
     return fonts
 
 
-def _write_index(decks: Sequence[Deck], built: Built, staging: Path) -> None:
-    names = {p.name for p in built.outputs}
+def _write_index(
+    decks: Sequence[Deck], published: Sequence[str], built: Built, staging: Path
+) -> None:
+    names = set(published)
     entries = []
     for deck in decks:
         count = sum(1 for o in built.overflows if o.path == deck.path)

@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)  # so labs are torn down on `kill` too
     started = time.monotonic()
     try:
+        _reap()
         code: int = args.handler(args)
     except KeyboardInterrupt:
         _say("livedeck: interrupted; the lab was removed and build/ left as it was")
@@ -252,7 +253,7 @@ def _build(args: argparse.Namespace) -> int:
     )
     progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
-    built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck)
+    built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck, _waiting)
     for overflow in built.overflows:
         _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
     for result in built.decks:
@@ -421,6 +422,35 @@ def _lab(args: argparse.Namespace) -> int:
         for line in labs.lab_status():
             print(line)
     return 0
+
+
+def _reap() -> None:
+    """Remove what livedeck processes that died (kill -9, a crash) left: one line if anything."""
+    from livedeck import reap
+    from livedeck.run.labs import reap_labs
+
+    labs = reap_labs()
+    swept = reap.sweep()
+    counts = [
+        _count(len(labs), "lab"),
+        _count(len(swept.folders), "temporary folder"),
+        _count(len(swept.processes), "process", "processes"),
+    ]
+    found = [c for c in counts if c]
+    if not found:
+        return
+    pids = sorted({lab.owner for lab in labs} | swept.owners)
+    what = ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
+    whose = "a process that died" if len(pids) == 1 else "processes that died"
+    _say(f"livedeck: removed {what} left by {whose} (pid {', '.join(map(str, pids))})")
+
+
+def _count(number: int, one: str, many: str = "") -> str:
+    return "" if not number else f"{number} {one if number == 1 else many or one + 's'}"
+
+
+def _waiting(out: Path) -> None:
+    _say(f"livedeck: another livedeck is writing to {out}; waiting for it to finish")
 
 
 def _announce(deck: Deck) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from livedeck import reap
 from livedeck.errors import ToolMissing
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -73,6 +74,7 @@ def run_marp(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> 
         text=True,
         errors="replace",
         start_new_session=True,
+        preexec_fn=reap.die_with_parent,  # a killed livedeck takes marp (and Chromium) with it
     ) as proc:
         try:
             log, _ = proc.communicate(timeout=timeout)
@@ -101,7 +103,7 @@ def scratch_dir() -> Path:
     # Chromium makes its SingletonSocket in $TMPDIR, and a Unix socket path has at most 107
     # bytes ("Socket path too long" kills the browser): a deep temporary directory will not do.
     base = tempfile.gettempdir()
-    return Path(tempfile.mkdtemp(prefix="livedeck-marp-", dir=base if len(base) <= 48 else "/tmp"))
+    return reap.owned_tempdir("livedeck-marp-", base if len(base) <= 48 else "/tmp")
 
 
 def output_name(deck: Path, fmt: Format) -> str:
@@ -147,10 +149,11 @@ def marp_environment(env: Mapping[str, str], scratch: Path, chrome: Path | None)
     Each browser run leaves a /tmp/marp-cli-* profile, marp-cli writes its temporary HTML to
     $HOME (for snap Chromium) and Chromium writes ~/.config: TMPDIR and HOME point into scratch,
     which publish removes, so nothing is left behind and no other run's files are touched.
+    LIVEDECK_OWNER marks marp and its Chromium as this process's (for the sweep in reap.py).
     Sandbox: marp-cli 4.5.1 adds --no-sandbox itself when run as root (or in Docker, or with
     CHROME_NO_SANDBOX set); other users keep Chromium's sandbox.
     """
-    result = dict(env)
+    result = reap.child_env(env)
     result.update(
         TMPDIR=str(scratch),
         HOME=str(scratch),

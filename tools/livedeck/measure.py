@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.marp import (
     REPO_ROOT,
@@ -73,7 +74,7 @@ def measure_decks(
         return {}
     env = dict(os.environ if env is None else env)
     marp, chrome, node = _tools(env)
-    scratch = Path(tempfile.mkdtemp(prefix="livedeck-measure-", dir=_short_tmp()))
+    scratch = reap.owned_tempdir("livedeck-measure-", _short_tmp())
     try:
         spec, result = scratch / "spec.json", scratch / "result.json"
         pages = _stage_spec(spec, decks, themes, scratch, marp, chrome)
@@ -97,7 +98,7 @@ class Measurer:
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         env = dict(os.environ if env is None else env)
         self._marp, self._chrome, node = _tools(env)
-        self._scratch = Path(tempfile.mkdtemp(prefix="livedeck-measure-", dir=_short_tmp()))
+        self._scratch = reap.owned_tempdir("livedeck-measure-", _short_tmp())
         self._log = self._scratch / "log"
         self._result = self._scratch / "result.json"
         self._measured = False
@@ -111,6 +112,7 @@ class Measurer:
                     stderr=subprocess.STDOUT,
                     env=marp_environment(env, self._scratch, self._chrome),
                     start_new_session=True,
+                    preexec_fn=reap.die_with_parent,  # even kill -9 of livedeck ends node
                 )
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)

@@ -10,6 +10,7 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
+from jinja2.sandbox import SandboxedEnvironment
 
 from livedeck.errors import DeckError
 
@@ -23,7 +24,9 @@ _SHELL_HASH = re.compile(r"\$\{#")  # ${#ARRAY[@]}: length in bash, a comment st
 _TAGS = re.compile(r"\{\{|\{%|\{#")
 _RAW = re.compile(r"\{% raw %\}.*?\{% endraw %\}", re.DOTALL)
 
-_ENV = jinja2.Environment(
+# Sandboxed: a deck's template reads results and lab facts, and cannot reach Python's
+# internals (`''.__class__.__mro__`, `lipsum.__globals__`) to run code on the author's machine.
+_ENV = SandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
@@ -94,7 +97,10 @@ def render_template(text: str, context: Mapping[str, Any], path: Path, line: int
 def evaluate(expression: str, context: Mapping[str, Any], path: Path, line: int) -> Any:
     """Evaluate a Jinja expression (an assertion) at deck line `line`."""
     try:
-        return _ENV.compile_expression(expression, undefined_to_none=False)(**context)
+        value = _ENV.compile_expression(expression, undefined_to_none=False)(**context)
+        if isinstance(value, jinja2.Undefined):  # an undefined name, or a refused attribute
+            value._fail_with_undefined_error()
+        return value
     except jinja2.TemplateSyntaxError as error:
         raise DeckError(
             path, line, f"assertion is not a valid expression: {error.message}"

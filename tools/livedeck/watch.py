@@ -13,7 +13,6 @@ import hashlib
 import os
 import queue
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,8 +22,9 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from livedeck import record
+from livedeck import reap, record
 from livedeck.build import (
+    STAGING,
     BuildOptions,
     Built,
     find_decks,
@@ -109,9 +109,9 @@ def rebuild(
         transcript = run_on_lab(deck, start_lab, None, options.timeout, options.columns)
         ran = True
     options.out_dir.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=options.out_dir))
+    staging = reap.owned_tempdir(STAGING, options.out_dir)
     page = options.out_dir / f"{deck.name}.html"
-    held = options.out_dir / f".{deck.name}.next.html"  # the page is replaced last
+    held = staging / f".{deck.name}.next.html"  # the page is replaced last
     try:
         staged = stage_deck(deck, transcript, staging)
         pictures = _pictures(deck, staged)
@@ -123,17 +123,25 @@ def rebuild(
             if "html" in options.formats:
                 marp.html(staged, held, themes=themes)
         if "pdf" in options.formats:
-            built.outputs += publish([staged], options.out_dir, ("pdf",), themes=themes)
-        built.outputs += move_all(staging, options.out_dir)
-        if held.is_file():  # once the page changes, the pictures it shows are there
-            os.replace(held, page)
-            built.outputs.append(page)
-        if ran:
-            built.outputs.append(record.write(deck, transcript))
+            publish([staged], staging, ("pdf",), themes=themes)
+        next_page = held.read_bytes() if held.is_file() else None
+        held.unlink(missing_ok=True)
+        with reap.folder_lock(options.out_dir):  # a build into the same folder waits, or we do
+            built.outputs += move_all(staging, options.out_dir)
+            if next_page is not None:  # once the page changes, the pictures it shows are there
+                _write_atomically(page, next_page)
+                built.outputs.append(page)
+            if ran:
+                built.outputs.append(record.write(deck, transcript))
         return built, ran, pictures
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        held.unlink(missing_ok=True)
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    temporary.write_bytes(data)
+    os.replace(temporary, path)
 
 
 def watch(

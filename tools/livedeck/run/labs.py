@@ -16,6 +16,7 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
 from livedeck.errors import LabError
+from livedeck.reap import Owner, is_dead
 
 SETUP_HINT = "build the lab images with: tools/setup/lab-images.sh"
 ENGINE_HINT = "no Docker engine reachable: run tools/setup/dockerd.sh start"
@@ -68,6 +69,44 @@ def remove_leftover_labs() -> int:
         if problems:
             raise LabError(f"could not remove lab {container.name}: {'; '.join(problems)}")
         removed += 1
+    return removed
+
+
+@dataclass(frozen=True)
+class DeadLab:
+    """A lab removed because the livedeck process that started it is gone."""
+
+    name: str
+    owner: int  # its pid
+
+
+def reap_labs(timeout: int = 10) -> list[DeadLab]:
+    """Remove the labs whose owner died (kill -9, a crash): one `docker ps`, quiet if none.
+
+    Labs of live owners, labs kept on purpose (`livedeck lab up`) and labs of another machine
+    or container are left alone; so is an engine that does not answer. With no lab at all, an
+    idle labs' network (its owner died before its lab was made) goes too.
+    """
+    names = lab_names()
+    owner_key = f"{names.label}.owner"
+    try:
+        host: Any = docker.from_env(timeout=timeout)
+        containers = host.containers.list(all=True, filters={"label": names.label})
+    except (docker.errors.DockerException, OSError):
+        return []
+    removed = []
+    try:
+        for container in containers:
+            owner = Owner.parse(container.labels.get(owner_key, ""))
+            if owner is None or not is_dead(owner):
+                continue
+            run_dir = container.labels.get(f"{names.label}.run-dir")
+            if not remove_lab(host, container.id, Path(run_dir) if run_dir else None):
+                removed.append(DeadLab(container.name, owner.pid))
+        if not containers:
+            _remove_idle_network(host)
+    finally:
+        host.close()
     return removed
 
 
@@ -132,17 +171,19 @@ def docker_errors(what: str) -> Iterator[None]:
 def ensure_network(host: Any, names: LabNames) -> None:
     """The labs' own network, so the inner engine can keep Docker's default 172.17.0.0/16."""
     with docker_errors(f"could not create the network {names.network}"):
-        if host.networks.list(names=[names.network]):
+        if _networks_named(host, names.network):
             return
         try:
             host.networks.create(
                 names.network,
                 driver="bridge",
                 ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=names.subnet)]),
+                # One lab cannot reach another's ports: concurrent decks stay apart.
+                options={"com.docker.network.bridge.enable_icc": "false"},
                 labels={names.label: "network"},
             )
         except docker.errors.APIError:
-            if not host.networks.list(names=[names.network]):  # not just a lab starting in parallel
+            if not _networks_named(host, names.network):  # not just a lab starting in parallel
                 raise
 
 
@@ -176,7 +217,12 @@ def _remove_idle_network(host: Any) -> None:
     """Remove the labs' network once no lab uses it: a build leaves nothing on the host."""
     name = lab_names().network
     with contextlib.suppress(docker.errors.DockerException):
-        for network in host.networks.list(names=[name]):
+        for network in _networks_named(host, name):
             network.reload()
             if not network.attrs.get("Containers"):
                 network.remove()
+
+
+def _networks_named(host: Any, name: str) -> list[Any]:
+    """Networks named exactly `name` (the engine's name filter also matches `name-other`)."""
+    return [n for n in host.networks.list(names=[name]) if n.name == name]

@@ -14,7 +14,6 @@ import select
 import shutil
 import signal
 import socket
-import tempfile
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -25,6 +24,7 @@ import docker
 import docker.errors
 from docker.types import Mount
 
+from livedeck import reap
 from livedeck.errors import LabError
 from livedeck.run.lab import SHELL_ARGV, LabSpec, terminal_env
 from livedeck.run.labs import (
@@ -39,15 +39,28 @@ from livedeck.run.labs import (
 
 START_TIMEOUT = 60.0
 RUN_DIR = "/run/livedeck"  # inside the lab: the inner engine's socket for us, and `ready`
+# Reads until livedeck's end of the connection closes - also when livedeck is killed - and then
+# stops the lab (tini passes SIGTERM on; the entrypoint ends). The next livedeck command removes
+# what is left (run/labs.py: reap_labs).
+WATCH_OWNER = ("sh", "-c", "cat >/dev/null; kill -TERM 1")
 
 
 class DockerLab:
     """A lab container: the deck's host name and user, its own Docker engine and registry mirror."""
 
     def __init__(
-        self, spec: LabSpec, host: Any, container: Any, run_dir: Path, home: str, *, keep: bool
+        self,
+        spec: LabSpec,
+        host: Any,
+        container: Any,
+        run_dir: Path,
+        home: str,
+        *,
+        keep: bool,
+        watcher: Any = None,
     ) -> None:
         self.spec = spec
+        self._watcher = watcher
         self.name: str = container.name
         self._host = host
         self._container = container
@@ -109,6 +122,7 @@ class DockerLab:
                 with contextlib.suppress(Exception):
                     self._inner.close()
             problems = remove_lab(self._host, self._container.id, self._run_dir)
+            _close_quietly(self._watcher)
             with contextlib.suppress(Exception):
                 self._host.close()
         if problems:
@@ -173,14 +187,15 @@ def start_sandbox(
     if not (registry / "docker").is_dir():
         raise LabError(f"the lab's registry storage {registry} holds no images", hint=SETUP_HINT)
     host = host_client()
-    run_dir = Path(tempfile.mkdtemp(prefix="livedeck-lab-"))
+    run_dir = reap.owned_tempdir("livedeck-lab-")
     container: Any = None
+    watcher: Any = None
     try:
         for attempt in (1, 2):  # a lab closing in parallel may remove the idle network
             ensure_network(host, names)
             try:
                 with docker_errors("could not start the lab container"):
-                    container = _create_container(host, spec, names, registry, run_dir)
+                    container = _create_container(host, spec, names, registry, run_dir, keep=keep)
                     container.start()
                 break
             except LabError as error:
@@ -189,6 +204,8 @@ def start_sandbox(
                 if container is not None:
                     remove_lab(host, container.id, None)
                     container = None
+        if not keep:
+            watcher = _watch_owner(host, container.id)
         # Made while the inner engine starts; lab-user prints the user's home directory.
         status, output = _exec_root(host, container.id, ["lab-user", spec.user])
         if status != 0:
@@ -201,12 +218,13 @@ def start_sandbox(
                 remove_lab(host, container.id, run_dir)
             else:
                 shutil.rmtree(run_dir, ignore_errors=True)
+            _close_quietly(watcher)
         raise
-    return DockerLab(spec, host, container, run_dir, home, keep=keep)
+    return DockerLab(spec, host, container, run_dir, home, keep=keep, watcher=watcher)
 
 
 def _create_container(
-    host: Any, spec: LabSpec, names: LabNames, registry: Path, run_dir: Path
+    host: Any, spec: LabSpec, names: LabNames, registry: Path, run_dir: Path, *, keep: bool
 ) -> Any:
     """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md)."""
     api = host.api
@@ -230,11 +248,19 @@ def _create_container(
         names.lab_image,
         name=f"livedeck-lab-{secrets.token_hex(4)}",
         hostname=spec.hostname,
-        labels={names.label: "1", f"{names.label}.run-dir": str(run_dir)},
+        labels=_labels(names, run_dir, keep=keep),
         environment={"LAB_DNS": " ".join(_host_name_servers())},
         host_config=host_config,
     )
     return host.containers.get(created["Id"])
+
+
+def _labels(names: LabNames, run_dir: Path, *, keep: bool) -> dict[str, str]:
+    """What finds a lab again: its label, its folder, and (unless kept) the process it dies with."""
+    labels = {names.label: "1", f"{names.label}.run-dir": str(run_dir)}
+    if not keep:
+        labels[f"{names.label}.owner"] = reap.me().label()
+    return labels
 
 
 def _host_name_servers() -> list[str]:
@@ -258,6 +284,21 @@ def _exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, 
             time.sleep(0.01)
             code = host.api.exec_inspect(exec_id)["ExitCode"]
     return (-1 if code is None else int(code)), output.decode("utf-8", errors="replace")
+
+
+def _watch_owner(host: Any, container_id: str) -> Any:
+    """Tie the lab's life to this process: the open stdin of an exec (see WATCH_OWNER)."""
+    with docker_errors("could not start the lab's owner watch"):
+        exec_id = host.api.exec_create(container_id, list(WATCH_OWNER), stdin=True, user="root")
+        return host.api.exec_start(exec_id["Id"], socket=True)
+
+
+def _close_quietly(stream: Any) -> None:
+    if stream is not None:
+        with contextlib.suppress(Exception):
+            getattr(stream, "_sock", stream).close()
+        with contextlib.suppress(Exception):
+            stream.close()
 
 
 def _hang_up(host: Any, exec_id: str) -> None:

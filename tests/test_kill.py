@@ -1,0 +1,218 @@
+"""kill -9 of `livedeck build` at any point: the next livedeck command leaves nothing of it.
+
+Each test kills a real build (real lab, real marp-cli and Chromium) at one phase, runs the next
+command (a build of another small deck into the same folder), then looks at the engine's
+containers, volumes and networks, the temporary folder, the output folder and the process
+table. A lab of a live owner, started beside it, survives.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import docker
+import pytest
+
+from livedeck import reap
+from livedeck.run.sandbox import start_sandbox
+
+pytestmark = [pytest.mark.docker, pytest.mark.marp]
+
+ROOT = Path(__file__).resolve().parent.parent
+LIVEDECK = (sys.executable, "-m", "livedeck")
+
+DECK = """\
+---
+livedeck: {timeout: 60}
+---
+# Killed
+
+```bash
+ubuntu@ip-10-0-1-14:~$ echo start
+ubuntu@ip-10-0-1-14:~$ sleep 3
+ubuntu@ip-10-0-1-14:~$ docker pull nginx
+ubuntu@ip-10-0-1-14:~$ sleep 1
+```
+"""
+
+NEXT = "# Next\n\n```bash\nubuntu@ip-10-0-1-14:~$ echo next\n```\n"
+
+
+class Build:
+    """`python -m livedeck build` in a subprocess, with its stderr collected as it comes."""
+
+    def __init__(self, deck: Path, out: Path, *formats: str) -> None:
+        argv = [*LIVEDECK, "build", str(deck), "--out", str(out)]
+        self.proc = subprocess.Popen(
+            [*argv, "--format", ",".join(formats) or "none"],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+
+    def wait_for(self, ready: Callable[[], bool], what: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while not ready():
+            assert self.proc.poll() is None, f"build ended before {what}: {''.join(self.lines)}"
+            assert time.monotonic() < deadline, f"no {what}: {''.join(self.lines)}"
+            time.sleep(0.02)
+
+    def said(self, text: str) -> bool:
+        return any(text in line for line in self.lines)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        assert self.proc.wait(10) == -signal.SIGKILL
+
+
+def _processes(owner_pid: int) -> list[tuple[int, str]]:
+    """(pid, command line) of the processes marked as owned by owner_pid."""
+    marker = f"{reap.OWNER_ENV}={owner_pid} ".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes():
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(entry.name), cmdline))
+        except OSError:
+            continue
+    return found
+
+
+def _children(pid: int) -> list[str]:
+    """Command lines of the direct children of pid."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            if int(stat.rpartition(")")[2].split()[1]) == pid:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+        except (OSError, ValueError, IndexError):
+            continue
+    return found
+
+
+@pytest.fixture(scope="module")
+def host(lab_namespace: dict[str, str]) -> Iterator[docker.DockerClient]:
+    client = docker.from_env()
+    client.ping()
+    yield client
+    client.close()
+
+
+def _labs(
+    host: docker.DockerClient, namespace: dict[str, str]
+) -> list[docker.models.containers.Container]:
+    return host.containers.list(all=True, filters={"label": namespace["LIVEDECK_LAB_LABEL"]})
+
+
+def _in_lab(host: docker.DockerClient, namespace: dict[str, str], script: str) -> bool:
+    for lab in _labs(host, namespace):
+        if lab.status == "running" and lab.exec_run(["sh", "-c", script]).exit_code == 0:
+            return True
+    return False
+
+
+PHASES = ["lab start", "commands", "docker pull", "slide measurement", "marp"]
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_kill_9_leaves_nothing_after_the_next_command(
+    phase: str, tmp_path: Path, host: docker.DockerClient, lab_namespace: dict[str, str]
+) -> None:
+    deck, other = tmp_path / "killed.md", tmp_path / "next.md"
+    deck.write_text(DECK, encoding="utf-8")
+    other.write_text(NEXT, encoding="utf-8")
+    out = tmp_path / "build"
+    survivor = start_sandbox()  # a live owner's lab (this process): it must stay
+    try:
+        build = Build(deck, out, "html")
+        pid = build.proc.pid
+        label = f"{lab_namespace['LIVEDECK_LAB_LABEL']}.owner"
+
+        def lab_of_build() -> bool:
+            return any(
+                c.labels.get(label, "").startswith(f"{pid} ") for c in _labs(host, lab_namespace)
+            )
+
+        if phase == "lab start":
+            build.wait_for(lab_of_build, "lab container")
+        elif phase == "commands":
+            build.wait_for(lambda: build.said("$ echo start"), "first command done")
+            time.sleep(0.5)  # inside `sleep 3`
+        elif phase == "docker pull":
+            build.wait_for(lambda: build.said("$ sleep 3"), "sleep done")
+            build.wait_for(
+                lambda: _in_lab(host, lab_namespace, "grep -qs 'p[u]ll' /proc/[0-9]*/cmdline"),
+                "docker pull running",
+            )
+        elif phase == "slide measurement":
+            build.wait_for(
+                lambda: any("chromium" in c for _, c in _processes(pid)), "Chromium measuring"
+            )
+        else:
+            build.wait_for(
+                lambda: any("/.bin/marp" in c for c in _children(pid)), "marp-cli running"
+            )
+        assert not build.said("livedeck: done")
+        assert phase != "docker pull" or not build.said("$ docker pull")
+        build.kill()
+
+        leftovers = [
+            c for c in _labs(host, lab_namespace) if c.labels.get(label, "").startswith(f"{pid} ")
+        ]
+        volumes = [m["Name"] for c in leftovers for m in c.attrs["Mounts"] if m["Type"] == "volume"]
+        if phase in ("commands", "docker pull"):
+            assert leftovers, "the build had a lab when it was killed"
+            # The lab stops as soon as its owner is gone, before any other command runs.
+            deadline = time.monotonic() + 15
+            while any(c.status == "running" for c in leftovers):
+                assert time.monotonic() < deadline, "the dead build's lab still runs"
+                time.sleep(0.2)
+                for c in leftovers:
+                    c.reload()
+
+        # The next livedeck command: a build of another deck into the same folder.
+        after = subprocess.run(
+            [*LIVEDECK, "build", str(other), "--out", str(out), "--format", "none"],
+            env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert after.returncode == 0, after.stderr
+        # Its lab, or at least the slide measurer's scratch folder (it starts with the build).
+        assert f"left by a process that died (pid {pid})" in after.stderr
+
+        assert [c.name for c in _labs(host, lab_namespace)] == [survivor.name]
+        assert host.containers.get(survivor.name).status == "running"
+        assert survivor.exec_root(["true"])[0] == 0
+        names = {v.name for v in host.volumes.list()}
+        assert not names & set(volumes)
+        tag = f"-{pid}."
+        for folder in {Path(tempfile.gettempdir()), Path("/tmp")}:
+            assert not [p.name for p in folder.iterdir() if tag in p.name]
+        assert sorted(p.name for p in out.iterdir()) == ["next.md"]
+        assert _processes(pid) == []
+    finally:
+        survivor.close()
+    # With its last lab gone, the labs' network goes too.
+    assert not [n for n in host.networks.list() if n.name == lab_namespace["LIVEDECK_LAB_NETWORK"]]
