@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from livedeck import record
+from livedeck.check import check_asserts
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError
-from livedeck.check import check_asserts
 from livedeck.model import Transcript
 from livedeck.render import render
 from livedeck.template import evaluate, render_template

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from livedeck import fit, reap, record
+from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
@@ -42,6 +42,7 @@ class BuildOptions:
     strict: bool = False  # an overflowing slide is an error
     fresh: bool = False  # take the new run even where it tells the record's story
     fresh_images: bool = False  # ... where an image's digest changed (refresh)
+    keep_going: bool = False  # run every command; report every failure at the end
 
 
 @dataclass
@@ -139,6 +140,7 @@ def check(
     timeout: float | None = None,
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
+    keep_going: bool = False,
 ) -> list[DeckResult]:
     """Run every deck on a fresh lab and compare with its record.
 
@@ -152,7 +154,9 @@ def check(
     for deck, old in zip(decks, recorded, strict=True):
         if on_deck is not None:
             on_deck(deck)
-        result = _settle(deck, old, start_lab, progress, timeout, write=update)
+        started = time.monotonic()
+        new = run_on_lab(deck, start_lab, progress, timeout, keep_going=keep_going)
+        result = _settle(deck, old, new, time.monotonic() - started, write=update)
         if result.written:
             record.write(deck, _shown(result))
         found.append(result)
@@ -172,13 +176,15 @@ def _obtain(
     if options.offline:
         old = record.read(deck)
         return DeckResult(deck.path, "offline", False, lab=old.engine, transcript=old)
+    started = time.monotonic()
+    new = run_on_lab(
+        deck, start_lab, progress, options.timeout, options.columns, keep_going=options.keep_going
+    )
     return _settle(
         deck,
         _previous(deck),
-        start_lab,
-        progress,
-        options.timeout,
-        options.columns,
+        new,
+        time.monotonic() - started,
         fresh=options.fresh,
         fresh_images=options.fresh_images,
     )
@@ -187,24 +193,19 @@ def _obtain(
 def _settle(
     deck: Deck,
     old: Transcript | None,
-    start_lab: LabFactory,
-    progress: Progress | None,
-    timeout: float | None,
-    columns: int | None = None,
+    new: Transcript,
+    seconds: float,
     *,
     fresh: bool = False,
     fresh_images: bool = False,
     write: bool = True,
 ) -> DeckResult:
-    """Run the deck and decide which transcript stands: the old record, or this run.
+    """Decide which transcript stands: the old record, or this run.
 
     The record changes only when the story does: while the run equals it after normalisation,
     the whole record (screens, IDs, lab facts, digests) is kept and the slides show it, so one
     real, consistent run is on the slides and an offline build gives the same ones.
     """
-    started = time.monotonic()
-    new = run_on_lab(deck, start_lab, progress, timeout, columns)
-    seconds = time.monotonic() - started
     previous_lab = old.engine if old is not None else {}
     if old is None:
         return DeckResult(deck.path, "new", write, (), new.engine, {}, seconds, new)
@@ -245,11 +246,16 @@ def run_on_lab(
     progress: Progress | None,
     timeout: float | None,
     columns: int | None = None,
+    *,
+    keep_going: bool = False,
 ) -> Transcript:
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
+    secrets.values(deck)  # a missing secret fails before a lab starts
     lab = start_lab(lab_spec(deck, columns))
     try:
-        transcript = run_deck(deck, lab, run_plan(deck), timeout=timeout, progress=progress)
+        transcript = run_deck(
+            deck, lab, run_plan(deck), timeout=timeout, progress=progress, keep_going=keep_going
+        )
     finally:
         lab.close()
     check_asserts(deck, transcript)

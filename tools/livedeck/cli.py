@@ -15,7 +15,14 @@ from types import FrameType
 from typing import NoReturn
 
 from livedeck import __version__
-from livedeck.errors import CommandFailed, DeckError, LabError, LivedeckError, ToolMissing
+from livedeck.errors import (
+    CommandFailed,
+    DeckError,
+    Failures,
+    LabError,
+    LivedeckError,
+    ToolMissing,
+)
 from livedeck.model import Command, Deck
 from livedeck.run.lab import LabFactory, LabSpec, LocalLab
 from livedeck.run.session import Outcome
@@ -80,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         "example:\n  livedeck build slides/ --out build/",
     )
     _decks_and_lab(build)
+    _keep_going(build)
     build.add_argument("--out", type=_folder, default=Path("build"), help="output folder (build/)")
     build.add_argument(
         "--format",
@@ -115,6 +123,7 @@ def _parser() -> argparse.ArgumentParser:
         "\n  livedeck check --update slides/docker-layers.md",
     )
     _decks_and_lab(check)
+    _keep_going(check)
     check.add_argument(
         "--update",
         action="store_true",
@@ -226,6 +235,14 @@ def _verb(
     )
 
 
+def _keep_going(verb: argparse.ArgumentParser) -> None:
+    verb.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run every command and report every unexpected failure at the end",
+    )
+
+
 def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
     """The decks a verb works on, and the lab their commands run on."""
     verb.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
@@ -250,6 +267,7 @@ def _build(args: argparse.Namespace) -> int:
         offline=args.offline,
         strict=args.strict,
         fresh=args.fresh,
+        keep_going=args.keep_going,
     )
     progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
@@ -282,6 +300,7 @@ def _check(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=progress,
         on_deck=on_deck,
+        keep_going=args.keep_going,
     )
     changed = [result for result in found if result.changes]
     for result in changed:
@@ -466,6 +485,11 @@ def _progress(command: Command, outcome: Outcome) -> None:
 
 
 def _report(error: LivedeckError) -> None:
+    if isinstance(error, Failures):
+        for each in error.errors:
+            _report(each)
+        _say(f"livedeck: {error.message}; {error.hint}")
+        return
     _say(f"livedeck: error: {error}" if not isinstance(error, DeckError) else str(error))
     if isinstance(error, CommandFailed) and not error.screen_tail:
         _say("  (the command printed nothing)")

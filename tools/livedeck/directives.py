@@ -4,15 +4,31 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from livedeck.errors import DeckError
-from livedeck.model import Command, Expectation
+from livedeck.model import Command, Expectation, Hidden, Input
 
-KEYS = ("command", "exit", "timeout", "name", "shows", "not_shows", "assert", "fit", "elide")
+KEYS = (
+    "command",
+    "exit",
+    "timeout",
+    "name",
+    "shows",
+    "not_shows",
+    "assert",
+    "fit",
+    "elide",
+    "input",
+    "before",
+    "wait",
+)
+FIRST_ONLY = ("before", "wait")  # about the point before the block: its first command
+SECRET = re.compile(r"^\{\{\s*secret\.([A-Za-z_]\w*)\s*\}\}$")
 NAME = re.compile(r"[A-Za-z_]\w*")
 RESERVED = frozenset({"last", "commands", "docker", "picture", "deck"})
 
@@ -56,11 +72,14 @@ def apply(
                 f"livedeck directive names command {wanted!r}, which the next block does not run",
                 hint="`command:` must equal the command text after the prompt",
             )
-        if data.get("name") is not None and len(targets) > 1:
-            raise DeckError(path, line, "`name:` needs `command:` in a block of several commands")
+        for key in ("name", "input"):
+            if data.get(key) is not None and len(targets) > 1:
+                raise DeckError(
+                    path, line, f"`{key}:` needs `command:` in a block of several commands"
+                )
         for n in targets:
             for key, value in data.items():
-                if key == "command":
+                if key == "command" or (key in FIRST_ONLY and n != targets[0]):
                     continue
                 if (n, key) in origin:
                     raise DeckError(
@@ -81,10 +100,78 @@ def apply(
         expect = _expectation(data, origin.get((n, "assert"), line), path)
         if n not in asserted:
             expect = replace(expect, asserts=())
-        result[n] = replace(result[n], expect=expect, **_layout(data, line, path))
+        result[n] = replace(
+            result[n],
+            expect=expect,
+            **_layout(data, line, path),
+            before=_hidden(data, origin, n, path),
+            input=_inputs(data.get("input"), origin.get((n, "input"), line), path),
+        )
         if data.get("name") is not None:
             result[n] = replace(result[n], name=_name(data["name"], origin[n, "name"], path))
     return result
+
+
+def _hidden(
+    data: Mapping[str, Any], origin: Mapping[tuple[int, str], int], n: int, path: Path
+) -> tuple[Hidden, ...]:
+    """`before: [commands]` and `wait: {until: command, timeout: S}` (or `{log: REGEX,
+    container: NAME}`): hidden steps before the command, in that order."""
+    steps: list[Hidden] = []
+    if "before" in data:
+        line = origin[n, "before"]
+        steps += [Hidden(line, text) for text in strings(data["before"], "before", line, path)]
+    if "wait" in data:
+        line = origin[n, "wait"]
+        wait = data["wait"]
+        if isinstance(wait, str):
+            wait = {"until": wait}
+        if not isinstance(wait, Mapping) or set(wait) - {"until", "log", "container", "timeout"}:
+            raise DeckError(
+                path,
+                line,
+                "`wait:` is a command, or {until: COMMAND, timeout: S}, or"
+                " {log: REGEX, container: NAME, timeout: S}",
+            )
+        timeout = wait.get("timeout", 60)
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+            raise DeckError(path, line, f"`wait:` timeout must be positive seconds: {timeout!r}")
+        if "until" in wait and isinstance(wait["until"], str):
+            until = wait["until"]
+        elif isinstance(wait.get("log"), str) and isinstance(wait.get("container"), str):
+            until = (
+                f"docker logs {shlex.quote(wait['container'])} 2>&1"
+                f" | grep -qE {shlex.quote(wait['log'])}"
+            )
+        else:
+            raise DeckError(path, line, "`wait:` needs `until: COMMAND` or `log:` + `container:`")
+        steps.append(Hidden(line, until, until=True, timeout=float(timeout)))
+    return tuple(steps)
+
+
+def _inputs(value: Any, line: int, path: Path) -> tuple[Input, ...]:
+    """`input: [line, {secret: NAME}, '{{ secret.NAME }}']`: what to type when it waits."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    found = []
+    for item in items:
+        if (
+            isinstance(item, Mapping)
+            and set(item) == {"secret"}
+            and isinstance(item["secret"], str)
+        ):
+            found.append(Input(secret=item["secret"]))
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            named = SECRET.match(str(item))
+            found.append(Input(secret=named.group(1)) if named else Input(text=str(item)))
+        else:
+            raise DeckError(
+                path,
+                line,
+                f"`input:` items are lines to type or {{secret: NAME}}, not {item!r}",
+            )
+    return tuple(found)
 
 
 def _layout(data: Mapping[str, Any], line: int, path: Path) -> dict[str, Any]:

@@ -58,6 +58,20 @@ class CommandFailed(DeckError):
         return "\n".join(lines)
 
 
+class Failures(LivedeckError):
+    """Every unexpected failure of a deck run with --keep-going, in deck order."""
+
+    def __init__(self, errors: list[DeckError]) -> None:
+        super().__init__(
+            f"{len(errors)} command(s) failed",
+            hint="fix them all, then build again",
+        )
+        self.errors = errors
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
 class LabError(LivedeckError):
     """The lab host could not be started, reached or cleaned up."""
 

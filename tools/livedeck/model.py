@@ -22,6 +22,26 @@ class Expectation:
 
 
 @dataclass(frozen=True)
+class Hidden:
+    """A command run at a point of the deck and shown on no slide (directives `before:`,
+    `wait:`); a wait repeats it until it succeeds."""
+
+    line: int  # the directive's line
+    text: str
+    until: bool = False  # repeat until it exits 0, at most `timeout` seconds
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Input:
+    """A line typed when a command waits for input (directive `input:`): as written, or the
+    value of a secret, which never appears on a slide, in a record or in a message."""
+
+    text: str = ""
+    secret: str | None = None  # the secret's name; its value comes from the environment
+
+
+@dataclass(frozen=True)
 class Command:
     """One prompt line (plus continuation lines) of a transcript block, and the output under it."""
 
@@ -37,6 +57,8 @@ class Command:
     elide: tuple[int, ...] = ()  # (head, tail) lines of its screen to keep (directive `elide:`)
     ps2: tuple[bool, ...] = ()  # per continuation line: written behind bash's `> ` prompt
     path_span: tuple[int, int] = (-1, -1)  # where the prompt shows the directory, if it does
+    before: tuple[Hidden, ...] = ()  # run first, shown nowhere (directives `before:`, `wait:`)
+    input: tuple[Input, ...] = ()  # typed when it waits for input (directive `input:`)
 
     @property
     def source(self) -> tuple[str, ...]:

@@ -8,14 +8,16 @@ a resolver the caller passes in: the run stage knows nothing of templates.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from livedeck import facts as lab_facts
-from livedeck.errors import CommandFailed, DeckError, LabError
+from livedeck import secrets
+from livedeck.errors import CommandFailed, DeckError, Failures, LabError
 from livedeck.expect import TAIL, check_command
-from livedeck.model import Command, Deck, Result, Transcript
+from livedeck.model import Command, Deck, Hidden, Result, Transcript
 from livedeck.run.lab import Lab, LabSpec
 from livedeck.run.session import DriftError, Outcome, Session, SessionError
 from livedeck.shellsyntax import command_lines
@@ -28,6 +30,8 @@ from livedeck.shellsyntax import command_lines
 # mysql/MariaDB, psql (`app=# `), redis-cli (`127.0.0.1:6379> `), python (`>>> `), node (`> `).
 # Only looked at once the output paused and no bash waits there (a bash is hooked instead).
 PROGRAM_PROMPTS = r"[$#>] ?$"
+
+WAIT_EVERY = 0.5  # seconds between two tries of a `wait:`
 
 Progress = Callable[[Command, Outcome], None]
 Resolver = Callable[[Command, Transcript], str]  # the command as typed, templates filled in
@@ -73,10 +77,14 @@ class Run:
         *,
         timeout: float | None = None,
         progress: Progress | None = None,
+        keep_going: bool = False,
     ) -> None:
         self.deck = deck
         self._lab = lab
         self._plan = plan or Plan()
+        self._keep_going = keep_going
+        self.failures: list[DeckError] = []  # with keep_going: what failed, in deck order
+        self._secrets = secrets.values(deck)  # a missing secret fails before anything runs
         self._limit = timeout or deck.settings.timeout
         self._progress = progress
         self._commands = [c for c in deck.commands if c.runnable]
@@ -145,11 +153,20 @@ class Run:
         typed = self._plan.resolve(command, self.transcript())
         self._one_command_line(command, typed)
         shown = self._prompt(command)
+        for hidden in command.before:
+            self._hidden(hidden)
         seconds = command.expect.timeout or self._limit
-        outcome = self._type(command, typed, seconds, on_output)
+        inputs = [self._secrets[i.secret] if i.secret else i.text for i in command.input]
+        outcome = self._type(command, typed, seconds, on_output, inputs)
+        outcome = replace(outcome, lines=secrets.redact(outcome.lines, self._secrets.values()))
         if self._progress is not None:
             self._progress(command, outcome)
-        self._check(command, outcome, "command", seconds)
+        try:
+            self._check(command, outcome, "command", seconds)
+        except DeckError as error:
+            if not self._keep_going:
+                raise
+            self.failures.append(error)
         result = Result(
             command,
             outcome.lines,
@@ -176,6 +193,29 @@ class Run:
                 found.append((bare.line, shown.rstrip()))
         return tuple(found)
 
+    def _hidden(self, hidden: Hidden) -> None:
+        """A step shown nowhere: a command that must succeed, or a wait until one does."""
+        assert self._session is not None
+        deadline = time.monotonic() + hidden.timeout
+        step = Command(hidden.line, "", hidden.text, "", "", ())
+        while True:
+            left = max(deadline - time.monotonic(), 1.0)
+            outcome = self._type(step, hidden.text, left if hidden.until else self._limit)
+            if outcome.status == 0 and not outcome.timed_out:
+                return
+            if not hidden.until or time.monotonic() >= deadline:
+                what = f"waited {hidden.timeout:g} s for it to succeed" if hidden.until else ""
+                raise CommandFailed(
+                    self.deck.path,
+                    hidden.line,
+                    hidden.text,
+                    f"a hidden step failed (exit {outcome.status}){'; ' + what if what else ''}",
+                    secrets.redact(outcome.lines[-TAIL:], self._secrets.values()),
+                    hint="`before:` commands must succeed; raise a `wait:`'s `timeout:` if the"
+                    " service needs longer to start",
+                )
+            time.sleep(WAIT_EVERY)
+
     def run_to(self, count: int) -> None:
         """Run commands until `count` of them ran."""
         while len(self._results) < min(count, len(self._commands)):
@@ -188,6 +228,8 @@ class Run:
     def finish(self) -> Transcript:
         """Run what is left; the whole transcript with the lab's engine and facts at the end."""
         self.run_to(len(self._commands))
+        if self.failures:
+            raise Failures(self.failures)
         if self._session is not None and self._results:
             last = self._results[-1].command
             try:
@@ -272,10 +314,11 @@ class Run:
         text: str,
         limit: float,
         on_output: Callable[[bytes], None] | None = None,
+        inputs: Sequence[str] = (),
     ) -> Outcome:
         assert self._session is not None
         try:
-            return self._session.type(text, limit, on_output)
+            return self._session.type(text, limit, on_output, inputs)
         except DriftError as error:
             culprit = self._results[-1].command if error.previous and self._results else command
             raise CommandFailed(
@@ -327,9 +370,11 @@ def run_deck(
     *,
     timeout: float | None = None,
     progress: Progress | None = None,
+    keep_going: bool = False,
 ) -> Transcript:
-    """Run the deck's setup and commands on `lab`; raise CommandFailed on the first surprise."""
-    run = Run(deck, lab, plan, timeout=timeout, progress=progress)
+    """Run the deck's setup and commands on `lab`; raise CommandFailed on the first surprise
+    (with `keep_going`, Failures with every one once all commands ran)."""
+    run = Run(deck, lab, plan, timeout=timeout, progress=progress, keep_going=keep_going)
     try:
         run.start()
         return run.finish()

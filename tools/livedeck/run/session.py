@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from wcwidth import wcswidth
@@ -33,6 +33,8 @@ from livedeck.run.screen import Terminal
 
 # Quiet this long with a prompt on the cursor line: an interactive program waits for input.
 SETTLE_SECONDS = 0.6
+# Quiet this long while `input:` lines are left: the command waits for the next one.
+INPUT_SECONDS = 0.3
 # After Ctrl-C and after a kill, how long to wait for the shell to come back each time.
 RECOVER_SECONDS = 3.0
 HOOK_SECONDS = 30.0
@@ -133,7 +135,8 @@ class Session:
         self._pending = b""  # read, not yet looked at
         self._shells: list[_Shell] = []
         self.in_program: str | None = None  # prompt of the program commands now go to
-        self._settle_seen: tuple[int, int] = (0, -1)  # the output a pause was last looked at
+        self._settle_seen: tuple[int, int, int] = (0, -1, 0)  # output a pause was looked at
+        self._inputs: list[str] = []  # lines still to type for the running command
         self._hook(replace_pid=None)
 
     @property
@@ -153,11 +156,19 @@ class Session:
         return len(self._shells)
 
     def type(
-        self, text: str, timeout: float, on_output: Callable[[bytes], None] | None = None
+        self,
+        text: str,
+        timeout: float,
+        on_output: Callable[[bytes], None] | None = None,
+        inputs: Sequence[str] = (),
     ) -> Outcome:
-        """Type `text` and Enter; return once the shell or a program asks for the next command."""
+        """Type `text` and Enter; return once the shell or a program asks for the next command.
+
+        `inputs` are lines typed, one at each pause, while the command waits for input.
+        """
         started = time.monotonic()
         deadline = started + timeout
+        self._inputs = list(inputs)
         if self.in_program is None:
             lines, status, prompt, timed_out = self._type_to_shell(text, deadline, on_output)
         else:
@@ -211,6 +222,9 @@ class Session:
             if marker is None:
                 if data is not _SETTLED:
                     return self._hung(terminal, b"")
+                if self._inputs:
+                    self._send(self._inputs.pop(0))
+                    continue
                 settled = self._settled(terminal)
                 if settled is not None:
                     return settled
@@ -264,7 +278,11 @@ class Session:
                 on_output(data)
 
         self._send(text)
-        data, marker = self._next_marker(deadline, terminal, keep, watch=True)
+        while True:
+            data, marker = self._next_marker(deadline, terminal, keep, watch=True)
+            if marker is not None or data is not _SETTLED or not self._inputs:
+                break
+            self._send(self._inputs.pop(0))
         if marker is None and data is not _SETTLED:
             _, status, _, timed_out = self._hung(terminal, b"")
             return self._program_screen(bytes(raw), prompt, text, None), status, None, timed_out
@@ -350,18 +368,26 @@ class Session:
                 self._pending = buffer
                 return bytes(collected), None
             try:
-                chunk = self._channel.recv(min(deadline - now, SETTLE_SECONDS))
+                wait = INPUT_SECONDS if self._inputs else SETTLE_SECONDS
+                chunk = self._channel.recv(min(deadline - now, wait))
             except EOFError:
                 raise SessionError("the lab's shell exited") from None
             if chunk:
                 buffer += chunk
                 quiet_since = time.monotonic()
                 continue
-            if watch and terminal is not None and time.monotonic() - quiet_since >= SETTLE_SECONDS:
+            quiet = time.monotonic() - quiet_since
+            if watch and terminal is not None and quiet >= INPUT_SECONDS:
                 prompt = terminal.cursor_line()
-                seen = (id(terminal), terminal.fed)
+                seen = (id(terminal), terminal.fed, len(self._inputs))
                 if seen != self._settle_seen and (
-                    _LOOKS_LIKE_PROMPT.search(prompt) or self._program_prompt.search(prompt)
+                    self._inputs
+                    or (
+                        quiet >= SETTLE_SECONDS
+                        and (
+                            _LOOKS_LIKE_PROMPT.search(prompt) or self._program_prompt.search(prompt)
+                        )
+                    )
                 ):
                     self._settle_seen = seen
                     self._pending = buffer
