@@ -12,7 +12,18 @@ from typing import Any
 from livedeck.errors import DeckError
 from livedeck.model import Command, Expectation
 
-KEYS = ("command", "exit", "timeout", "name", "shows", "not_shows", "assert", "fit", "elide")
+KEYS = (
+    "command",
+    "exit",
+    "timeout",
+    "name",
+    "shows",
+    "not_shows",
+    "assert",
+    "fit",
+    "elide",
+    "file",
+)
 NAME = re.compile(r"[A-Za-z_]\w*")
 RESERVED = frozenset({"last", "commands", "docker", "picture", "deck"})
 
