@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -14,16 +14,17 @@ from livedeck import fit, record
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
-from livedeck.errors import DeckError, LivedeckError, RecordError
+from livedeck.errors import DeckError, LabError, LivedeckError, RecordError
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
 from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
+from livedeck.preflight import Notice, Served, preflight
 from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.run import Progress, lab_spec, run_deck
-from livedeck.run.lab import LabFactory
+from livedeck.run.lab import Lab, LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
 
 
@@ -46,6 +47,7 @@ class Built:
     outputs: list[Path] = field(default_factory=list)
     overflows: list[Overflow] = field(default_factory=list)
     changes: dict[Path, list[Change]] = field(default_factory=dict)  # since each deck's record
+    warnings: list[Notice] = field(default_factory=list)  # found before anything ran
 
 
 Hooks = Callable[[Deck], None]
@@ -78,9 +80,15 @@ def build(
     start_lab: LabFactory,
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
+    served: Served | None = None,
 ) -> Built:
-    """Run (or replay), render and publish every deck; on any error out_dir stays as it was."""
+    """Run (or replay), render and publish every deck; on any error out_dir stays as it was.
+
+    `served` tells which images the lab can pull, to warn about the others before any run.
+    """
     decks = [load_deck(path) for path in find_decks(paths)]  # every deck parses before any runs
+    # Everything that needs no lab is checked before the first lab starts.
+    warnings = [n for d in decks for n in preflight(d, None if options.offline else served)]
     themes = sorted({t for t in (resolve_theme(d, theme_dirs_for(d.path)) for d in decks) if t})
     if options.formats:
         check_tools(options.formats)  # before minutes of running, not after
@@ -100,7 +108,7 @@ def build(
                 else run_on_lab(deck, start_lab, progress, options.timeout, options.columns)
             )
         staged = [stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
-        built = Built()
+        built = Built(warnings=warnings)
         if not options.offline:
             built.changes = changes_since_records(decks, transcripts)
         if measurer is not None:
@@ -135,6 +143,8 @@ def check(
 ) -> list[tuple[Deck, list[Change]]]:
     """Run every deck on a fresh lab and compare with its record; `update` rewrites the record."""
     decks = [load_deck(path) for path in find_decks(paths)]
+    for deck in decks:
+        preflight(deck)
     recorded = [None if update else record.read(deck) for deck in decks]  # fail before running
     found = []
     for deck, old in zip(decks, recorded, strict=True):
@@ -168,13 +178,29 @@ def run_on_lab(
     columns: int | None = None,
 ) -> Transcript:
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
-    lab = start_lab(lab_spec(deck, columns))
+    plan = run_plan(deck)
+    lab = start_lab(replace(lab_spec(deck, columns), packages=deck.settings.packages))
     try:
-        transcript = run_deck(deck, lab, run_plan(deck), timeout=timeout, progress=progress)
+        copy_course_files(deck, lab)
+        transcript = run_deck(deck, lab, plan, timeout=timeout, progress=progress)
     finally:
         lab.close()
     check_asserts(deck, transcript)
     return transcript
+
+
+def copy_course_files(deck: Deck, lab: Lab) -> None:
+    """The deck's `files:` into the lab, before its setup and commands run."""
+    if not deck.settings.files:
+        return
+    copy_in = getattr(lab, "copy_in", None)
+    if copy_in is None:
+        raise LabError(
+            f"{deck.path}: its livedeck.files are copied into a lab, and this lab takes no files",
+            hint="build it on the Docker lab (--lab docker)",
+        )
+    for source, target in deck.settings.files:
+        copy_in(deck.path.parent / source, target)
 
 
 def stage(deck: Deck, transcript: Transcript, staging: Path) -> Path:
