@@ -93,3 +93,20 @@ def test_what_a_registry_storage_serves(tmp_path: Path) -> None:
     assert not serves("nginx:1.25") and not serves("ghcr.io/library/nginx")
     assert split_ref("me/app:2") == ("me/app", "2")
     assert split_ref("localhost:5000/app") == ("localhost:5000/app", "latest")
+
+
+def test_a_file_without_marp_true_is_published_as_one_page(tmp_path: Path) -> None:
+    from livedeck.run.lab import LocalLab
+
+    doc = tmp_path / "notes.md"
+    doc.write_text("# Lab notes\n\nRun this:\n\n```\n$ echo hello\nstale\n```\n", "utf-8")
+    out = tmp_path / "build"
+    built = build([doc], BuildOptions(out_dir=out, formats=("html", "pdf")), LocalLab)
+    assert "$ echo hello\nhello\n```" in (out / "notes.md").read_text()
+    page = (out / "notes.html").read_text()
+    assert "<h1>Lab notes</h1>" in page
+    assert "<pre><code>$ echo hello\nhello\n</code></pre>" in page
+    assert "<section" not in page  # no slides
+    assert not (out / "notes.pdf").exists()
+    assert built.overflows == []
+    assert 'href="notes.html"' in (out / "index.html").read_text()

@@ -14,6 +14,7 @@ from livedeck import fit, record
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
+from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, RecordError
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
@@ -107,21 +108,31 @@ def build(
                 if options.offline
                 else run_on_lab(deck, start_lab, progress, options.timeout, options.columns)
             )
-        staged = [stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
+        # Documents are staged apart: marp converts every Markdown file of the slides' folder.
+        pages = staging / ".documents"
+        pages.mkdir()
+        staged = [
+            stage(deck, t, pages if deck.document else staging)
+            for deck, t in zip(decks, transcripts, strict=True)
+        ]
+        slides = [(d, s) for d, s in zip(decks, staged, strict=True) if not d.document]
         built = Built(warnings=warnings)
         if not options.offline:
             built.changes = changes_since_records(decks, transcripts)
-        if measurer is not None:
-            built.overflows = fit_slides(decks, staged, themes, measurer.measure)
+        if measurer is not None and slides:
+            built.overflows = fit_slides(
+                [d for d, _ in slides], [s for _, s in slides], themes, measurer.measure
+            )
             if options.strict and built.overflows:
                 raise overflow_error(built.overflows)
         built.outputs = (
-            publish(staged, options.out_dir, options.formats, themes=themes)
+            publish([s for _, s in slides], options.out_dir, options.formats, themes=themes)
             if options.formats
             else []
         )
+        made = _publish_documents(decks, staged, options.formats, staging)
         if options.formats:
-            _write_index(decks, built, staging)
+            _write_index(decks, built, staging, made)
         built.outputs += move_all(staging, options.out_dir)
         if not options.offline:
             built.outputs += [record.write(d, t) for d, t in zip(decks, transcripts, strict=True)]
@@ -280,8 +291,28 @@ def _fonts(deck: Deck, boxes: Sequence[SlideBox]) -> dict[int, fit.FontFit]:
     return fonts
 
 
-def _write_index(decks: Sequence[Deck], built: Built, staging: Path) -> None:
-    names = {p.name for p in built.outputs}
+def _publish_documents(
+    decks: Sequence[Deck], staged: Sequence[Path], formats: Sequence[str], staging: Path
+) -> set[str]:
+    """Documents' Markdown and pictures into staging, with one HTML page each (no PDF)."""
+    pages = staging / ".documents"
+    made = set()
+    for deck, path in zip(decks, staged, strict=True):
+        if deck.document and "html" in formats:
+            page = document_html(path.read_text(encoding="utf-8"), deck_title(deck))
+            (staging / f"{deck.name}.html").write_text(page, encoding="utf-8")
+            made.add(f"{deck.name}.html")
+    for source in sorted(pages.rglob("*")) if pages.is_dir() else []:
+        if source.is_file():
+            target = staging / source.relative_to(pages)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    shutil.rmtree(pages, ignore_errors=True)
+    return made
+
+
+def _write_index(decks: Sequence[Deck], built: Built, staging: Path, pages: set[str]) -> None:
+    names = {p.name for p in built.outputs} | pages
     entries = []
     for deck in decks:
         count = sum(1 for o in built.overflows if o.path == deck.path)

@@ -123,6 +123,11 @@ class Deck:
         return self.path.stem
 
     @property
+    def document(self) -> bool:
+        """Without `marp: true` the file is a document: one page, not slides."""
+        return self.front_matter.get("marp") is not True
+
+    @property
     def commands(self) -> tuple[Command, ...]:
         """Every command of the deck, in deck order."""
         return tuple(c for b in self.blocks for c in b.commands)
