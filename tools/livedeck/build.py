@@ -6,7 +6,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -14,17 +14,19 @@ from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
-from livedeck.errors import DeckError, LivedeckError, RecordError
+from livedeck.document import document_html
+from livedeck.errors import DeckError, LabError, LivedeckError, RecordError
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
 from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
+from livedeck.preflight import Notice, Served, preflight
 from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.results import DeckResult
 from livedeck.run import Progress, lab_spec, run_deck
-from livedeck.run.lab import LabFactory
+from livedeck.run.lab import Lab, LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
 
 STAGING = ".staging-"  # in the output folder: `.staging-PID.START-random`, one per build
@@ -53,6 +55,7 @@ class Built:
     overflows: list[Overflow] = field(default_factory=list)
     changes: dict[Path, list[Change]] = field(default_factory=dict)  # since each deck's record
     decks: list[DeckResult] = field(default_factory=list)  # per deck: record kept or changed
+    warnings: list[Notice] = field(default_factory=list)  # found before anything ran
 
 
 Hooks = Callable[[Deck], None]
@@ -87,14 +90,18 @@ def build(
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
     waiting: Waiting | None = None,
+    served: Served | None = None,
 ) -> Built:
     """Run (or replay), render and publish every deck; on any error out_dir stays as it was.
 
     Everything is made in a staging folder of this build's own; only the final moves into
     out_dir (and the records) happen under a lock on out_dir, so two builds into one folder
-    (a build beside a watch) never mix their files. `waiting` hears when that lock is taken.
+    (a build beside a watch) never mix their files. `waiting` hears when that lock is taken;
+    `served` tells which images the lab can pull, to warn about the others before any run.
     """
     decks = [load_deck(path) for path in find_decks(paths)]  # every deck parses before any runs
+    # Everything that needs no lab is checked before the first lab starts.
+    warnings = [n for d in decks for n in preflight(d, None if options.offline else served)]
     themes = sorted({t for t in (resolve_theme(d, theme_dirs_for(d.path)) for d in decks) if t})
     if options.formats:
         check_tools(options.formats)  # before minutes of running, not after
@@ -107,16 +114,30 @@ def build(
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
         results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
         transcripts = [_shown(r) for r in results]
-        staged = [stage_deck(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
-        built = Built(decks=results)
+        # Documents are staged apart: marp converts every Markdown file of the slides' folder.
+        pages = staging / ".documents"
+        pages.mkdir()
+        staged = [
+            stage_deck(deck, t, pages if deck.document else staging)
+            for deck, t in zip(decks, transcripts, strict=True)
+        ]
+        slides = [(d, s) for d, s in zip(decks, staged, strict=True) if not d.document]
+        built = Built(decks=results, warnings=warnings)
         built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
-        if measurer is not None:
-            built.overflows = fit_slides(decks, staged, themes, measurer.measure)
+        if measurer is not None and slides:
+            built.overflows = fit_slides(
+                [d for d, _ in slides], [s for _, s in slides], themes, measurer.measure
+            )
             if options.strict and built.overflows:
                 raise overflow_error(built.overflows)
+        published = (
+            publish([s for _, s in slides], staging, options.formats, themes=themes)
+            if options.formats and slides
+            else []
+        )
+        made = _publish_documents(decks, staged, options.formats, staging)
         if options.formats:
-            published = publish(staged, staging, options.formats, themes=themes)
-            _write_index(decks, [p.name for p in published], built, staging)
+            _write_index(decks, [p.name for p in published] + sorted(made), built, staging)
         told = None if waiting is None else lambda: waiting(options.out_dir)
         with reap.folder_lock(options.out_dir, told):
             built.outputs = move_all(staging, options.out_dir)
@@ -148,6 +169,8 @@ def check(
     a record whose story still holds is kept as it is.
     """
     decks = [load_deck(path) for path in find_decks(paths)]
+    for deck in decks:
+        preflight(deck)
     # Without --update every deck needs a record that fits: fail before minutes of running.
     recorded = [_previous(deck) if update else record.read(deck) for deck in decks]
     found = []
@@ -251,15 +274,31 @@ def run_on_lab(
 ) -> Transcript:
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
     secrets.values(deck)  # a missing secret fails before a lab starts
-    lab = start_lab(lab_spec(deck, columns))
+    plan = run_plan(deck)
+    lab = start_lab(replace(lab_spec(deck, columns), packages=deck.settings.packages))
     try:
+        copy_course_files(deck, lab)
         transcript = run_deck(
-            deck, lab, run_plan(deck), timeout=timeout, progress=progress, keep_going=keep_going
+            deck, lab, plan, timeout=timeout, progress=progress, keep_going=keep_going
         )
     finally:
         lab.close()
     check_asserts(deck, transcript)
     return transcript
+
+
+def copy_course_files(deck: Deck, lab: Lab) -> None:
+    """The deck's `files:` into the lab, before its setup and commands run."""
+    if not deck.settings.files:
+        return
+    copy_in = getattr(lab, "copy_in", None)
+    if copy_in is None:
+        raise LabError(
+            f"{deck.path}: its livedeck.files are copied into a lab, and this lab takes no files",
+            hint="build it on the Docker lab (--lab docker)",
+        )
+    for source, target in deck.settings.files:
+        copy_in(deck.path.parent / source, target)
 
 
 def stage_deck(deck: Deck, transcript: Transcript, staging: Path) -> Path:
@@ -337,6 +376,26 @@ def _fonts(deck: Deck, boxes: Sequence[SlideBox]) -> dict[int, fit.FontFit]:
                 floor_px=deck.settings.font_floor,
             )
     return fonts
+
+
+def _publish_documents(
+    decks: Sequence[Deck], staged: Sequence[Path], formats: Sequence[str], staging: Path
+) -> set[str]:
+    """Documents' Markdown and pictures into staging, with one HTML page each (no PDF)."""
+    pages = staging / ".documents"
+    made = set()
+    for deck, path in zip(decks, staged, strict=True):
+        if deck.document and "html" in formats:
+            page = document_html(path.read_text(encoding="utf-8"), deck_title(deck))
+            (staging / f"{deck.name}.html").write_text(page, encoding="utf-8")
+            made.add(f"{deck.name}.html")
+    for source in sorted(pages.rglob("*")) if pages.is_dir() else []:
+        if source.is_file():
+            target = staging / source.relative_to(pages)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, target)
+    shutil.rmtree(pages, ignore_errors=True)
+    return made
 
 
 def _write_index(

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from livedeck import __version__
 from livedeck.errors import (
@@ -26,6 +26,9 @@ from livedeck.errors import (
 from livedeck.model import Command, Deck
 from livedeck.run.lab import LabFactory, LabSpec, LocalLab
 from livedeck.run.session import Outcome
+
+if TYPE_CHECKING:
+    from livedeck.preflight import Served
 
 EXIT_DECK = 1  # the deck or one of its commands is wrong
 EXIT_USAGE = 2  # argparse's own code for a wrong command line
@@ -271,7 +274,10 @@ def _build(args: argparse.Namespace) -> int:
     )
     progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
-    built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck, _waiting)
+    served = _served() if args.lab == "docker" else None
+    built = build(args.paths, options, _lab_factory(args.lab), progress, on_deck, _waiting, served)
+    for warning in built.warnings:
+        _say(str(warning))
     for overflow in built.overflows:
         _say(f"{overflow.path}:{overflow.line}: warning: {overflow.message}")
     for result in built.decks:
@@ -405,6 +411,14 @@ def _watch(args: argparse.Namespace) -> int:
             _say(f"  {preview.page_url(deck)}")
         watch(args.paths, options, _lab_factory(args.lab), report, threading.Event(), marp)
     return 0
+
+
+def _served() -> Served:
+    """Which images the lab's registry mirror serves (read from its storage)."""
+    from livedeck.preflight import registry_serves
+    from livedeck.run.labs import lab_names
+
+    return registry_serves(lab_names().registry_dir)
 
 
 def _formats(text: str) -> tuple[str, ...]:

@@ -105,6 +105,8 @@ def context_at(
     context: dict[str, Any] = {
         r.command.name: v for r, v in zip(done, views, strict=True) if r.command.name
     }
+    # Hidden steps (a `file:` block written into the lab) are no command a reader saw.
+    views = [v for r, v in zip(done, views, strict=True) if not r.command.hidden]
     context["commands"] = views
     if views:
         context["last"] = views[-1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -15,8 +16,18 @@ from livedeck import directives, shellsyntax
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
 
-# user@host:path$ command  (or # for root). The bare prompt may lack its trailing space.
-DEFAULT_PROMPT = r"(?P<user>[A-Za-z_][\w.-]*)@(?P<host>[\w.-]+):(?P<path>[^\s$#]*)[$#]"
+# `user@host:path$ command` (or `#` for root), or a bare `$ command` / `# command` whose user and
+# host are the deck's (groups user and host do not take part). A prompt with no command may lack
+# its trailing space. Bare prompts count only in shell fences (SHELL_FENCES), and a bare `# `
+# only where the shell is root's: elsewhere `# ` starts a comment or a heading in a file's text.
+DEFAULT_PROMPT = r"(?:(?P<user>[A-Za-z_][\w.-]*)@(?P<host>[\w.-]+):(?P<path>[^\s$#]*))?[$#]"
+# Fences whose bare `$ ` lines are prompts: the languages people mark terminal sessions with.
+SHELL_FENCES = frozenset(
+    {"", "bash", "sh", "shell", "console", "shell-session", "shellsession", "sh-session", "zsh"}
+)
+# Commands that leave the deck's user in a root shell, where `# ` is the prompt.
+ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-[is]\b|su\b|bash\b|-u\s*root\s+bash\b)|su\b)")
+LAB_USER, LAB_HOST = "ubuntu", "lab"  # a deck without a user@host prompt or settings
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
 HTML_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # Marp's own directives may sit in between
@@ -39,8 +50,9 @@ def parse_deck(text: str, path: Path) -> Deck:
     front, body_start = _front_matter(lines, path)
     settings = _settings(front.get("livedeck"), path, lines)
     prompt = _compile_prompt(settings.prompt, path, lines)
-    slides, blocks, found, verbatim = _scan(lines, body_start, prompt, path)
-    blocks = _fill_source_form(blocks, settings)
+    shell = _Shell(root_user=settings.user == "root")
+    slides, blocks, found, verbatim = _scan(lines, body_start, prompt, path, shell)
+    blocks = _fill_identity(blocks, settings)
     return Deck(
         path=path,
         text=text,
@@ -54,17 +66,20 @@ def parse_deck(text: str, path: Path) -> Deck:
     )
 
 
-def _fill_source_form(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block, ...]:
-    """Commands of `run` blocks run as the deck's user on its host: the first prompt's."""
-    prompted = next((c for b in blocks if not b.source_form for c in b.commands), None)
-    user = settings.user or (prompted.user if prompted else "ubuntu")
-    host = settings.host or (prompted.host if prompted else "lab")
-    return tuple(
-        replace(b, commands=tuple(replace(c, user=user, host=host) for c in b.commands))
-        if b.source_form
-        else b
-        for b in blocks
-    )
+def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block, ...]:
+    """Commands whose prompt names no user@host (`run` blocks, bare `$ ` prompts, `file:`
+    blocks) run as the deck's user on its host: the settings', else the first user@host
+    prompt's, else the lab's defaults. A bare `# ` is root's on that host."""
+    prompted = next((c for b in blocks for c in b.commands if c.host), None)
+    user = settings.user or (prompted.user if prompted else LAB_USER)
+    host = settings.host or (prompted.host if prompted else LAB_HOST)
+
+    def filled(command: Command) -> Command:
+        if command.host or command.prompt.strip() not in ("", "$", "#"):
+            return command  # a user@host prompt, or one of a program (the deck's `prompt:`)
+        return replace(command, user=command.user or user, host=host)
+
+    return tuple(replace(b, commands=tuple(map(filled, b.commands))) for b in blocks)
 
 
 def _front_matter(lines: list[str], path: Path) -> tuple[dict[str, Any], int]:
@@ -118,6 +133,10 @@ def _settings(raw: Any, path: Path, lines: Sequence[str]) -> Settings:
 
 
 def _coerce(key: str, value: Any, kind: Any, path: Path, lines: Sequence[str]) -> Any:
+    if key == "files":
+        return _files(value, path, _key_line(lines, key))
+    if key == "packages":
+        return _packages(value, path, _key_line(lines, key))
     wanted = str(kind)
     if "float" in wanted and isinstance(value, int | float) and not isinstance(value, bool):
         if value <= 0:
@@ -140,6 +159,46 @@ def _coerce(key: str, value: Any, kind: Any, path: Path, lines: Sequence[str]) -
     elif "str" in wanted and isinstance(value, str):
         return value
     raise DeckError(path, _key_line(lines, key), f"livedeck.{key} has the wrong type ({value!r})")
+
+
+def _files(value: Any, path: Path, line: int) -> tuple[tuple[str, str], ...]:
+    """`files: {hands_on/ch05: ~/course/ch05}`: deck-relative sources -> lab paths."""
+    if not isinstance(value, Mapping):
+        raise DeckError(
+            path,
+            line,
+            "livedeck.files maps files or folders beside the deck to paths in the lab",
+            hint="for example  files: {hands_on_files/ch05: ~/course/ch05}",
+        )
+    found = []
+    for source, target in value.items():
+        if not isinstance(source, str) or not source or source.startswith("/"):
+            raise DeckError(
+                path, line, f"livedeck.files: {source!r} must be a path relative to the deck"
+            )
+        if not isinstance(target, str) or not target.startswith(("/", "~")):
+            raise DeckError(
+                path,
+                line,
+                f"livedeck.files: {source} goes to {target!r}, which is not a lab path",
+                hint="a lab path starts with `~/` (the lab user's home) or `/`",
+            )
+        found.append((source, target))
+    return tuple(found)
+
+
+PACKAGE = re.compile(r"[a-z0-9][a-z0-9+.-]+(?:=[\w.:~+-]+)?")
+
+
+def _packages(value: Any, path: Path, line: int) -> tuple[str, ...]:
+    """`packages: [make, python3-venv]`: Debian packages installed in the lab."""
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise DeckError(path, line, "livedeck.packages is a list of Debian package names")
+    for item in items:
+        if not PACKAGE.fullmatch(item):
+            raise DeckError(path, line, f"livedeck.packages: {item!r} is not a package name")
+    return tuple(sorted(set(items)))
 
 
 def _count(value: Any) -> bool:
@@ -173,6 +232,29 @@ def _compile_prompt(pattern: str, path: Path, lines: Sequence[str]) -> re.Patter
 
 
 @dataclass
+class _Shell:
+    """Whether the deck's shell is root's at this point of the deck: then a bare `# ` is a
+    prompt. Followed through the deck in order, across blocks."""
+
+    root_user: bool  # the deck's user is root
+    depth: int = 0  # root shells entered (`sudo -i`, `su`) and not left yet
+
+    @property
+    def root(self) -> bool:
+        return self.root_user or self.depth > 0
+
+    def after(self, command: Command) -> None:
+        if ROOT_SHELL.match(command.text):
+            self.depth += 1
+        elif self.depth and command.prompt.rstrip().endswith("#") and _leaves(command.text):
+            self.depth -= 1
+
+
+def _leaves(text: str) -> bool:
+    return text.strip() in ("exit", "logout")
+
+
+@dataclass
 class _Pending:
     """Directives read since the last block, waiting for the next one."""
 
@@ -180,7 +262,7 @@ class _Pending:
 
 
 def _scan(
-    lines: list[str], start: int, prompt: re.Pattern[str], path: Path
+    lines: list[str], start: int, prompt: re.Pattern[str], path: Path, shell: _Shell
 ) -> tuple[tuple[Slide, ...], tuple[Block, ...], list[int], list[tuple[int, int]]]:
     slides: list[Slide] = []
     blocks: list[Block] = []
@@ -196,7 +278,7 @@ def _scan(
             close = _closing_fence(lines, i, fence.group(2))
             if close is None:
                 raise DeckError(path, i + 1, "code block opened here is never closed")
-            block = _block(lines, i, close, prompt, path, pending)
+            block = _block(lines, i, close, prompt, path, pending, shell)
             if block is not None:
                 blocks.append(block)
             else:
@@ -271,15 +353,32 @@ def _block(
     prompt: re.Pattern[str],
     path: Path,
     pending: _Pending,
+    shell: _Shell,
 ) -> Block | None:
     body = lines[opening + 1 : close]
     info = FENCE.match(lines[opening])
-    if info is not None and RUN_WORD in info.group(3).split()[1:]:
+    words = info.group(3).split() if info is not None else []
+    written = _file_directive(pending, path)
+    if written is not None:
+        return _file_block(body, opening, close, written, path)
+    if RUN_WORD in words[1:]:
         commands = _source_form(body, opening, path)
         commands = directives.apply(commands, pending.items, path)
         return Block(opening + 1, close + 1, (), tuple(commands), source_form=True)
-    starts = [k for k, text in enumerate(body) if prompt.match(text)]
-    if not starts:
+    in_shell = (words[0].lower() if words else "") in SHELL_FENCES
+
+    def prompt_at(k: int) -> re.Match[str] | None:
+        """The prompt that starts body[k], if it is one here."""
+        match = prompt.match(body[k])
+        if match is None or match.group("host") is not None:
+            return match
+        bare = match.group("prompt").rstrip()
+        if bare not in ("$", "#"):  # a prompt of the deck's own `prompt:` pattern
+            return match
+        return match if in_shell and (bare == "$" or shell.root) else None
+
+    k = next((k for k in range(len(body)) if prompt_at(k)), len(body))
+    if k == len(body):
         if pending.items:
             raise DeckError(
                 path,
@@ -287,30 +386,93 @@ def _block(
                 "livedeck directive is not followed by a transcript block",
             )
         return None
+    lead = tuple(body[:k])
     commands = []
-    k = starts[0]
     while k < len(body):
-        match = prompt.match(body[k])
+        match = prompt_at(k)
         assert match is not None
         line_no = opening + 2 + k
         text_lines, marks, k = _command_lines(body, k, match.group("command") or "", path, line_no)
         output_start = k
-        while k < len(body) and not prompt.match(body[k]):
-            k += 1
-        commands.append(
-            Command(
-                line=line_no,
-                prompt=match.group("prompt") + (" " if match.group("command") is not None else ""),
-                text="\n".join(text_lines),
-                user=match.group("user"),
-                host=match.group("host"),
-                output=tuple(body[output_start:k]),
-                ps2=marks,
-                path_span=match.span("path") if "path" in prompt.groupindex else (-1, -1),
-            )
+        command = Command(
+            line=line_no,
+            prompt=match.group("prompt") + (" " if match.group("command") is not None else ""),
+            text="\n".join(text_lines),
+            # A bare prompt: the deck's user (root's for `#`) and host, filled in afterwards.
+            user=match.group("user") or ("root" if match.group("prompt").startswith("#") else ""),
+            host=match.group("host") or "",
+            output=(),
+            ps2=marks,
+            path_span=match.span("path") if "path" in prompt.groupindex else (-1, -1),
         )
+        shell.after(command)
+        while k < len(body) and not prompt_at(k):
+            k += 1
+        commands.append(replace(command, output=tuple(body[output_start:k])))
     commands = directives.apply(commands, pending.items, path)
-    return Block(opening + 1, close + 1, tuple(body[: starts[0]]), tuple(commands))
+    return Block(opening + 1, close + 1, lead, tuple(commands))
+
+
+def _file_directive(pending: _Pending, path: Path) -> tuple[int, str] | None:
+    """The line and lab path of a `file:` directive before this block, if there is one."""
+    found = [(line, data) for line, data in pending.items if "file" in data]
+    if not found:
+        return None
+    line, data = found[0]
+    others = [key for key in data if key != "file"]
+    if others or len(pending.items) > 1:
+        raise DeckError(
+            path,
+            line,
+            "a `file:` directive stands alone: its block is written to the lab, not run",
+            hint="move the other keys to the directive of a transcript block",
+        )
+    target = data["file"]
+    if not isinstance(target, str) or not target.startswith(("/", "~/")) or "\n" in target:
+        raise DeckError(
+            path,
+            line,
+            f"`file:` must be a path in the lab starting with `/` or `~/`, not {target!r}",
+            hint="for example <!-- livedeck: {file: ~/app/Dockerfile} -->",
+        )
+    if target.endswith("/"):
+        raise DeckError(path, line, f"`file:` names a folder ({target}); name the file")
+    return line, target
+
+
+def _file_block(
+    body: list[str], opening: int, close: int, written: tuple[int, str], path: Path
+) -> Block:
+    """A block written to a file in the lab at this point of the deck, shown as it is."""
+    _, target = written
+    command = Command(
+        line=opening + 1,
+        prompt="",
+        text=file_write(target, body),
+        user="",
+        host="",
+        output=(),
+        hidden=True,
+    )
+    return Block(opening + 1, close + 1, (), (command,), file=target)
+
+
+def file_write(target: str, body: Sequence[str]) -> str:
+    """The command line that writes `body` to `target` (parents made): one heredoc."""
+    delimiter = "LIVEDECK_EOF"
+    while delimiter in body:
+        delimiter += "_"
+    folder, _, _ = target.rpartition("/")
+    lines = [f"mkdir -p {_lab_path(folder or '/')} && cat > {_lab_path(target)} <<'{delimiter}'"]
+    return "\n".join([*lines, *body, delimiter])
+
+
+def _lab_path(target: str) -> str:
+    """`target` quoted for bash, its leading `~/` left for bash to expand."""
+    if target == "~" or target.startswith("~/"):
+        rest = target[2:]
+        return "~/" + shlex.quote(rest) if rest else "~"
+    return shlex.quote(target)
 
 
 def _command_lines(

@@ -26,6 +26,7 @@ KEYS = (
     "input",
     "before",
     "wait",
+    "file",
 )
 FIRST_ONLY = ("before", "wait")  # about the point before the block: its first command
 SECRET = re.compile(r"^\{\{\s*secret\.([A-Za-z_]\w*)\s*\}\}$")

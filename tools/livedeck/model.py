@@ -59,6 +59,9 @@ class Command:
     path_span: tuple[int, int] = (-1, -1)  # where the prompt shows the directory, if it does
     before: tuple[Hidden, ...] = ()  # run first, shown nowhere (directives `before:`, `wait:`)
     input: tuple[Input, ...] = ()  # typed when it waits for input (directive `input:`)
+    # A step the deck implies but no slide shows (writing a `file:` block into the lab): the run
+    # stage types it, checks no prompt for it and reports no progress; render leaves it out.
+    hidden: bool = False
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -89,6 +92,7 @@ class Block:
     lead: tuple[str, ...]  # lines before the first prompt, kept as they are
     commands: tuple[Command, ...]
     source_form: bool = False  # ```bash run: bare commands, prompts added on the slide
+    file: str | None = None  # a `file:` block: shown as written, its one hidden command writes it
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,9 @@ class Settings:
     fit: str = "none"  # "shrink": shrink the code font of overflowing slides (not below font_floor)
     font_floor: float = 12.0  # px
     elide: tuple[int, ...] = ()  # (head, tail): keep only these lines of every long screen
+    # Course files copied into the lab before `setup`: (source relative to the deck, lab path).
+    files: tuple[tuple[str, str], ...] = ()
+    packages: tuple[str, ...] = ()  # Debian packages the lab has on top of its own tools
 
 
 @dataclass(frozen=True)
@@ -136,6 +143,11 @@ class Deck:
     def name(self) -> str:
         """The deck's file name without `.md`: the name of its outputs."""
         return self.path.stem
+
+    @property
+    def document(self) -> bool:
+        """Without `marp: true` the file is a document: one page, not slides."""
+        return self.front_matter.get("marp") is not True
 
     @property
     def commands(self) -> tuple[Command, ...]:

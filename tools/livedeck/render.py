@@ -55,6 +55,8 @@ def _block(
     block: Block, lines: list[str], transcript: Transcript, elide: tuple[int, ...]
 ) -> list[str]:
     opening = lines[block.line - 1]
+    if block.file is not None:  # written into the lab by a hidden command; shown as written
+        return lines[block.line - 1 : block.end]
     if block.source_form:
         fence = FENCE.match(opening)
         assert fence is not None

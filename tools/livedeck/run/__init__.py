@@ -159,7 +159,7 @@ class Run:
         inputs = [self._secrets[i.secret] if i.secret else i.text for i in command.input]
         outcome = self._type(command, typed, seconds, on_output, inputs)
         outcome = replace(outcome, lines=secrets.redact(outcome.lines, self._secrets.values()))
-        if self._progress is not None:
+        if self._progress is not None and not command.hidden:
             self._progress(command, outcome)
         try:
             self._check(command, outcome, "command", seconds)

@@ -26,6 +26,7 @@ class LabSpec:
     user: str = "ubuntu"
     columns: int = 200
     rows: int = 50
+    packages: tuple[str, ...] = ()  # Debian packages on top of the lab's own tools
 
 
 class Channel(Protocol):

@@ -8,12 +8,15 @@ would. Nothing a deck does inside reaches the host engine's images or containers
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import io
 import os
 import secrets
 import select
 import shutil
 import signal
 import socket
+import tarfile
 import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
@@ -96,6 +99,32 @@ class DockerLab:
         )
         self._channels.append(channel)
         return channel
+
+    def copy_in(self, source: Path, target: str) -> None:
+        """Copy a file or folder of this machine to `target` in the lab (`~/...`: the lab
+        user's home), owned by the lab user; missing parent folders are made as the user."""
+        path = self._home + target[1:] if target == "~" or target.startswith("~/") else target
+        path = path.rstrip("/") or "/"
+        parent, _, name = path.rpartition("/")
+        parent = parent or "/"
+        as_user = parent == self._home or parent.startswith(self._home + "/")
+        mkdir = ["mkdir", "-p", parent]
+        status, output = self.exec_root(
+            ["runuser", "-u", self.spec.user, "--", *mkdir] if as_user else mkdir
+        )
+        if status != 0:
+            raise LabError(f"could not make {parent} in the lab: {output.strip()}")
+        archive = io.BytesIO()
+        with tarfile.open(fileobj=archive, mode="w") as tar:
+            tar.add(source, arcname=name)
+        with docker_errors(f"could not copy {source} into the lab"):
+            self._host.api.put_archive(self._container.id, parent, archive.getvalue())
+        owner = f"{self.spec.user}:{self.spec.user}"
+        status, output = self.exec_root(["chown", "-R", owner, path])
+        if status != 0:
+            raise LabError(
+                f"could not give {path} to {self.spec.user} in the lab: {output.strip()}"
+            )
 
     def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
         """Run a side command as root in the lab; its exit code and output (stdout + stderr)."""
@@ -187,6 +216,7 @@ def start_sandbox(
     if not (registry / "docker").is_dir():
         raise LabError(f"the lab's registry storage {registry} holds no images", hint=SETUP_HINT)
     host = host_client()
+    image = with_packages(host, names.lab_image, spec.packages) if spec.packages else None
     run_dir = reap.owned_tempdir("livedeck-lab-")
     container: Any = None
     watcher: Any = None
@@ -195,7 +225,9 @@ def start_sandbox(
             ensure_network(host, names)
             try:
                 with docker_errors("could not start the lab container"):
-                    container = _create_container(host, spec, names, registry, run_dir, keep=keep)
+                    container = _create_container(
+                        host, spec, names, registry, run_dir, image or names.lab_image, keep=keep
+                    )
                     container.start()
                 break
             except LabError as error:
@@ -223,8 +255,52 @@ def start_sandbox(
     return DockerLab(spec, host, container, run_dir, home, keep=keep, watcher=watcher)
 
 
+def with_packages(host: Any, lab_image: str, packages: Sequence[str]) -> str:
+    """The lab image with Debian packages added: built once per lab image and package list
+    (its tag is their hash), then reused by every lab that asks for the same list."""
+    with docker_errors(f"the lab image {lab_image} is missing"):
+        base = host.images.get(lab_image).id
+    wanted = " ".join(sorted(packages))
+    digest = hashlib.sha256(f"{base} {wanted}".encode()).hexdigest()[:16]
+    tag = f"{lab_image.rpartition(':')[0] or lab_image}-packages:{digest}"
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        host.images.get(tag)
+        return tag
+    dockerfile = (
+        f"FROM {base}\n"
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y"
+        f" --no-install-recommends {wanted} && rm -rf /var/lib/apt/lists/*\n"
+    )
+    try:
+        host.images.build(
+            fileobj=io.BytesIO(dockerfile.encode()),
+            tag=tag,
+            network_mode="host",  # the Debian mirror is reachable from builds on the host network
+            rm=True,
+            forcerm=True,
+            labels={"livedeck.lab.packages": wanted},
+        )
+    except docker.errors.BuildError as error:
+        log = [str(item.get("stream", item.get("error", ""))).rstrip() for item in error.build_log]
+        tail = [line for line in log if line.strip()][-6:]
+        raise LabError(
+            f"could not add the packages {wanted} to the lab:\n" + "\n".join(tail),
+            hint="livedeck.packages names Debian (bookworm) packages: check their names",
+        ) from error
+    except docker.errors.DockerException as error:
+        raise LabError(f"could not add the packages {wanted} to the lab: {error}") from error
+    return tag
+
+
 def _create_container(
-    host: Any, spec: LabSpec, names: LabNames, registry: Path, run_dir: Path, *, keep: bool
+    host: Any,
+    spec: LabSpec,
+    names: LabNames,
+    registry: Path,
+    run_dir: Path,
+    image: str,
+    *,
+    keep: bool,
 ) -> Any:
     """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md)."""
     api = host.api
@@ -245,7 +321,7 @@ def _create_container(
     host_config["MaskedPaths"] = []
     host_config["ReadonlyPaths"] = []
     created = api.create_container(
-        names.lab_image,
+        image,
         name=f"livedeck-lab-{secrets.token_hex(4)}",
         hostname=spec.hostname,
         labels=_labels(names, run_dir, keep=keep),
