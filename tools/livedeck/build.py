@@ -6,7 +6,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from livedeck import fit, record
@@ -14,6 +14,7 @@ from livedeck.check import Change, compare
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError, LivedeckError, RecordError
 from livedeck.expect import check_asserts
+from livedeck.images.sources import MIRROR, Choice, for_deck
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
@@ -36,6 +37,7 @@ class BuildOptions:
     columns: int | None = None
     offline: bool = False  # render from the records, run nothing
     strict: bool = False  # an overflowing slide is an error
+    images: Choice | None = None  # the run's image source (a deck's front matter may override)
 
 
 @dataclass
@@ -96,7 +98,9 @@ def build(
             transcripts.append(
                 record.read(deck)
                 if options.offline
-                else _run(deck, start_lab, progress, options.timeout, options.columns)
+                else _run(
+                    deck, start_lab, progress, options.timeout, options.columns, options.images
+                )
             )
         staged = [_stage(deck, t, staging) for deck, t in zip(decks, transcripts, strict=True)]
         built = Built()
@@ -131,6 +135,7 @@ def check(
     timeout: float | None = None,
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
+    images: Choice | None = None,
 ) -> list[tuple[Deck, list[Change]]]:
     """Run every deck on a fresh lab and compare with its record; `update` rewrites the record."""
     decks = [load_deck(path) for path in find_decks(paths)]
@@ -139,7 +144,7 @@ def check(
     for deck, old in zip(decks, recorded, strict=True):
         if on_deck is not None:
             on_deck(deck)
-        fresh = _run(deck, start_lab, progress, timeout)
+        fresh = _run(deck, start_lab, progress, timeout, images=images)
         found.append((deck, [] if old is None else compare(deck, old, fresh)))
         if update:
             record.write(deck, fresh)
@@ -165,13 +170,17 @@ def _run(
     progress: Progress | None,
     timeout: float | None,
     columns: int | None = None,
+    images: Choice | None = None,
 ) -> Transcript:
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
-    lab = start_lab(lab_spec(deck, columns))
+    source = for_deck(images or Choice(MIRROR, "default", False), deck.settings.images)
+    lab = start_lab(replace(lab_spec(deck, columns), images=source.label))
     try:
         transcript = run_deck(deck, lab, timeout=timeout, progress=progress)
     finally:
         lab.close()
+    if transcript.engine:  # a lab with an engine: the record says where its images came from
+        transcript = replace(transcript, engine={**transcript.engine, "images": source.label})
     check_asserts(deck, transcript)
     return transcript
 

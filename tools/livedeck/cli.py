@@ -14,7 +14,15 @@ from types import FrameType
 from typing import NoReturn
 
 from livedeck import __version__
-from livedeck.errors import CommandFailed, DeckError, LabError, LivedeckError, ToolMissing
+from livedeck.errors import (
+    CommandFailed,
+    DeckError,
+    LabError,
+    LivedeckError,
+    RegistryError,
+    ToolMissing,
+)
+from livedeck.images.sources import Choice
 from livedeck.model import Command, Deck
 from livedeck.run.lab import LabFactory, LabSpec, LocalLab
 from livedeck.run.session import Outcome
@@ -32,6 +40,8 @@ examples:
   livedeck check                      does every deck still tell its story?
   livedeck watch                      rebuild decks whenever they are saved
   livedeck lab up                     start a lab to try commands by hand
+  livedeck images add ubuntu:22.04    let every lab pull an image of this machine
+  livedeck outdated --json            which decks' images changed upstream?
 """
 
 
@@ -46,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("livedeck: interrupted; the lab was removed and build/ left as it was")
         return EXIT_INTERRUPTED
-    except (ToolMissing, LabError) as error:
+    except (ToolMissing, LabError, RegistryError) as error:
         _report(error)
         return EXIT_ENVIRONMENT
     except LivedeckError as error:
@@ -126,7 +136,37 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("action", choices=("up", "down", "status"))
     lab.add_argument("--host", default="ip-10-0-1-14", help="host name of the lab (up)")
     lab.add_argument("--user", default="ubuntu", help="user of the lab's shell (up)")
+    _images_option(lab)
     lab.set_defaults(handler=_lab)
+
+    images = _verb(
+        verbs,
+        "images",
+        "add images every lab can pull, or list them",
+        "examples:\n  livedeck images add ubuntu:22.04 myorg/app:v1"
+        "\n  livedeck images add --from-file app.tar\n  livedeck images list",
+    )
+    images.add_argument("action", choices=("add", "list"))
+    images.add_argument("names", nargs="*", metavar="NAME[:TAG]", help="images to add")
+    images.add_argument(
+        "--from-file", type=Path, metavar="X.tar", help="a `docker save` file instead of the host"
+    )
+    images.add_argument("--json", action="store_true", help="list as JSON")
+    images.set_defaults(handler=_images)
+
+    outdated = _verb(
+        verbs,
+        "outdated",
+        "list decks whose images changed upstream since their records (pulls nothing)",
+        "examples:\n  livedeck outdated                 exit 1 when a deck's image has a new digest"
+        "\n  livedeck outdated slides/ --json",
+    )
+    outdated.add_argument(
+        "paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR"
+    )
+    outdated.add_argument("--json", action="store_true", help="print the result as JSON")
+    _images_option(outdated, "(default: the source each record was made with)")
+    outdated.set_defaults(handler=_outdated)
     return parser
 
 
@@ -148,6 +188,21 @@ def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
         default="docker",
         help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
     )
+    _images_option(verb)
+
+
+def _images_option(verb: argparse.ArgumentParser, default: str = "") -> None:
+    verb.add_argument(
+        "--images",
+        metavar="mirror|hub|URL",
+        help="where the lab's `docker pull` gets images: the seeded mirror, Docker Hub (through"
+        " a cache), or a registry URL (through a cache) "
+        + (
+            default
+            or "(default: $LIVEDECK_IMAGES, the deck's front matter, else hub if Docker"
+            " Hub answers, else mirror)"
+        ),
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -161,6 +216,7 @@ def _build(args: argparse.Namespace) -> int:
         columns=args.columns,
         offline=args.offline,
         strict=args.strict,
+        images=None if args.offline else _image_choice(args),
     )
     progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
@@ -193,6 +249,7 @@ def _check(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         progress=progress,
         on_deck=on_deck,
+        images=_image_choice(args),
     )
     changed = [(deck, changes) for deck, changes in found if changes]
     for deck, changes in changed:
@@ -217,7 +274,9 @@ def _watch(args: argparse.Namespace) -> int:
     from livedeck.build import BuildOptions, Built
     from livedeck.watch import watch
 
-    options = BuildOptions(out_dir=args.out, formats=_formats(args.format))
+    options = BuildOptions(
+        out_dir=args.out, formats=_formats(args.format), images=_image_choice(args)
+    )
 
     def report(deck: Path, outcome: Built | LivedeckError, ran: bool) -> None:
         if isinstance(outcome, LivedeckError):
@@ -256,7 +315,10 @@ def _lab(args: argparse.Namespace) -> int:
     from livedeck.run import labs, sandbox
 
     if args.action == "up":
-        lab = sandbox.start_sandbox(LabSpec(hostname=args.host, user=args.user), keep=True)
+        choice = _image_choice(args)
+        images = choice.source.label if choice else "mirror"
+        spec = LabSpec(hostname=args.host, user=args.user, images=images)
+        lab = sandbox.start_sandbox(spec, keep=True)
         print(f"lab {lab.name} is up; enter it with:")
         print(f"  docker exec -it -u {args.user} -w /home/{args.user} {lab.name} bash")
         print("remove it with: livedeck lab down")
@@ -267,6 +329,93 @@ def _lab(args: argparse.Namespace) -> int:
         for line in labs.lab_status():
             print(line)
     return 0
+
+
+def _image_choice(args: argparse.Namespace) -> Choice | None:
+    """The run's image source, and one line saying which and why (none for local labs)."""
+    from livedeck.images.sources import choose, hub_answers
+
+    if getattr(args, "lab", "docker") == "local":
+        return None
+    try:
+        choice = choose(args.images, os.environ, hub_answers)
+    except ValueError as error:
+        raise LivedeckError(
+            str(error), hint="--images mirror, --images hub, --images URL"
+        ) from None
+    if not args.quiet:
+        _say(f"livedeck: images from {choice.source.registry} ({choice.why})")
+    return choice
+
+
+def _images(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from livedeck.images.catalog import add_images, list_images
+
+    if args.action == "add":
+        if args.json:
+            raise LivedeckError("--json goes with `images list`")
+        for image in add_images(args.names, args.from_file):
+            print(f"added {image.name} ({image.layers} layers, {image.digest}) from {image.source}")
+        return 0
+    if args.names or args.from_file:
+        raise LivedeckError("`images list` takes no names", hint="livedeck images list")
+    listed = list_images()
+    if args.json:
+        data = {
+            "added": [dataclasses.asdict(i) for i in listed.added],
+            "seeded": [dataclasses.asdict(i) for i in listed.seeded],
+        }
+        print(json.dumps(data, indent=2))
+        return 0
+    rows = [*listed.added, *listed.seeded]
+    if not rows:
+        print("no images in the labs' mirror (add some: livedeck images add NAME)")
+    width = max((len(i.name) for i in rows), default=0)
+    for image in rows:
+        print(f"{image.name:<{width}}  {image.digest}  {image.layers:>2} layers  {image.source}")
+    return 0
+
+
+def _outdated(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from livedeck.images.outdated import outdated
+    from livedeck.images.sources import hub_answers
+
+    found = outdated(args.paths, flag=args.images, environ=os.environ, hub_answers=hub_answers)
+    changed = [check for deck in found for check in deck.changed]
+    if args.json:
+        data = [
+            {
+                "deck": str(deck.deck),
+                "images": deck.source,
+                "checks": [{**dataclasses.asdict(c), "changed": c.changed} for c in deck.checks],
+            }
+            for deck in found
+        ]
+        print(json.dumps(data, indent=2))
+    else:
+        for deck in found:
+            for check in deck.checks:
+                where = f"{deck.deck}:{check.line}: {check.image}"
+                if check.note:
+                    print(f"{where}: not checked: {check.note}")
+                elif check.changed:
+                    new = check.new or "no such tag any more"
+                    print(f"{where}: changed ({check.registry})\n  was {check.old}\n  now {new}")
+                else:
+                    print(f"{where}: unchanged ({check.registry})")
+        decks = sum(1 for deck in found if deck.changed)
+        if changed:
+            _say(
+                f"livedeck: {len(changed)} image(s) of {decks} deck(s) changed since their"
+                " records; rebuild them (livedeck build DECK) to show today's images"
+            )
+    return EXIT_DECK if changed else 0
 
 
 def _announce(deck: Deck) -> None:

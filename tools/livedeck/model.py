@@ -83,6 +83,7 @@ class Settings:
     fit: str = "none"  # "shrink": shrink the code font of overflowing slides (not below font_floor)
     font_floor: float = 12.0  # px
     elide: tuple[int, ...] = ()  # (head, tail): keep only these lines of every long screen
+    images: str | None = None  # image source: mirror, hub or a registry URL (livedeck.images)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ class LabSpec:
     user: str = "ubuntu"
     columns: int = 200
     rows: int = 50
+    images: str = "mirror"  # where its `docker pull` gets images: mirror, hub, or a registry URL
 
 
 class Channel(Protocol):
