@@ -365,8 +365,8 @@ def _images(args: argparse.Namespace) -> int:
     listed = list_images()
     if args.json:
         data = {
-            "added": [dataclasses.asdict(i) for i in listed.added],
-            "seeded": [dataclasses.asdict(i) for i in listed.seeded],
+            where: [{"name": i.name, **dataclasses.asdict(i)} for i in images]
+            for where, images in (("added", listed.added), ("seeded", listed.seeded))
         }
         print(json.dumps(data, indent=2))
         return 0
