@@ -109,10 +109,11 @@ def _gzip(archive: tarfile.TarFile, name: str, target: Path) -> tuple[str, int]:
     source = archive.extractfile(name)
     if source is None:
         raise ValueError(f"the archive lacks the layer {name}")
-    # Level 6 is what `docker push` uses (Go's default), and takes a third of level 9's time.
+    # Compressing is nearly all of a push's time: level 1 takes a quarter of level 6's here, and
+    # only the blobs' sizes differ (a pull shows a layer's size only while it downloads).
     with (
         target.open("wb") as raw,
-        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as out,
+        gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=1) as out,
     ):
         shutil.copyfileobj(source, out, CHUNK)
     digest = hashlib.sha256()
