@@ -16,6 +16,7 @@ from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, RecordError
+from livedeck.images.sources import MIRROR, Choice, for_deck
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
@@ -45,6 +46,7 @@ class BuildOptions:
     fresh: bool = False  # take the new run even where it tells the record's story
     fresh_images: bool = False  # ... where an image's digest changed (refresh)
     keep_going: bool = False  # run every command; report every failure at the end
+    images: Choice | None = None  # the run's image source (a deck's front matter may override)
 
 
 @dataclass
@@ -162,6 +164,7 @@ def check(
     progress: Progress | None = None,
     on_deck: Hooks | None = None,
     keep_going: bool = False,
+    images: Choice | None = None,
 ) -> list[DeckResult]:
     """Run every deck on a fresh lab and compare with its record.
 
@@ -178,7 +181,7 @@ def check(
         if on_deck is not None:
             on_deck(deck)
         started = time.monotonic()
-        new = run_on_lab(deck, start_lab, progress, timeout, keep_going=keep_going)
+        new = run_on_lab(deck, start_lab, progress, timeout, keep_going=keep_going, images=images)
         result = _settle(deck, old, new, time.monotonic() - started, write=update)
         if result.written:
             record.write(deck, _shown(result))
@@ -201,7 +204,13 @@ def _obtain(
         return DeckResult(deck.path, "offline", False, lab=old.engine, transcript=old)
     started = time.monotonic()
     new = run_on_lab(
-        deck, start_lab, progress, options.timeout, options.columns, keep_going=options.keep_going
+        deck,
+        start_lab,
+        progress,
+        options.timeout,
+        options.columns,
+        keep_going=options.keep_going,
+        images=options.images,
     )
     return _settle(
         deck,
@@ -271,11 +280,14 @@ def run_on_lab(
     columns: int | None = None,
     *,
     keep_going: bool = False,
+    images: Choice | None = None,
 ) -> Transcript:
     """Run one deck on a lab of its own, which is gone afterwards whatever happens."""
     secrets.values(deck)  # a missing secret fails before a lab starts
     plan = run_plan(deck)
-    lab = start_lab(replace(lab_spec(deck, columns), packages=deck.settings.packages))
+    source = for_deck(images or Choice(MIRROR, "default", False), deck.settings.images)
+    spec = replace(lab_spec(deck, columns), packages=deck.settings.packages, images=source.label)
+    lab = start_lab(spec)
     try:
         copy_course_files(deck, lab)
         transcript = run_deck(
@@ -283,6 +295,8 @@ def run_on_lab(
         )
     finally:
         lab.close()
+    if transcript.engine:  # a lab with an engine: the record says where its images came from
+        transcript = replace(transcript, engine={**transcript.engine, "images": source.label})
     check_asserts(deck, transcript)
     return transcript
 

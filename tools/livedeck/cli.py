@@ -21,8 +21,10 @@ from livedeck.errors import (
     Failures,
     LabError,
     LivedeckError,
+    RegistryError,
     ToolMissing,
 )
+from livedeck.images.sources import Choice
 from livedeck.model import Command, Deck
 from livedeck.run.lab import LabFactory, LabSpec, LocalLab
 from livedeck.run.session import Outcome
@@ -45,6 +47,8 @@ examples:
   livedeck watch                      preview decks in the browser while writing them
   livedeck list --json                the decks, their outputs and images (for CI)
   livedeck lab up                     start a lab to try commands by hand
+  livedeck images add ubuntu:22.04    let every lab pull an image of this machine
+  livedeck outdated --json            which decks' images changed upstream?
 """
 
 
@@ -60,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("livedeck: interrupted; the lab was removed and build/ left as it was")
         return EXIT_INTERRUPTED
-    except (ToolMissing, LabError) as error:
+    except (ToolMissing, LabError, RegistryError) as error:
         _report(error)
         return EXIT_ENVIRONMENT
     except LivedeckError as error:
@@ -198,7 +202,37 @@ def _parser() -> argparse.ArgumentParser:
     lab.add_argument("action", choices=("up", "down", "status"))
     lab.add_argument("--host", default="ip-10-0-1-14", help="host name of the lab (up)")
     lab.add_argument("--user", default="ubuntu", help="user of the lab's shell (up)")
+    _images_option(lab)
     lab.set_defaults(handler=_lab)
+
+    images = _verb(
+        verbs,
+        "images",
+        "add images every lab can pull, or list them",
+        "examples:\n  livedeck images add ubuntu:22.04 myorg/app:v1"
+        "\n  livedeck images add --from-file app.tar\n  livedeck images list",
+    )
+    images.add_argument("action", choices=("add", "list"))
+    images.add_argument("names", nargs="*", metavar="NAME[:TAG]", help="images to add")
+    images.add_argument(
+        "--from-file", type=Path, metavar="X.tar", help="a `docker save` file instead of the host"
+    )
+    images.add_argument("--json", action="store_true", help="list as JSON")
+    images.set_defaults(handler=_images)
+
+    outdated = _verb(
+        verbs,
+        "outdated",
+        "list decks whose images changed upstream since their records (pulls nothing)",
+        "examples:\n  livedeck outdated                 exit 1 when a deck's image has a new digest"
+        "\n  livedeck outdated slides/ --json",
+    )
+    outdated.add_argument(
+        "paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR"
+    )
+    outdated.add_argument("--json", action="store_true", help="print the result as JSON")
+    _images_option(outdated, "(default: the source each record was made with)")
+    outdated.set_defaults(handler=_outdated)
     return parser
 
 
@@ -255,6 +289,21 @@ def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
         default="docker",
         help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
     )
+    _images_option(verb)
+
+
+def _images_option(verb: argparse.ArgumentParser, default: str = "") -> None:
+    verb.add_argument(
+        "--images",
+        metavar="mirror|hub|URL",
+        help="where the lab's `docker pull` gets images: the seeded mirror, Docker Hub (through"
+        " a cache), or a registry URL (through a cache) "
+        + (
+            default
+            or "(default: $LIVEDECK_IMAGES, the deck's front matter, else hub if Docker"
+            " Hub answers, else mirror)"
+        ),
+    )
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -271,6 +320,7 @@ def _build(args: argparse.Namespace) -> int:
         strict=args.strict,
         fresh=args.fresh,
         keep_going=args.keep_going,
+        images=None if args.offline else _image_choice(args),
     )
     progress = None if args.quiet or os.environ.get("CI") else _progress  # quiet in CI logs
     on_deck = None if args.quiet else _announce
@@ -307,6 +357,7 @@ def _check(args: argparse.Namespace) -> int:
         progress=progress,
         on_deck=on_deck,
         keep_going=args.keep_going,
+        images=_image_choice(args),
     )
     changed = [result for result in found if result.changes]
     for result in changed:
@@ -388,7 +439,7 @@ def _watch(args: argparse.Namespace) -> int:
     from livedeck.watch import Rebuilt, watch
 
     formats = ("html", *(f for f in _formats(args.format) if f != "html"))  # the page is HTML
-    options = BuildOptions(out_dir=args.out, formats=formats)
+    options = BuildOptions(out_dir=args.out, formats=formats, images=_image_choice(args))
     decks = [deck.stem for deck in find_decks(args.paths)]
 
     with WarmMarp() as marp, serve(args.out, decks, args.port) as preview:
@@ -444,7 +495,10 @@ def _lab(args: argparse.Namespace) -> int:
     from livedeck.run import labs, sandbox
 
     if args.action == "up":
-        lab = sandbox.start_sandbox(LabSpec(hostname=args.host, user=args.user), keep=True)
+        choice = _image_choice(args)
+        images = choice.source.label if choice else "mirror"
+        spec = LabSpec(hostname=args.host, user=args.user, images=images)
+        lab = sandbox.start_sandbox(spec, keep=True)
         print(f"lab {lab.name} is up; enter it with:")
         print(f"  docker exec -it -u {args.user} -w /home/{args.user} {lab.name} bash")
         print("remove it with: livedeck lab down")
@@ -484,6 +538,93 @@ def _count(number: int, one: str, many: str = "") -> str:
 
 def _waiting(out: Path) -> None:
     _say(f"livedeck: another livedeck is writing to {out}; waiting for it to finish")
+
+
+def _image_choice(args: argparse.Namespace) -> Choice | None:
+    """The run's image source, and one line saying which and why (none for local labs)."""
+    from livedeck.images.sources import choose, hub_answers
+
+    if getattr(args, "lab", "docker") == "local":
+        return None
+    try:
+        choice = choose(args.images, os.environ, hub_answers)
+    except ValueError as error:
+        raise LivedeckError(
+            str(error), hint="--images mirror, --images hub, --images URL"
+        ) from None
+    if not args.quiet:
+        _say(f"livedeck: images from {choice.source.registry} ({choice.why})")
+    return choice
+
+
+def _images(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from livedeck.images.catalog import add_images, list_images
+
+    if args.action == "add":
+        if args.json:
+            raise LivedeckError("--json goes with `images list`")
+        for image in add_images(args.names, args.from_file):
+            print(f"added {image.name} ({image.layers} layers, {image.digest}) from {image.source}")
+        return 0
+    if args.names or args.from_file:
+        raise LivedeckError("`images list` takes no names", hint="livedeck images list")
+    listed = list_images()
+    if args.json:
+        data = {
+            where: [{"name": i.name, **dataclasses.asdict(i)} for i in images]
+            for where, images in (("added", listed.added), ("seeded", listed.seeded))
+        }
+        print(json.dumps(data, indent=2))
+        return 0
+    rows = [*listed.added, *listed.seeded]
+    if not rows:
+        print("no images in the labs' mirror (add some: livedeck images add NAME)")
+    width = max((len(i.name) for i in rows), default=0)
+    for image in rows:
+        print(f"{image.name:<{width}}  {image.digest}  {image.layers:>2} layers  {image.source}")
+    return 0
+
+
+def _outdated(args: argparse.Namespace) -> int:
+    import dataclasses
+    import json
+
+    from livedeck.images.outdated import outdated
+    from livedeck.images.sources import hub_answers
+
+    found = outdated(args.paths, flag=args.images, environ=os.environ, hub_answers=hub_answers)
+    changed = [check for deck in found for check in deck.changed]
+    if args.json:
+        data = [
+            {
+                "deck": str(deck.deck),
+                "images": deck.source,
+                "checks": [{**dataclasses.asdict(c), "changed": c.changed} for c in deck.checks],
+            }
+            for deck in found
+        ]
+        print(json.dumps(data, indent=2))
+    else:
+        for deck in found:
+            for check in deck.checks:
+                where = f"{deck.deck}:{check.line}: {check.image}"
+                if check.note:
+                    print(f"{where}: not checked: {check.note}")
+                elif check.changed:
+                    new = check.new or "no such tag any more"
+                    print(f"{where}: changed ({check.registry})\n  was {check.old}\n  now {new}")
+                else:
+                    print(f"{where}: unchanged ({check.registry})")
+        decks = sum(1 for deck in found if deck.changed)
+        if changed:
+            _say(
+                f"livedeck: {len(changed)} image(s) of {decks} deck(s) changed since their"
+                " records; rebuild them (livedeck build DECK) to show today's images"
+            )
+    return EXIT_DECK if changed else 0
 
 
 def _announce(deck: Deck) -> None:

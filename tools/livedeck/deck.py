@@ -14,6 +14,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from livedeck import directives, shellsyntax
 from livedeck.errors import DeckError
+from livedeck.images.sources import parse_source
 from livedeck.model import Block, Command, Deck, Settings, Slide
 
 # `user@host:path$ command` (or `#` for root), or a bare `$ command` / `# command` whose user and
@@ -152,6 +153,11 @@ def _coerce(key: str, value: Any, kind: Any, path: Path, lines: Sequence[str]) -
         raise DeckError(path, _key_line(lines, key), f"livedeck.{key} must be [head, tail] lines")
     if key == "fit" and value not in FITS:
         raise DeckError(path, _key_line(lines, key), f"livedeck.fit must be one of {FITS}")
+    if key == "images":
+        try:
+            parse_source(str(value))
+        except ValueError as error:
+            raise DeckError(path, _key_line(lines, key), f"livedeck.{error}") from error
     if "tuple" in wanted:
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(item, str) for item in items):

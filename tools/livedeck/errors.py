@@ -82,3 +82,7 @@ class ToolMissing(LivedeckError):
 
 class PublishError(LivedeckError):
     """marp-cli failed to turn Markdown into HTML or PDF."""
+
+
+class RegistryError(LivedeckError):
+    """An image registry (Docker Hub, an upstream, a temporary push registry) did not answer."""

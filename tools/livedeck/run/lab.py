@@ -27,6 +27,7 @@ class LabSpec:
     columns: int = 200
     rows: int = 50
     packages: tuple[str, ...] = ()  # Debian packages on top of the lab's own tools
+    images: str = "mirror"  # where its `docker pull` gets images: mirror, hub, or a registry URL
 
 
 class Channel(Protocol):

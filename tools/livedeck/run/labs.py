@@ -31,6 +31,9 @@ class LabNames:
     nginx_image: str
     nginx_layers: int
     registry_dir: Path
+    images_dir: Path  # `livedeck images add` snapshots
+    hub_cache: Path
+    proxy_cache: Path
     label: str
     network: str
     subnet: str
@@ -50,6 +53,9 @@ def lab_names(environ: Mapping[str, str] = os.environ) -> LabNames:
         nginx_image=values["NGINX_IMAGE"],
         nginx_layers=int(values["NGINX_LAYERS"]),
         registry_dir=Path(values["REGISTRY_DIR"]),
+        images_dir=Path(values["IMAGES_DIR"]),
+        hub_cache=Path(values["HUB_CACHE"]),
+        proxy_cache=Path(values["PROXY_CACHE"]),
         label=values["LAB_LABEL"],
         network=values["LAB_NETWORK"],
         subnet=values["LAB_SUBNET"],
@@ -126,11 +132,34 @@ def lab_status() -> list[str]:
         except docker.errors.ImageNotFound:
             lines.append(f"image {image}: missing ({SETUP_HINT})")
     lines.append(f"registry {names.registry_dir}: {_registry_nginx(host, names)}")
+    lines.extend(_image_lines(names))
     labs = host.containers.list(all=True, filters={"label": names.label})
     lines.append(f"labs: {len(labs)}" + (" (remove with: livedeck lab down)" if labs else ""))
     for lab in labs:
-        lines.append(f"  {lab.name}: {lab.status}, host name {lab.attrs['Config']['Hostname']}")
+        images = lab.labels.get(f"{names.label}.images", "mirror")
+        lines.append(
+            f"  {lab.name}: {lab.status}, host name {lab.attrs['Config']['Hostname']},"
+            f" images {images}"
+        )
     return lines
+
+
+def _image_lines(names: LabNames) -> list[str]:
+    """Where labs get images by default here, and what `livedeck images add` put in their mirror."""
+    from livedeck.images import sources, store
+
+    try:
+        choice = sources.choose(None, os.environ, sources.hub_answers)
+        default = f"{choice.source.label} ({choice.why})"
+    except ValueError as error:
+        default = f"invalid {sources.ENV}: {error}"
+    with store.reading(names.images_dir) as snapshot:
+        added = len(store.catalog(snapshot)) if snapshot is not None else 0
+    return [
+        f"images: {default}; choose with --images or {sources.ENV} (mirror, hub or a URL)",
+        f"images added: {added} in {names.images_dir} (livedeck images list)",
+        f"hub cache: {names.hub_cache}",
+    ]
 
 
 def _registry_nginx(host: Any, names: LabNames) -> str:

@@ -1,8 +1,10 @@
 """The embedded lab: a Docker-in-Docker container on the host engine that plays the deck's host.
 
-The lab container runs Debian's Docker engine (overlay2) and a read-only registry mirror that
-serves the nginx tools/setup/lab-images.sh built, so `docker pull nginx` prints what Docker Hub
-would. Nothing a deck does inside reaches the host engine's images or containers.
+The lab container runs Debian's Docker engine (overlay2) and the registries its engine uses as
+mirrors (livedeck.images.sources): the images `livedeck images add` put there, then either the
+seeded mirror (the nginx tools/setup/lab-images.sh built) or a pull-through cache of Docker Hub
+or another registry. So `docker pull nginx` prints what a pull from Docker Hub prints. Nothing a
+deck does inside reaches the host engine's images or containers.
 """
 
 from __future__ import annotations
@@ -28,7 +30,10 @@ import docker.errors
 from docker.types import Mount
 
 from livedeck import reap
-from livedeck.errors import LabError
+from livedeck.errors import LabError, RegistryError
+from livedeck.images import registry as registry_api
+from livedeck.images import store
+from livedeck.images.sources import ImageSource, LabRegistry, lab_registries, parse_source
 from livedeck.run.lab import SHELL_ARGV, LabSpec, terminal_env
 from livedeck.run.labs import (
     SETUP_HINT,
@@ -212,9 +217,20 @@ def start_sandbox(
     """
     spec = spec or LabSpec()
     names = lab_names()
-    registry = (registry_dir or names.registry_dir).resolve()
-    if not (registry / "docker").is_dir():
-        raise LabError(f"the lab's registry storage {registry} holds no images", hint=SETUP_HINT)
+    try:
+        source = parse_source(spec.images)
+    except ValueError as error:
+        raise LabError(str(error)) from error
+    seeded = (registry_dir or names.registry_dir).resolve()
+    if source.kind == "mirror" and not (seeded / "docker").is_dir():
+        raise LabError(f"the lab's registry storage {seeded} holds no images", hint=SETUP_HINT)
+    if source.kind != "mirror" and not registry_api.answers(source.url):
+        # The cache inside the lab would not even start (docker-registry asks at start-up).
+        raise RegistryError(
+            f"{source.registry} is unreachable, and labs pull images through it (images: "
+            f"{source.label})",
+            hint="check the network, or choose another image source: --images mirror",
+        )
     host = host_client()
     image = with_packages(host, names.lab_image, spec.packages) if spec.packages else None
     run_dir = reap.owned_tempdir("livedeck-lab-")
@@ -224,11 +240,27 @@ def start_sandbox(
         for attempt in (1, 2):  # a lab closing in parallel may remove the idle network
             ensure_network(host, names)
             try:
-                with docker_errors("could not start the lab container"):
-                    container = _create_container(
-                        host, spec, names, registry, run_dir, image or names.lab_image, keep=keep
+                # Pins the added images' snapshot until the container mounts it.
+                with store.reading(names.images_dir) as added:
+                    registries = lab_registries(
+                        source,
+                        added=added,
+                        seeded=seeded,
+                        hub_cache=names.hub_cache,
+                        proxy_cache=names.proxy_cache,
                     )
-                    container.start()
+                    with docker_errors("could not start the lab container"):
+                        container = _create_container(
+                            host,
+                            spec,
+                            names,
+                            source,
+                            registries,
+                            run_dir,
+                            image or names.lab_image,
+                            keep=keep,
+                        )
+                        container.start()
                 break
             except LabError as error:
                 if attempt == 2 or "network" not in str(error):
@@ -296,13 +328,20 @@ def _create_container(
     host: Any,
     spec: LabSpec,
     names: LabNames,
-    registry: Path,
+    source: ImageSource,
+    registries: Sequence[LabRegistry],
     run_dir: Path,
     image: str,
     *,
     keep: bool,
 ) -> Any:
     """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md)."""
+    configs = run_dir / "registries"  # the lab's entrypoint starts one registry per file
+    configs.mkdir(exist_ok=True)
+    for number, registry in enumerate(registries):
+        (configs / f"{number:02d}-{registry.name}.yml").write_text(registry.config())
+        if registry.upstream:
+            registry.storage.mkdir(parents=True, exist_ok=True)
     api = host.api
     host_config = api.create_host_config(
         cap_add=["ALL"],
@@ -312,7 +351,10 @@ def _create_container(
             Mount("/var/lib/docker", None, type="volume"),  # anonymous: removed with the lab
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             Mount(RUN_DIR, str(run_dir), type="bind"),
-            Mount("/var/lib/registry", str(registry), type="bind", read_only=True),
+            *(
+                Mount(r.lab_storage, str(r.storage), type="bind", read_only=not r.upstream)
+                for r in registries
+            ),
         ],
         network_mode=names.network,
     )
@@ -324,8 +366,11 @@ def _create_container(
         image,
         name=f"livedeck-lab-{secrets.token_hex(4)}",
         hostname=spec.hostname,
-        labels=_labels(names, run_dir, keep=keep),
-        environment={"LAB_DNS": " ".join(_host_name_servers())},
+        labels={**_labels(names, run_dir, keep=keep), f"{names.label}.images": source.label},
+        environment={
+            "LAB_DNS": " ".join(_host_name_servers()),
+            "LAB_MIRRORS": " ".join(r.address for r in registries),
+        },
         host_config=host_config,
     )
     return host.containers.get(created["Id"])
@@ -417,7 +462,7 @@ def _wait_ready(container: Any, run_dir: Path, timeout: float) -> None:
             next_check = now + 0.5
         if now > deadline:
             raise LabError(
-                f"the lab's Docker engine and registry did not answer within {timeout:.0f} s",
+                f"the lab's Docker engine and registries did not answer within {timeout:.0f} s",
                 hint=f"look at its logs: docker exec {container.name} cat /var/log/dockerd.log",
             )
         time.sleep(0.02)
