@@ -99,3 +99,17 @@ def test_keep_going_reports_every_failure_at_once(lab: LocalLab) -> None:
             keep_going=True,
         )
     assert [e.line for e in caught.value.errors] == [2, 4, 8]
+
+
+def test_secrets_exported_into_the_shell_are_redacted_from_screens(
+    lab: LocalLab, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("APP_TOKEN", "tok en'quoted")
+    text = (
+        "---\nlivedeck:\n  secrets: [APP_TOKEN]\n---\n"
+        '```\nme@box:~$ echo ${#APP_TOKEN} "$APP_TOKEN"\n```\n'
+    )
+    deck = parse_deck(text, Path("deck.md"))
+    done = run_deck(deck, lab, run_plan(deck))
+    assert done.results[0].screen == ("13 ********",)
+    assert "tok en" not in render(deck, done).markdown + dump(deck, done)

@@ -28,6 +28,29 @@ SHELL_FENCES = frozenset(
 )
 # Commands that leave the deck's user in a root shell, where `# ` is the prompt.
 ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-[is]\b|su\b|bash\b|-u\s*root\s+bash\b)|su\b)")
+# Interactive programs a deck talks to, known out of the box: the command that starts one (and
+# words that make it run a script instead), and its prompt. Until `exit`/`quit`, lines behind
+# that prompt are the program's commands.
+PROGRAMS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, str], ...] = (
+    (
+        re.compile(r"(?:^|[\s;&|])(?:mysql|mariadb)(?=\s|$)"),
+        re.compile(r"\s(?:-e|--execute)\b|<"),
+        r"mysql>|MariaDB \[[^\]]*\]>|\s*->",
+    ),
+    (
+        re.compile(r"(?:^|[\s;&|])psql(?=\s|$)"),
+        re.compile(r"\s(?:-c|--command|-f)\b|<"),
+        r"[\w-]+[=(-][#>]",
+    ),
+    (
+        re.compile(r"(?:^|[\s;&|])redis-cli(?:\s+-\S+(?:\s+[^-\s]\S*)?)*\s*$"),
+        None,
+        r"[\w.:-]+(?:\[\d+\])?>",
+    ),
+    (re.compile(r"(?:^|[\s;&|])python3?(?:\.\d+)?(?:\s+-i)?\s*$"), None, r">>>|\.\.\."),
+    (re.compile(r"(?:^|[\s;&|])node\s*$"), None, r">|\.\.\."),
+)
+LEAVE_PROGRAM = frozenset({"exit", "quit", "\\q", "exit()", "quit()", ".exit", "exit;", "quit;"})
 LAB_USER, LAB_HOST = "ubuntu", "lab"  # a deck without a user@host prompt or settings
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
@@ -244,12 +267,24 @@ class _Shell:
 
     root_user: bool  # the deck's user is root
     depth: int = 0  # root shells entered (`sudo -i`, `su`) and not left yet
+    program: re.Pattern[str] | None = None  # the prompt of a program the deck talks to now
 
     @property
     def root(self) -> bool:
         return self.root_user or self.depth > 0
 
     def after(self, command: Command) -> None:
+        if self.program is not None:
+            if command.host or command.text.strip() in LEAVE_PROGRAM:
+                self.program = None
+            return
+        for starts, scripted, prompt in PROGRAMS:
+            if starts.search(command.text) and not (scripted and scripted.search(command.text)):
+                self.program = re.compile(
+                    rf"^(?P<prompt>(?P<user>)(?P<host>)(?P<path>)(?:{prompt}))"
+                    r"(?: (?P<command>.*)|\s*)$"
+                )
+                return
         if ROOT_SHELL.match(command.text):
             self.depth += 1
         elif self.depth and command.prompt.rstrip().endswith("#") and _leaves(command.text):
@@ -375,6 +410,8 @@ def _block(
 
     def prompt_at(k: int) -> re.Match[str] | None:
         """The prompt that starts body[k], if it is one here."""
+        if shell.program is not None and (inside := shell.program.match(body[k])):
+            return inside
         match = prompt.match(body[k])
         if match is None or match.group("host") is not None:
             return match

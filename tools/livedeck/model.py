@@ -123,6 +123,7 @@ class Settings:
     # Course files copied into the lab before `setup`: (source relative to the deck, lab path).
     files: tuple[tuple[str, str], ...] = ()
     packages: tuple[str, ...] = ()  # Debian packages the lab has on top of its own tools
+    secrets: tuple[str, ...] = ()  # secrets exported into the lab's shell by their names
     images: str | None = None  # image source: mirror, hub or a registry URL (livedeck.images)
 
 

@@ -7,6 +7,7 @@ anywhere: screens are redacted before they reach a slide, a record or a message.
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -21,21 +22,30 @@ def values(deck: Deck, environ: Mapping[str, str] = os.environ) -> dict[str, str
     """The value of every secret the deck's commands type; DeckError names a missing one."""
     found: dict[str, str] = {}
     files = _files((deck.path.parent / FILE, Path.cwd() / FILE))
-    for command in deck.commands:
-        for item in command.input:
-            if item.secret is None or item.secret in found:
-                continue
-            value = environ.get(item.secret, files.get(item.secret))
-            if not value:
-                raise DeckError(
-                    deck.path,
-                    command.line,
-                    f"secret {item.secret} is not set",
-                    hint=f"export {item.secret}=... or put `{item.secret}=...` in"
-                    f" {deck.path.parent / FILE} (git-ignored)",
-                )
-            found[item.secret] = value
+    wanted = [(name, _settings_line(deck)) for name in deck.settings.secrets]
+    wanted += [(i.secret, c.line) for c in deck.commands for i in c.input if i.secret]
+    for name, line in wanted:
+        value = environ.get(name, files.get(name))
+        if not value:
+            raise DeckError(
+                deck.path,
+                line,
+                f"secret {name} is not set",
+                hint=f"export {name}=... or put `{name}=...` in {deck.path.parent / FILE}"
+                " (git-ignored)",
+            )
+        found[name] = value
     return found
+
+
+def exports(deck: Deck, found: Mapping[str, str]) -> list[str]:
+    """The shell lines that give the lab's shell the deck's `secrets:` as variables."""
+    return [f"export {name}={shlex.quote(found[name])}" for name in deck.settings.secrets]
+
+
+def _settings_line(deck: Deck) -> int:
+    lines = deck.text.split("\n")[: deck.body_line]
+    return next((n for n, text in enumerate(lines, 1) if text.strip().startswith("secrets")), 1)
 
 
 def redact(lines: Iterable[str], secrets: Iterable[str]) -> tuple[str, ...]:

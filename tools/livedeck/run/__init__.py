@@ -125,6 +125,11 @@ class Run:
         except SessionError as error:
             raise LabError(f"cannot open a shell on the lab: {error}") from error
         self._home = self._session.identity
+        for export in secrets.exports(self.deck, self._secrets):  # typed, shown nowhere
+            step = Command(self.deck.body_line - 1, "", "export", "", "", ())
+            outcome = self._type(step, export, self._limit)
+            if outcome.status != 0:
+                raise LabError(f"{self.deck.path}: could not export the deck's secrets")
         for number, text in enumerate(self._setup_lines(), 1):
             setup = Command(self.deck.body_line - 1, "", text, "", "", ())
             outcome = self._type(setup, text, self._limit)
@@ -274,7 +279,7 @@ class Run:
         if not command.prompt:  # a `run` block: the prompt bash's \u@\h:\w\$ shows
             sigil = "#" if user == "root" else "$"
             return self._session.in_program or f"{user}@{host}:{self._session.cwd}{sigil} "
-        at = f"{command.user}@{command.host}"
+        at = f"{command.user}@{command.host}" if command.host else repr(command.prompt.strip())
         program = self._session.in_program
         if program is not None:
             if (command.user, command.host) == (user, host):
