@@ -322,6 +322,7 @@ class Run:
         inputs: Sequence[str] = (),
     ) -> Outcome:
         assert self._session is not None
+        shown = secrets.redact([text], self._secrets.values())[0]  # for messages
         try:
             return self._session.type(text, limit, on_output, inputs)
         except DriftError as error:
@@ -337,7 +338,7 @@ class Run:
             raise CommandFailed(
                 self.deck.path,
                 command.line,
-                text,
+                shown,
                 f"the lab's shell broke while running this command: {error}",
                 hint="the command may have ended the shell (exit, exec) or changed livedeck's"
                 " hooks; run it in a program (bash, docker run -it) instead",
