@@ -56,6 +56,13 @@ if needs_docker "$@"; then
   tools/setup/lab-images.sh
 fi
 
+# The example decks' lab password (slides/docker-mariadb.md): made once, kept out of git.
+if [[ ! -s slides/.livedeck-secrets ]]; then
+  printf 'MARIADB_ROOT_PASSWORD=%s\n' "$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')" \
+    >slides/.livedeck-secrets
+  chmod 600 slides/.livedeck-secrets
+fi
+
 export PATH="$PWD/.venv/bin:$PATH"
 case $job in
   build)

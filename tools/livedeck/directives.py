@@ -28,7 +28,9 @@ KEYS = (
     "wait",
     "file",
 )
-FIRST_ONLY = ("before", "wait")  # about the point before the block: its first command
+# About the block's first command unless `command:` names another: what runs before the block,
+# and the input the command that starts it waits for.
+FIRST_ONLY = ("before", "wait", "input")
 SECRET = re.compile(r"^\{\{\s*secret\.([A-Za-z_]\w*)\s*\}\}$")
 NAME = re.compile(r"[A-Za-z_]\w*")
 RESERVED = frozenset({"last", "commands", "docker", "picture", "deck"})
@@ -73,7 +75,7 @@ def apply(
                 f"livedeck directive names command {wanted!r}, which the next block does not run",
                 hint="`command:` must equal the command text after the prompt",
             )
-        for key in ("name", "input"):
+        for key in ("name",):
             if data.get(key) is not None and len(targets) > 1:
                 raise DeckError(
                     path, line, f"`{key}:` needs `command:` in a block of several commands"

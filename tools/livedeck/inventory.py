@@ -6,7 +6,6 @@ digests its record holds. Reading decks and records is all it does: nothing runs
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,32 +14,13 @@ from typing import Any
 from livedeck import record
 from livedeck.deck import load_deck
 from livedeck.errors import RecordError
+from livedeck.images.names import pulled_images
 from livedeck.index import deck_title
 from livedeck.marp import format_named
 from livedeck.model import Deck
 from livedeck.template import has_template
 
 # `docker run`/`create` options that take a value as the next word (docker 20.10's list).
-_VALUED = frozenset(
-    str.split(
-        """
-    -a --attach --add-host --blkio-weight --blkio-weight-device --cap-add --cap-drop
-    --cgroup-parent --cgroupns -c --cpu-shares --cidfile --cpu-period --cpu-quota --cpu-rt-period
-    --cpu-rt-runtime --cpus --cpuset-cpus --cpuset-mems --device --device-cgroup-rule
-    --device-read-bps --device-read-iops --device-write-bps --device-write-iops --detach-keys
-    --dns --dns-option --dns-search --domainname --entrypoint -e --env --env-file --expose
-    --gpus --group-add --health-cmd --health-interval --health-retries --health-start-period
-    --health-timeout -h --hostname --ip --ip6 --ipc --isolation --kernel-memory -l --label
-    --label-file --link --link-local-ip --log-driver --log-opt --mac-address -m --memory
-    --memory-reservation --memory-swap --memory-swappiness --mount --name --network --net
-    --network-alias --net-alias --oom-score-adj --pid --pids-limit --platform -p --publish
-    --pull --restart --runtime --security-opt --shm-size --stop-signal --stop-timeout
-    --storage-opt --sysctl --tmpfs --ulimit -u --user --userns --uts -v --volume
-    --volume-driver --volumes-from -w --workdir
-    """
-    )
-)
-_PULL_VALUED = frozenset({"--platform"})
 
 
 @dataclass(frozen=True)
@@ -95,50 +75,7 @@ def images_used(commands: Iterable[str]) -> tuple[str, ...]:
 
 
 def _images_in(text: str) -> list[str]:
-    try:
-        words = shlex.split(text.replace("\\\n", " "), comments=True)
-    except ValueError:  # an unclosed quote: the shell would not run it either
-        return []
-    images = []
-    for command in _simple_commands(words):
-        image = _image_of(command)
-        if image and not has_template(image) and not image.startswith("$"):
-            images.append(image)
-    return images
-
-
-def _simple_commands(words: list[str]) -> list[list[str]]:
-    """Split `a && b; c | d` into its simple commands, each starting at `docker` if it has one."""
-    commands: list[list[str]] = [[]]
-    for word in words:
-        if word in {"&&", "||", ";", "|", "&"} or word.endswith(";"):
-            if word.endswith(";") and word != ";":
-                commands[-1].append(word[:-1])
-            commands.append([])
-        else:
-            commands[-1].append(word)
-    return [c[c.index("docker") :] for c in commands if "docker" in c]
-
-
-def _image_of(words: list[str]) -> str | None:
-    """The image of `docker [image] pull X` or `docker [container] run|create [options] X`."""
-    verbs = words[1:3]
-    if verbs[:1] in (["pull"], ["run"], ["create"]):
-        verb, rest = verbs[0], words[2:]
-    elif verbs in (["image", "pull"], ["container", "run"], ["container", "create"]):
-        verb, rest = verbs[1], words[3:]
-    else:
-        return None
-    valued = _PULL_VALUED if verb == "pull" else _VALUED
-    skip = False
-    for word in rest:
-        if skip:
-            skip = False
-        elif word.startswith("-"):
-            skip = word in valued  # `--name x`; `--name=x` and `-it` carry no separate value
-        else:
-            return word
-    return None
+    return [image for image in pulled_images(text) if not has_template(image)]
 
 
 def info_data(info: DeckInfo) -> dict[str, Any]:

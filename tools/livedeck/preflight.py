@@ -7,7 +7,6 @@ like transcripts but hold no command, and images no source can serve, are warnin
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from livedeck.context import run_plan
 from livedeck.deck import FENCE, SHELL_FENCES
 from livedeck.directives import RESERVED
 from livedeck.errors import DeckError
+from livedeck.images.names import pulled_images
 from livedeck.model import Deck
 from livedeck.render import IMAGE
 from livedeck.timeline import names_by_position
@@ -155,15 +155,6 @@ def _silent_fences(deck: Deck) -> list[Notice]:
 
 
 # `docker pull IMAGE`, `docker run [options] IMAGE`, `docker create ...`; options with a value.
-_OPTIONS_WITH_VALUES = (
-    "-a -e -h -l -m -p -u -v -w --add-host --attach --cap-add --cap-drop --cidfile --cpus"
-    " --device --dns --entrypoint --env --env-file --expose --gpus --health-cmd --hostname"
-    " --ip --ipc --label --label-file --link --log-driver --log-opt --memory --mount --name"
-    " --net --network --pid --platform --publish --pull --restart --runtime --security-opt"
-    " --shm-size --stop-signal --stop-timeout --tmpfs --ulimit --user --uts --volume"
-    " --volumes-from --workdir"
-)
-_VALUE_OPTIONS = frozenset(_OPTIONS_WITH_VALUES.split())
 _MADE = re.compile(r"\bdocker\s+(?:build|image\s+build|buildx\s+build)\b.*?(?:-t|--tag)[ =](\S+)")
 _TAGGED = re.compile(r"\bdocker\s+(?:tag|image\s+tag|commit)\s+(?:-\S+\s+)*\S+\s+(\S+)")
 _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORECASE)
@@ -171,25 +162,7 @@ _FROM = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)(?:\s+AS\s+(\S+))?", re.IGNORE
 
 def images_pulled(command: str) -> list[str]:
     """The images a command line pulls (or runs, pulling them if missing)."""
-    try:
-        words = shlex.split(command, comments=True)
-    except ValueError:
-        return []
-    found = []
-    for i, word in enumerate(words[:-1]):
-        if word != "docker":
-            continue
-        rest = words[i + 1 :]
-        if rest[:2] in (["image", "pull"], ["container", "run"], ["container", "create"]):
-            rest = rest[1:]
-        if not rest or rest[0] not in ("pull", "run", "create"):
-            continue
-        k = 1
-        while k < len(rest) and rest[k].startswith("-"):
-            k += 2 if rest[k] in _VALUE_OPTIONS else 1
-        if k < len(rest) and not rest[k].startswith(("$", "{")):
-            found.append(rest[k])
-    return found
+    return list(pulled_images(command))
 
 
 def _unserved_images(deck: Deck, served: Served) -> list[Notice]:

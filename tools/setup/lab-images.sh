@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the lab images on the host Docker engine and fill the registry storage the labs' mirror
-# serves. Idempotent: a second run finds everything in place and takes seconds.
+# serves (nginx in the shape of the official image, and MariaDB from Debian's packages). Idempotent: a second run finds everything in place and takes seconds.
 #
 #   tools/setup/lab-images.sh                      # base, lab and 7-layer nginx images; registry
 #   tools/setup/lab-images.sh --nginx-layers 6     # put the 6-layer (2023) nginx in the registry
@@ -152,29 +152,35 @@ build() { # IMAGE CONTEXT [DOCKERFILE-FILTER]: build unless an image of these ex
 
 drop_local_resolvers() { grep -v 15-local-resolvers; }
 
-fill_registry() { # push nginx:$NGINX_LAYERS as library/nginx:latest into $REGISTRY_DIR
-  local image=$NGINX_IMAGE:$NGINX_LAYERS stamp=$REGISTRY_DIR/livedeck-nginx.id id
-  id=$(docker image inspect --format '{{.Id}}' "$image")
-  if [[ -r $stamp && $(<"$stamp") == "$id" ]]; then
-    return 0
-  fi
-  say "pushing $image as library/nginx:latest into $REGISTRY_DIR"
+start_push_registry() { # a temporary registry on the host that writes into $REGISTRY_DIR
+  [[ -n ${PUSH_REGISTRY:-} ]] && return 0
   mkdir -p "$REGISTRY_DIR"
   if curl -fsS -o /dev/null "http://$PUSH_ADDR/v2/" 2>/dev/null; then
     die "something already listens on $PUSH_ADDR; stop it and run again"
   fi
   REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$REGISTRY_DIR REGISTRY_HTTP_ADDR=$PUSH_ADDR \
     docker-registry serve "$ASSETS/registry/push.yml" >"$CACHE_DIR/push-registry.log" 2>&1 &
-  local registry=$!
-  CLEANUP+=("kill $registry 2>/dev/null; wait $registry 2>/dev/null")
+  PUSH_REGISTRY=$!
+  CLEANUP+=("kill $PUSH_REGISTRY 2>/dev/null; wait $PUSH_REGISTRY 2>/dev/null")
   for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://$PUSH_ADDR/v2/" 2>/dev/null && break
-    kill -0 "$registry" 2>/dev/null || die "docker-registry did not start: $(tail -n 5 "$CACHE_DIR/push-registry.log")"
+    curl -fsS -o /dev/null "http://$PUSH_ADDR/v2/" 2>/dev/null && return 0
+    kill -0 "$PUSH_REGISTRY" 2>/dev/null || die "docker-registry did not start: $(tail -n 5 "$CACHE_DIR/push-registry.log")"
     sleep 0.1
   done
-  docker tag "$image" "$PUSH_ADDR/library/nginx:latest"
-  docker push "$PUSH_ADDR/library/nginx:latest" >/dev/null
-  docker rmi "$PUSH_ADDR/library/nginx:latest" >/dev/null
+  die "docker-registry did not answer on $PUSH_ADDR"
+}
+
+push() { # IMAGE REPO:TAG STAMP: serve IMAGE as REPO:TAG from $REGISTRY_DIR, unless it already does
+  local image=$1 target=$2 stamp=$REGISTRY_DIR/$3 id
+  id=$(docker image inspect --format '{{.Id}}' "$image")
+  if [[ -r $stamp && $(<"$stamp") == "$id" ]]; then
+    return 0
+  fi
+  say "pushing $image as $target into $REGISTRY_DIR"
+  start_push_registry
+  docker tag "$image" "$PUSH_ADDR/$target"
+  docker push "$PUSH_ADDR/$target" >/dev/null
+  docker rmi "$PUSH_ADDR/$target" >/dev/null
   echo "$id" >"$stamp.tmp"
   mv "$stamp.tmp" "$stamp"
 }
@@ -191,8 +197,10 @@ main() {
   build "$LAB_IMAGE" "$ASSETS/lab"
   build "$NGINX_IMAGE:7" "$ASSETS/nginx"
   build "$NGINX_IMAGE:6" "$ASSETS/nginx" drop_local_resolvers
-  fill_registry
-  say "ready: $BASE_IMAGE, $LAB_IMAGE, $NGINX_IMAGE:{6,7}; $REGISTRY_DIR serves nginx with $NGINX_LAYERS layers"
+  build "$MARIADB_IMAGE" "$ASSETS/mariadb"
+  push "$NGINX_IMAGE:$NGINX_LAYERS" library/nginx:latest livedeck-nginx.id
+  push "$MARIADB_IMAGE" library/mariadb:10.11 livedeck-mariadb.id
+  say "ready: $BASE_IMAGE, $LAB_IMAGE, $NGINX_IMAGE:{6,7}, $MARIADB_IMAGE; $REGISTRY_DIR serves nginx ($NGINX_LAYERS layers) and mariadb:10.11"
 }
 
 main "$@"

@@ -79,7 +79,7 @@ def pulled_images(command: str) -> Iterator[str]:
 
     Names that hold shell expansions ($VAR, $(...)) are skipped: the deck does not say them.
     """
-    lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+    lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=True)
     lexer.whitespace_split = True
     try:
         words = list(lexer)
