@@ -47,6 +47,7 @@ class Director:
             "label": self.show.label,
             "position": self.show.position,
             "columns": self.show.deck.settings.columns,
+            "rows": self.show.deck.settings.rows,
             "blocks": [
                 {"index": b.index, "line": b.line, "positions": b.positions, "first": b.first}
                 for b in self.show.blocks

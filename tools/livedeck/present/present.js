@@ -52,7 +52,8 @@
   }
 
   function controls(info, pre) {
-    const block = { info, pre, term: null, queue: [], typing: false, program: false };
+    // Events of a block are shown one after the other: output waits until its command is typed.
+    const block = { info, pre, term: null, chain: Promise.resolve(), program: false };
     const bar = make('div', '', 'display:flex;gap:6px;align-items:center;justify-content:flex-end;'
       + 'font:12px/1.6 ui-monospace,monospace;margin:2px 0', 'livedeck-bar');
     const button = make('button', '▶ run', 'font:inherit;cursor:pointer;padding:0 8px',
@@ -80,13 +81,19 @@
     const code = pre.querySelector('code') || pre;
     const fontSize = parseFloat(getComputedStyle(code).fontSize) || 16;
     const box = make('div', '', `width:${pre.offsetWidth}px;height:${pre.offsetHeight}px;`
-      + 'overflow:hidden;background:#000;border-radius:4px', 'livedeck-term');
-    const rows = Math.max(4, Math.floor(pre.offsetHeight / (fontSize * 1.2)));
+      + 'overflow:hidden;background:#000;border-radius:4px;font-size:0', 'livedeck-term');
     pre.style.display = 'none';
     pre.after(box);
-    const term = new window.Terminal({ cols: state.columns, rows, fontSize, scrollback: 2000,
-      fontFamily: getComputedStyle(code).fontFamily, cursorBlink: false });
+    // The lab's terminal size, so its cursor moves land where they do there; the box shows the
+    // block's size of it and follows the cursor.
+    const term = new window.Terminal({ cols: state.columns, rows: state.rows, fontSize,
+      fontFamily: 'monospace', cursorBlink: false });
     term.open(box);
+    term.onWriteParsed(() => {
+      const row = term.element.offsetHeight / term.rows;
+      const cursor = term.buffer.active.baseY + term.buffer.active.cursorY + 1;
+      box.scrollTop = Math.max(0, cursor * row - box.clientHeight);
+    });
     term.onData((data) => { if (block.program) act('keys', block.info.index, data); });
     box.addEventListener('keydown', (event) => { if (block.program) event.stopPropagation(); },
       true);
@@ -95,8 +102,7 @@
   }
 
   function write(block, data) {
-    if (block.typing) block.queue.push(data);
-    else terminal(block).write(data);
+    terminal(block).write(data);
   }
 
   function badge(block, text, good) {
@@ -105,29 +111,30 @@
     block.badge.style.color = '#fff';
   }
 
+  // Types the command behind its prompt, one character at a time; resolves once it is typed.
   function typeIn(block, event) {
     const term = terminal(block);
     term.write(event.prompt);
     if (event.background || !event.typing) {
       term.write(`${event.text.replaceAll('\n', '\r\n')}\r\n`);
-      return;
+      return null;
     }
-    block.typing = true;
     const chars = [...event.text];
     const pause = (event.typing * 1000) / Math.max(1, chars.length);
-    let next = 0;
-    const tick = () => {
-      if (next < chars.length) {
-        term.write(chars[next] === '\n' ? '\r\n' : chars[next]);
-        next += 1;
-        setTimeout(tick, pause);
-        return;
-      }
-      term.write('\r\n');
-      block.typing = false;
-      for (const data of block.queue.splice(0)) term.write(data);
-    };
-    tick();
+    return new Promise((done) => {
+      let next = 0;
+      const tick = () => {
+        if (next < chars.length) {
+          term.write(chars[next] === '\n' ? '\r\n' : chars[next]);
+          next += 1;
+          setTimeout(tick, pause);
+          return;
+        }
+        term.write('\r\n');
+        done();
+      };
+      tick();
+    });
   }
 
   function choices(block, event) {
@@ -173,11 +180,15 @@
     }
     const block = blocks.get(event.block);
     if (!block) return;
+    block.chain = block.chain.then(() => show(block, event)).catch((error) => console.error(error));
+  }
+
+  function show(block, event) {
     if (event.kind === 'start') {
       block.note.textContent = event.background ? 'ran in the background' : '';
       block.panel.replaceChildren();
       block.program = false;
-      typeIn(block, event);
+      return typeIn(block, event);
     } else if (event.kind === 'output') {
       write(block, decode(event.data));
     } else if (event.kind === 'end') {
@@ -203,6 +214,7 @@
     } else if (event.kind === 'spare-output') {
       block.spare?.write(decode(event.data));
     }
+    return null;
   }
 
   // `r` runs the first block of the shown slide that has not run yet.
