@@ -227,8 +227,15 @@
     if (next) act('run', next.info.index);
   });
 
-  window.livedeck = { blocks, act, screen: (index) => blocks.get(index)?.term?.element
-    ?.querySelector('.xterm-rows')?.innerText ?? '' };
+  // For tests and the screenshot script: the blocks, and a block's terminal as text.
+  const screen = (index) => {
+    const buffer = blocks.get(index)?.term?.buffer.active;
+    if (!buffer) return '';
+    const rows = [];
+    for (let i = 0; i < buffer.length; i += 1) rows.push(buffer.getLine(i).translateToString(true));
+    return rows.join('\n').trimEnd();
+  };
+  window.livedeck = { blocks, act, screen };
   const events = new EventSource(url('events'));
   events.onmessage = (message) => handle(JSON.parse(message.data));
 })();

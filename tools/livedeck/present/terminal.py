@@ -1,7 +1,7 @@
 """`livedeck present --terminal`: the deck's commands in a plain terminal, as an instructor demos.
 
-Slide number and title, then the next command behind its prompt; any key types it (as doitlive
-does) and runs it live in the deck's shell on the lab, then the verdict against the record.
+Slide number and title, then the next command typed behind its prompt; any key runs it (as
+doitlive does) live in the deck's shell on the lab, then the verdict against the record.
 Keys: any key (Enter, space, n) next; b back (the previous screen again); r re-run a command
 that failed; s skip; o the recorded output; q quit.
 """
@@ -52,12 +52,19 @@ def present(show: Show, key: Keys, write: Write) -> None:
     say(f"{BOLD}livedeck present{RESET}: {show.deck.path} ({show.label}); {HELP}\n")
     steps: list[Step] = []
     slides = len(show.deck.slides)
+    typed = -1  # the position whose command is typed already
     while not show.done:
         position = show.position
         block = show.block_of(position)
         prompt, text = show.shown_command(position)
-        say(f"\n{BOLD}[slide {block.slide}/{slides}] {block.title}{RESET}\n")
-        say(prompt)
+        say(f"\n{BOLD}[slide {block.slide}/{slides}] {block.title}{RESET}\n{prompt}")
+        if typed == position:
+            say(text)
+        else:
+            for char in text:
+                say(char)
+                time.sleep(TYPING_SECONDS)
+            typed = position
         pressed = key()
         if pressed == "q":
             say("\n")
@@ -73,12 +80,9 @@ def present(show: Show, key: Keys, write: Write) -> None:
             continue
         if pressed == "s":
             steps.append(show.skip())
-            say(f"{text}\n{DIM}skipped; the recorded screen:{RESET}\n")
+            say(f"\n{DIM}skipped; the recorded screen:{RESET}\n")
             write(screen_bytes(steps[-1].result.screen))
             continue
-        for char in text:
-            say(char)
-            time.sleep(TYPING_SECONDS)
         say("\n")
         step = _run(show, key, write, say)
         if step is None:
