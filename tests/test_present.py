@@ -267,7 +267,7 @@ def test_present_in_a_terminal(docker_deck: Path, own_labs: str, tmp_path: Path)
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)  # SIGHUP: cleans up
     assert done.read_text().strip() == "0"
     assert _labs_left(own_labs) == []  # q left no lab behind
 

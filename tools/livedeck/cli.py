@@ -285,6 +285,7 @@ def _present(args: argparse.Namespace) -> int:
     from livedeck.present import open_show, present_in_browser
     from livedeck.present import terminal as in_terminal
 
+    signal.signal(signal.SIGHUP, _terminate)  # a closed terminal (or tmux) ends it cleanly too
     start = None if args.offline else _lab_factory(args.lab)
     if start is not None:
         _say(f"livedeck: starting the lab of {args.deck} and running its setup")
