@@ -46,6 +46,7 @@ examples:
   livedeck check                      does every deck still tell its story?
   livedeck watch                      preview decks in the browser while writing them
   livedeck list --json                the decks, their outputs and images (for CI)
+  livedeck present slides/docker-layers.md   run the deck's commands live in its slides
   livedeck lab up                     start a lab to try commands by hand
   livedeck images add ubuntu:22.04    let every lab pull an image of this machine
   livedeck outdated --json            which decks' images changed upstream?
@@ -192,6 +193,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     refresh.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     refresh.set_defaults(handler=_refresh)
+
+    present = _verb(
+        verbs,
+        "present",
+        "present a deck with its commands run live in the slides (or in this terminal)",
+        "examples:\n  livedeck present slides/docker-layers.md   # then open the URL it prints"
+        "\n  livedeck present --terminal slides/docker-layers.md"
+        "\n  livedeck present --offline slides/docker-layers.md   # replay the record",
+    )
+    present.add_argument("deck", type=Path, metavar="DECK")
+    present.add_argument(
+        "--lab",
+        choices=("docker", "local"),
+        default="docker",
+        help="docker: a throwaway Docker host (default); local: this machine's shell",
+    )
+    present.add_argument(
+        "--offline", action="store_true", help="replay the deck's record: no lab, no Docker"
+    )
+    present.add_argument(
+        "--terminal", action="store_true", help="step through the commands in this terminal"
+    )
+    present.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+    )
+    present.add_argument("--timeout", type=float, help="seconds a command may run (deck default)")
+    present.set_defaults(handler=_present, quiet=True)
 
     lab = verbs.add_parser(
         "lab",
@@ -470,6 +498,46 @@ def _served() -> Served:
     from livedeck.run.labs import lab_names
 
     return registry_serves(lab_names().registry_dir)
+
+
+def _present(args: argparse.Namespace) -> int:
+    import threading
+
+    from livedeck.present import open_show, present_in_browser
+    from livedeck.present import terminal as in_terminal
+
+    signal.signal(signal.SIGHUP, _terminate)  # a closed terminal (or tmux) ends it cleanly too
+    start = None if args.offline else _lab_factory(args.lab)
+    if start is not None:
+        _say(f"livedeck: starting the lab of {args.deck} and running its setup")
+    show = open_show(args.deck, start, timeout=args.timeout)
+    try:
+        if show.why_replay:
+            _say(f"livedeck: replaying the record instead: {show.why_replay}")
+        if args.terminal:
+            if not sys.stdin.isatty():
+                raise LivedeckError("--terminal needs a terminal to read keys from")
+            write = sys.stdout.buffer.write
+
+            def out(data: bytes) -> None:
+                write(data)
+                sys.stdout.buffer.flush()
+
+            with in_terminal.single_keys(sys.stdin.fileno()) as key:
+                in_terminal.present(show, key, out)
+        else:
+
+            def ready(url: str) -> None:
+                _say(f"livedeck: presenting {args.deck} ({show.label}); open (Ctrl-C to stop):")
+                _say(f"  {url}")
+
+            present_in_browser(show, args.port, ready, threading.Event())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        show.close()
+    _say("livedeck: presentation over; nothing of it is left running")
+    return 0
 
 
 def _formats(text: str) -> tuple[str, ...]:

@@ -221,6 +221,13 @@ class Run:
                 )
             time.sleep(WAIT_EVERY)
 
+    def skip(self, result: Result) -> None:
+        """Count the next command as run, with `result` (a recorded one) standing for it: a
+        presenter skipped it. What the lab holds afterwards is then not what the deck says."""
+        if result.command is not self.next_command:
+            raise ValueError(f"line {result.command.line} is not the next command")
+        self._results.append(result)
+
     def run_to(self, count: int) -> None:
         """Run commands until `count` of them ran."""
         while len(self._results) < min(count, len(self._commands)):

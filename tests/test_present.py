@@ -1,0 +1,322 @@
+"""`livedeck present`: live blocks in headless Chromium on a real lab, recovery from a failing
+command, the offline replay without Docker, the terminal front end in tmux, and the server
+refusing requests without the token or from another origin."""
+
+from __future__ import annotations
+
+import os
+import queue
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from livedeck.build import BuildOptions, build
+from livedeck.present import open_show
+from livedeck.present.director import Director
+from livedeck.present.page import allowed
+from livedeck.present.server import PresentServer
+from livedeck.run.lab import LocalLab
+from livedeck.run.labs import host_client, lab_names
+from test_watch_page import Browser, _alive, _descendants
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKER_DECK = """---
+marp: true
+---
+
+## Images
+
+```bash
+ubuntu@ip-10-0-1-14:~$ docker images
+```
+
+---
+
+## Pull
+
+```bash
+ubuntu@ip-10-0-1-14:~$ docker pull nginx
+```
+"""
+FAILING_DECK = """---
+marp: true
+---
+
+## Check
+
+```bash
+me@box:~$ echo one
+me@box:~$ test -e {flag} && echo found
+```
+"""
+SCREEN = "window.livedeck.screen({n})"
+BADGE = "window.livedeck.blocks.get({n})?.badge.textContent"
+
+
+def click(selector: str, n: int = 0) -> str:
+    """A `wait` expression that clicks the n-th element matching selector once it exists."""
+    return f"(e => e && (e.click(), true))(document.querySelectorAll({selector!r})[{n}])"
+
+
+class Present:
+    """`livedeck present` as a user runs it, its messages collected line by line."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        environ = {**os.environ, "PYTHONPATH": str(ROOT / "tools"), **(env or {})}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "livedeck", "present", *args],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=environ,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.said: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.put(line.rstrip("\n"))
+
+    def url(self, seconds: float = 90) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            self.said.append(line)
+            if "http://127.0.0.1:" in line:
+                return line.strip()
+        raise AssertionError("present printed no URL; it said:\n" + "\n".join(self.said))
+
+    def stop(self) -> tuple[int, dict[int, str]]:
+        """SIGTERM, as Ctrl-C would end it; the exit code and what ran below it."""
+        descendants = _descendants(self.proc.pid)
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(60), descendants
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    chromium = Browser()
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def own_labs(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A lab label of this test's own: what it checks for leftovers is only its own."""
+    label = f"livedeck.lab.test-present-{secrets.token_hex(4)}"
+    monkeypatch.setenv("LIVEDECK_LAB_LABEL", label)
+    return label
+
+
+def _labs_left(label: str) -> list[str]:
+    return [c.name for c in host_client().containers.list(all=True, filters={"label": label})]
+
+
+@pytest.fixture
+def docker_deck(tmp_path: Path, own_labs: str) -> Path:
+    from livedeck.run.sandbox import start_sandbox
+
+    path = tmp_path / "pull.md"
+    path.write_text(DOCKER_DECK, encoding="utf-8")
+    build([path], BuildOptions(out_dir=tmp_path / "build", formats=()), start_sandbox)
+    return path
+
+
+@pytest.mark.docker
+@pytest.mark.marp
+def test_live_blocks_on_the_docker_lab(docker_deck: Path, own_labs: str, browser: Browser) -> None:
+    layers = lab_names().nginx_layers
+    present = Present(str(docker_deck), "--lab", "docker")
+    try:
+        url = present.url()
+        assert "/pull.html" in url
+        browser.ask(f"open {url}")
+        assert browser.ask("wait window.livedeck?.blocks.size === 2")["value"] is True
+        assert browser.ask("wait document.querySelector('.livedeck-label')?.textContent")[
+            "value"
+        ] == ("live")
+
+        browser.ask("wait " + click(".livedeck-run", 0))
+        assert browser.ask(f"wait {BADGE.format(n=0)}")["value"] == "as recorded"
+        assert "REPOSITORY" in str(browser.ask(f"wait {SCREEN.format(n=0)}")["value"])
+
+        assert browser.ask("key ArrowRight")["hash"] == "#2"  # the presenter goes on
+        browser.ask("key r")  # ... and runs the slide's block with its key
+        assert browser.ask(f"wait {BADGE.format(n=1)}")["value"] == "as recorded"
+        screen = str(browser.ask(f"wait {SCREEN.format(n=1)}")["value"])
+        assert "$ docker pull nginx" in screen  # typed into the block
+        assert screen.count("Pull complete") == layers  # one line per layer, as on a terminal
+        assert "Waiting" not in screen
+        assert "docker.io/library/nginx:latest" in screen
+    finally:
+        code, descendants = present.stop()
+    assert code == 0
+    assert _labs_left(own_labs) == []  # the lab is gone
+    time.sleep(0.5)
+    assert {p: n for p, n in descendants.items() if _alive(p)} == {}
+
+
+@pytest.mark.marp
+def test_a_failing_command_offers_the_recovery_choices(tmp_path: Path, browser: Browser) -> None:
+    flag = tmp_path / "flag"
+    flag.touch()
+    deck = tmp_path / "failing.md"
+    deck.write_text(FAILING_DECK.format(flag=flag), encoding="utf-8")
+    build([deck], BuildOptions(out_dir=tmp_path / "build", formats=()), LocalLab)
+    flag.unlink()  # live, the second command now fails
+    present = Present(str(deck), "--lab", "local")
+    try:
+        browser.ask(f"open {present.url()}")
+        browser.ask("wait window.livedeck?.blocks.size === 1")
+        browser.ask("wait " + click(".livedeck-run"))
+        failed = browser.ask("wait document.querySelector('.livedeck-failed')?.innerText")
+        assert "exit" in str(failed["value"]) and str(deck) in str(failed["value"])
+        names = browser.ask(
+            "wait [...document.querySelectorAll('.livedeck-choice')].map(b => b.textContent)"
+        )
+        assert names["value"] == [
+            "retry",
+            "show the recorded output",
+            "skip",
+            "open a spare shell on the lab",
+        ]
+        browser.ask("wait " + click(".livedeck-recorded"))
+        browser.ask(f"wait {SCREEN.format(n=0)}.includes('recorded')")
+        assert "found" in str(browser.ask(f"wait {SCREEN.format(n=0)}")["value"])
+        flag.touch()  # fixed behind the scenes: a retry runs it again, live
+        browser.ask("wait " + click(".livedeck-retry"))
+        assert browser.ask(f"wait {BADGE.format(n=0)} === 'as recorded'")["value"] is True
+    finally:
+        code, _ = present.stop()
+    assert code == 0
+
+
+@pytest.mark.marp
+def test_offline_replays_the_record_without_docker(
+    docker_deck: Path, own_labs: str, browser: Browser
+) -> None:
+    layers = lab_names().nginx_layers
+    present = Present(str(docker_deck), "--offline", env={"DOCKER_HOST": "unix:///nonexistent"})
+    try:
+        browser.ask(f"open {present.url()}")
+        label = browser.ask("wait document.querySelector('.livedeck-label')?.textContent")
+        assert str(label["value"]).startswith("recorded on 20")
+        browser.ask("wait " + click(".livedeck-run", 1))  # the later block: the first replays too
+        badge = browser.ask(f"wait {BADGE.format(n=1)}")["value"]
+        assert str(badge).startswith("recorded on")
+        screen = str(browser.ask(f"wait {SCREEN.format(n=1)}")["value"])
+        assert screen.count("Pull complete") == layers
+        assert "REPOSITORY" in str(browser.ask(f"wait {SCREEN.format(n=0)}")["value"])
+    finally:
+        code, _ = present.stop()
+    assert code == 0
+    assert _labs_left(own_labs) == []
+
+
+@pytest.mark.docker
+def test_present_in_a_terminal(docker_deck: Path, own_labs: str, tmp_path: Path) -> None:
+    session = f"livedeck-present-{secrets.token_hex(4)}"
+    done = tmp_path / "exit-code"
+    command = (
+        f"cd {ROOT} && PYTHONPATH=tools LIVEDECK_LAB_LABEL={own_labs} {sys.executable} -m"
+        f" livedeck present --terminal {docker_deck}; echo $? > {done}"
+    )
+    subprocess.run(
+        ["tmux", "new-session", "-d", "-s", session, "-x", "220", "-y", "50", command], check=True
+    )
+
+    def screen() -> str:
+        return subprocess.run(
+            ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+        ).stdout
+
+    def wait_for(text: str, seconds: float = 90) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            shown = screen()
+            if text in shown:
+                return shown
+            time.sleep(0.2)
+        raise AssertionError(f"never showed {text!r}:\n{screen()}")
+
+    try:
+        shown = wait_for("ubuntu@ip-10-0-1-14:~$ docker images")  # typed, not run yet
+        assert "[slide 1/2] Images" in shown
+        assert "REPOSITORY" not in shown
+        assert _labs_left(own_labs) != []  # the lab runs
+        subprocess.run(["tmux", "send-keys", "-t", session, "Enter"], check=True)
+        shown = wait_for("as recorded")
+        assert "REPOSITORY" in shown  # it ran, live, in this terminal
+        assert "[slide 2/2] Pull" in wait_for("[slide 2/2] Pull")
+        subprocess.run(["tmux", "send-keys", "-t", session, "q"], check=True)
+        deadline = time.monotonic() + 60
+        while not done.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", session], check=False)  # SIGHUP: cleans up
+    assert done.read_text().strip() == "0"
+    assert _labs_left(own_labs) == []  # q left no lab behind
+
+
+def test_the_server_refuses_requests_without_token_or_from_elsewhere(tmp_path: Path) -> None:
+    deck = tmp_path / "d.md"
+    deck.write_text(FAILING_DECK.format(flag="/"), encoding="utf-8")
+    build([deck], BuildOptions(out_dir=tmp_path / "build", formats=()), LocalLab)
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "d.html").write_text("<html><body>deck</body></html>", encoding="utf-8")
+    director = Director(open_show(deck, None))  # offline: nothing to drive
+    server = PresentServer(director, html, "d")
+    own = f"http://127.0.0.1:{server.port}"
+    act = f"{own}/{server.token}/_livedeck/act"
+    body = b'{"action": "run", "block": 0}'
+    try:
+        assert server.url.startswith(f"{own}/{server.token}/")
+        assert _status(server.url) == 200
+        assert _status(f"{own}/d.html") == 403  # no token
+        assert _status(f"{own}/{'x' * len(server.token)}/d.html") == 403  # a wrong one
+        assert _status(server.url, {"Origin": "http://evil.example"}) == 403
+        assert _status(server.url, {"Host": f"evil.example:{server.port}"}) == 403
+        assert _status(server.url, {"Sec-Fetch-Site": "cross-site"}) == 403
+        json_type = {"Content-Type": "application/json"}
+        assert _status(act, json_type, body) == 403  # a POST without Origin
+        assert _status(act, {**json_type, "Origin": "http://evil.example"}, body) == 403
+        assert _status(act, {**json_type, "Origin": own}, body) == 204
+    finally:
+        server.close()
+        director.close()
+
+
+def test_allowed_checks_token_host_and_origin() -> None:
+    host = {"Host": "127.0.0.1:8000"}
+    assert allowed("/tok/d.html", host, "tok", 8000, changes=False) == "d.html"
+    assert allowed("/tok", host, "tok", 8000, changes=False) == ""
+    assert allowed("/tox/d.html", host, "tok", 8000, changes=False) is None
+    assert allowed("/d.html", host, "tok", 8000, changes=False) is None
+    assert allowed("/tok/d.html", {"Host": "127.0.0.1:9"}, "tok", 8000, changes=False) is None
+    origin = {**host, "Origin": "http://127.0.0.1:8000"}
+    assert allowed("/tok/_livedeck/act", origin, "tok", 8000, changes=True) == "_livedeck/act"
+    assert allowed("/tok/_livedeck/act", host, "tok", 8000, changes=True) is None
+
+
+def _status(url: str, headers: dict[str, str] | None = None, data: bytes | None = None) -> int:
+    request = urllib.request.Request(url, data=data, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code

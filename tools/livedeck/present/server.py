@@ -1,0 +1,163 @@
+"""The presenting server: the deck's HTML with live blocks, on 127.0.0.1 behind a random token.
+
+Like the watch preview (serve/), a small stdlib server with one thread per connection and
+Server-Sent Events; unlike it, every URL starts with a token and requests from another
+Origin are refused: the page types into a shell that can become root on the lab.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import queue
+import secrets
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from livedeck.errors import LivedeckError, ToolMissing
+from livedeck.marp import REPO_ROOT
+from livedeck.present.director import Director
+from livedeck.present.page import ASSETS, PRESENT_JS, allowed, inject
+from livedeck.serve.server import HOST, KEEPALIVE_SECONDS
+
+XTERM = REPO_ROOT / "tools/marp/node_modules/@xterm/xterm"
+XTERM_FILES = {"xterm.js": XTERM / "lib/xterm.js", "xterm.css": XTERM / "css/xterm.css"}
+MAX_BODY = 64 * 1024
+
+
+class PresentServer:
+    """Serves one deck's page (html_dir) and its live blocks until close()."""
+
+    def __init__(self, director: Director, html_dir: Path, deck: str, port: int = 0) -> None:
+        missing = [str(p) for p in XTERM_FILES.values() if not p.is_file()]
+        if missing:
+            raise ToolMissing(
+                f"xterm.js is not installed ({missing[0]} is missing)",
+                hint="install the pinned npm packages: tools/setup/publish-deps.sh",
+            )
+        self.director = director
+        self.html_dir = html_dir
+        self.deck = deck
+        self.token = secrets.token_urlsafe(24)
+        handler = partial(_Handler, self, directory=str(html_dir))
+        try:
+            self._server = ThreadingHTTPServer((HOST, port), handler)
+        except OSError as error:
+            raise LivedeckError(
+                f"cannot serve on {HOST}:{port}: {error.strerror}",
+                hint="choose another --port, or leave it out to take a free one",
+            ) from None
+        self.port: int = self._server.server_address[1]
+        self.url = f"http://{HOST}:{self.port}/{self.token}/{deck}.html"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving (the director's close ends the open event streams)."""
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def __init__(self, server: PresentServer, *args: Any, **kwargs: Any) -> None:
+        self.present = server
+        super().__init__(*args, **kwargs)
+
+    def do_GET(self) -> None:
+        rest = self._allowed(changes=False)
+        if rest is None:
+            return
+        if rest == f"{self.present.deck}.html":
+            text = (self.present.html_dir / rest).read_text(encoding="utf-8")
+            label = self.present.director.show.label
+            self._send(inject(text, label).encode(), "text/html; charset=utf-8")
+        elif rest == f"{ASSETS}present.js":
+            self._send(PRESENT_JS.encode(), "text/javascript; charset=utf-8")
+        elif rest.removeprefix(ASSETS) in XTERM_FILES and rest.startswith(ASSETS):
+            name = rest.removeprefix(ASSETS)
+            kind = "text/css" if name.endswith(".css") else "text/javascript"
+            self._send(XTERM_FILES[name].read_bytes(), f"{kind}; charset=utf-8")
+        elif rest == f"{ASSETS}events":
+            self._events()
+        else:
+            self.path = "/" + rest
+            super().do_GET()
+
+    def do_POST(self) -> None:
+        rest = self._allowed(changes=True)
+        if rest is None:
+            return
+        if rest != f"{ASSETS}act":
+            self.send_error(404)
+            return
+        length = int(self.headers.get("Content-Length") or 0)
+        if self.headers.get("Content-Type", "").split(";")[0] != "application/json" or not (
+            0 < length <= MAX_BODY
+        ):
+            self.send_error(400, "expected a small JSON body")
+            return
+        try:
+            asked = json.loads(self.rfile.read(length))
+            self.present.director.act(
+                str(asked["action"]), int(asked["block"]), str(asked.get("data", ""))
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            self.send_error(400, f"bad request: {error}")
+            return
+        except LivedeckError as error:
+            self.send_error(409, str(error))
+            return
+        self.send_response(204)
+        self.end_headers()
+
+    def _allowed(self, *, changes: bool) -> str | None:
+        path = unquote(urlsplit(self.path).path)
+        headers = {k: v for k, v in self.headers.items()}
+        rest = allowed(path, headers, self.present.token, self.present.port, changes=changes)
+        if rest is None:
+            self.send_error(403, "livedeck present: wrong token, host or origin")
+        return rest
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")  # the token stays in this page
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _send(self, body: bytes, content_type: str) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _events(self) -> None:
+        director = self.present.director
+        listener = director.subscribe()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        with contextlib.suppress(OSError):
+            self._write(director.state())
+            while True:
+                try:
+                    event = listener.get(timeout=KEEPALIVE_SECONDS)
+                except queue.Empty:
+                    self.wfile.write(b": alive\n\n")
+                    self.wfile.flush()
+                    continue
+                if event is None:
+                    return
+                self._write(event)
+        director.unsubscribe(listener)
+
+    def _write(self, event: dict[str, Any]) -> None:
+        self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
+        self.wfile.flush()
