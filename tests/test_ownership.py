@@ -202,3 +202,10 @@ def test_long_output_keeps_every_line(lab: LocalLab) -> None:
     lines = done.results[0].screen
     assert len(lines) == 2500
     assert (lines[0], lines[-1]) == ("1", "2500")
+
+
+def test_a_syntax_error_shows_what_bash_said_and_its_status(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    outcome = session.type("echo (", 5)
+    assert outcome.status == 2
+    assert outcome.lines == ("bash: syntax error near unexpected token `newline'",)

@@ -204,7 +204,9 @@ class Session:
                 continue  # the previous prompt, shown late
             self._expect(marker, shell, "s", "e")
             if marker.kind == "e":  # bash ran nothing: a syntax error is all it printed
-                return self._ended(self._terminal(), _drop_markers(before), marker)
+                said = _drop_markers(before)
+                echo = text.encode().replace(b"\n", b"\r\n") + b"\r\n"  # the terminal's
+                return self._ended(self._terminal(), said.removeprefix(echo), marker)
             break
         terminal = self._terminal()
         return self._output(terminal, deadline, on_output, shell)
