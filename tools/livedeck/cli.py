@@ -456,6 +456,7 @@ def _refresh(args: argparse.Namespace) -> int:
         return 0
     text = summary(found, args.summary.parent if args.summary else None)
     if args.summary is not None:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(text, encoding="utf-8")
         _say(f"wrote {args.summary}")
     else:

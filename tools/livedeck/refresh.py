@@ -211,9 +211,9 @@ def summary(refreshed: Sequence[Refreshed], relative_to: Path | None = None) -> 
             parts += ["  ```diff", *(f"  {line}" for line in change.diff), "  ```", ""]
         if item.slides:
             parts += [f"Slides whose text changed: {', '.join(map(str, item.slides))}", ""]
-        for before, after in item.pictures:
+        for number, (before, after) in zip(item.slides, item.pictures, strict=False):
             b, a = (_shown(p, relative_to) for p in (before, after))
-            parts += [f"![before]({b}) ![after]({a})", ""]
+            parts += [f"Slide {number}, before and after:", "", f"![before]({b}) ![after]({a})", ""]
     return "\n".join(parts)
 
 
