@@ -50,6 +50,7 @@ examples:
   livedeck lab up                     start a lab to try commands by hand
   livedeck images add ubuntu:22.04    let every lab pull an image of this machine
   livedeck outdated --json            which decks' images changed upstream?
+  livedeck refresh --summary pr.md    rebuild those decks; what changed, for a pull request
 """
 
 
