@@ -6,11 +6,15 @@ import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
+
+if TYPE_CHECKING:
+    from registries import Upstream
 
 
 @pytest.fixture(scope="module")
@@ -38,3 +42,22 @@ def lab_namespace() -> Iterator[dict[str, str]]:
         if network.name == names["LIVEDECK_LAB_NETWORK"]:
             network.remove()
     host.close()
+
+
+@pytest.fixture(scope="module")
+def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Labs of this module's own pulling through caches in its own folders (registries.py)."""
+    from registries import images_namespace
+
+    with images_namespace(tmp_path_factory.mktemp("images")) as env:
+        yield env
+
+
+@pytest.fixture
+def upstream(lab_env: dict[str, str]) -> Iterator[Upstream]:
+    """A registry standing in for Docker Hub, on the labs' network gateway, with a 7-layer nginx."""
+    from registries import upstream_registry
+
+    with upstream_registry(lab_env["GATEWAY"]) as registry:
+        registry.push_nginx(7)
+        yield registry

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from livedeck.cli import EXIT_DECK, main
 from livedeck.deck import parse_deck
-from livedeck.errors import DeckError
+from livedeck.errors import DeckError, RecordError
 from livedeck.images.names import Ref, parse_ref, pulled_images
-from livedeck.images.outdated import wanted
+from livedeck.images.outdated import DeckImages, ImageCheck, source_rule, wanted
 from livedeck.images.sources import (
     HUB,
     MIRROR,
@@ -146,3 +148,63 @@ def test_outdated_pairs_the_decks_images_with_the_records_digests() -> None:
     assert "directly" in found["localhost:5000/web:latest"].note
     assert "tags 3.19, 3.20" in found["alpine:3.19"].note  # one digest, two tags: not guessed
     assert "not in the record" in found["busybox:latest"].note
+
+
+def test_outdated_and_refresh_ask_the_flag_then_the_records_source_then_the_default() -> None:
+    deck = parse_deck(DECK, Path("deck.md"))  # front matter: images: hub
+    asked: list[int] = []
+
+    def hub_answers() -> bool:
+        asked.append(1)
+        return False
+
+    def recorded(images: str) -> Transcript:
+        return Transcript(deck.path, (), {}, {"engine": "20.10.24", "images": images})
+
+    upstream = "http://10.213.0.1:5000"
+    rule = source_rule(None, {"LIVEDECK_IMAGES": "mirror"}, hub_answers)
+    assert rule(deck, recorded(upstream)) == ImageSource("upstream", upstream)  # over the env
+    assert rule(deck, None) == MIRROR  # no record: a build's default (the env beats the deck)
+    assert source_rule(upstream, {}, hub_answers)(deck, recorded("mirror")).url == upstream
+    default = source_rule(None, {}, hub_answers)
+    assert asked == []  # Docker Hub is asked only when some deck needs the default ...
+    assert default(deck, recorded("")) == HUB  # ... then the deck's front matter wins over it
+    assert default(deck, None) == HUB and asked == [1]  # ... and only once
+    with pytest.raises(RecordError, match=r"deck.record.yaml:1: the record's `images:`"):
+        default(deck, recorded("ftp://x"))
+
+
+def test_a_deck_is_unchanged_changed_or_without_a_record() -> None:
+    old, new = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    same = ImageCheck("nginx:latest", 7, old, old, "hub")
+    moved = ImageCheck("nginx:latest", 7, old, new, "hub")
+    skipped = ImageCheck("alpine:3.19", 9, "", "", "", "two tags")
+    assert DeckImages(Path("a.md"), "hub", (same, skipped)).status == "unchanged"
+    assert not DeckImages(Path("a.md"), "hub", (same, skipped)).outdated
+    assert DeckImages(Path("a.md"), "hub", (moved,)).status == "changed"
+    assert DeckImages(Path("a.md"), "hub", (), recorded=False).status == "no record"
+    assert DeckImages(Path("a.md"), "hub", (), recorded=False).outdated
+
+
+def test_outdated_names_a_deck_without_a_record_as_such(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deck = tmp_path / "deck.md"
+    deck.write_text(DECK, encoding="utf-8")
+    assert main(["outdated", str(deck), "--images", "mirror"]) == EXIT_DECK
+    shown = capsys.readouterr()
+    assert f"{deck}: no record: no digests to compare; a build records them" in shown.out
+    assert "1 deck(s) without a record" in shown.err and "Traceback" not in shown.err
+    assert main(["outdated", str(deck), "--images", "mirror", "--json"]) == EXIT_DECK
+    (found,) = json.loads(capsys.readouterr().out)
+    assert (found["status"], found["images"], found["checks"]) == ("no record", "mirror", [])
+
+
+def test_a_malformed_images_flag_is_a_message_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deck = tmp_path / "deck.md"
+    deck.write_text(DECK, encoding="utf-8")
+    for verb in ("outdated", "refresh"):
+        assert main([verb, str(deck), "--images", "ftp://x"]) == EXIT_DECK
+        assert "images must be mirror, hub or a registry URL" in capsys.readouterr().err

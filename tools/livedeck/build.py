@@ -16,7 +16,7 @@ from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, RecordError
-from livedeck.images.sources import MIRROR, Choice, for_deck
+from livedeck.images.sources import MIRROR, Choice, ImageSource, for_deck
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
@@ -47,6 +47,7 @@ class BuildOptions:
     fresh_images: bool = False  # ... where an image's digest changed (refresh)
     keep_going: bool = False  # run every command; report every failure at the end
     images: Choice | None = None  # the run's image source (a deck's front matter may override)
+    sources: Mapping[Path, ImageSource] = field(default_factory=dict)  # per deck, over `images`
 
 
 @dataclass
@@ -203,6 +204,7 @@ def _obtain(
         old = record.read(deck)
         return DeckResult(deck.path, "offline", False, lab=old.engine, transcript=old)
     started = time.monotonic()
+    own = options.sources.get(deck.path)
     new = run_on_lab(
         deck,
         start_lab,
@@ -210,7 +212,7 @@ def _obtain(
         options.timeout,
         options.columns,
         keep_going=options.keep_going,
-        images=options.images,
+        images=options.images if own is None else Choice(own, "for this deck", True),
     )
     return _settle(
         deck,

@@ -50,6 +50,7 @@ examples:
   livedeck lab up                     start a lab to try commands by hand
   livedeck images add ubuntu:22.04    let every lab pull an image of this machine
   livedeck outdated --json            which decks' images changed upstream?
+  livedeck refresh --summary pr.md    rebuild those decks; what changed, for a pull request
 """
 
 
@@ -178,12 +179,16 @@ def _parser() -> argparse.ArgumentParser:
     refresh = _verb(
         verbs,
         "refresh",
-        "rebuild decks whose images changed; write a summary of what changed (for a PR)",
-        "examples:\n  livedeck refresh --all --summary refresh.md"
+        "rebuild the decks `outdated` names; write a summary of what changed (for a PR)",
+        "exit 0 when decks were refreshed and when nothing changed; 3 when a registry does not"
+        " answer\n\nexamples:\n  livedeck refresh --summary refresh.md     the decks outdated names"
+        "\n  livedeck refresh --images hub --summary refresh.md"
         "\n  livedeck refresh slides/docker-layers.md --all --pictures build/refresh",
     )
-    _decks_and_lab(refresh)
-    refresh.add_argument("--all", action="store_true", help="rebuild every deck named")
+    _decks_and_lab(refresh, "(default: the source each record was made with)")
+    refresh.add_argument(
+        "--all", action="store_true", help="rebuild every deck named, not only the outdated ones"
+    )
     refresh.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
     refresh.add_argument("--summary", type=Path, help="write the Markdown summary to this file")
     refresh.add_argument(
@@ -252,8 +257,9 @@ def _parser() -> argparse.ArgumentParser:
         verbs,
         "outdated",
         "list decks whose images changed upstream since their records (pulls nothing)",
-        "examples:\n  livedeck outdated                 exit 1 when a deck's image has a new digest"
-        "\n  livedeck outdated slides/ --json",
+        "exit 1 when a deck's image has a new digest or a deck has no record; 3 when a registry"
+        " does not answer\n\nexamples:\n  livedeck outdated"
+        "\n  livedeck outdated slides/ --json      per deck: unchanged, changed or no record",
     )
     outdated.add_argument(
         "paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR"
@@ -308,7 +314,7 @@ def _keep_going(verb: argparse.ArgumentParser) -> None:
     )
 
 
-def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
+def _decks_and_lab(verb: argparse.ArgumentParser, images_default: str = "") -> None:
     """The decks a verb works on, and the lab their commands run on."""
     verb.add_argument("paths", nargs="*", type=Path, default=[Path("slides")], metavar="DECK|DIR")
     verb.add_argument(
@@ -317,7 +323,7 @@ def _decks_and_lab(verb: argparse.ArgumentParser) -> None:
         default="docker",
         help="docker: a throwaway Docker host per deck (default); local: this machine's shell",
     )
-    _images_option(verb)
+    _images_option(verb, images_default)
 
 
 def _images_option(verb: argparse.ArgumentParser, default: str = "") -> None:
@@ -423,14 +429,13 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    from livedeck.refresh import every_deck, refresh, summary
+    """Exit 0 whether or not something was refreshed (CI then proposes what changed); 3 when
+    a registry does not answer, before anything is rebuilt."""
+    from livedeck.images.outdated import source_rule
+    from livedeck.images.sources import hub_answers
+    from livedeck.refresh import every_deck, outdated_decks, refresh, summary
 
-    if not args.all:
-        raise LivedeckError(
-            "which decks' images changed is for `livedeck outdated` to say, and this livedeck"
-            " has no image sources yet",
-            hint="rebuild every deck named: livedeck refresh --all",
-        )
+    sources = source_rule(_images_flag(args), os.environ, hub_answers)
     pictures = args.pictures
     if pictures is None and args.summary is not None:
         pictures = args.summary.parent / f"{args.summary.stem}-pictures"
@@ -438,20 +443,40 @@ def _refresh(args: argparse.Namespace) -> int:
     found = refresh(
         args.paths,
         _lab_factory(args.lab),
-        choose=every_deck,
+        choose=every_deck if args.all else outdated_decks(sources),
+        sources=None if args.lab == "local" else sources,
         out_dir=args.out,
         pictures=pictures,
         progress=progress,
     )
     for item in found:
         _say(item.result.line)
+    if not any(item.changed for item in found):
+        why = "every deck tells its record's story" if args.all else "no deck is outdated"
+        _say(f"livedeck: nothing changed: {why}; no record or summary written")
+        return 0
     text = summary(found, args.summary.parent if args.summary else None)
     if args.summary is not None:
+        args.summary.parent.mkdir(parents=True, exist_ok=True)
         args.summary.write_text(text, encoding="utf-8")
         _say(f"wrote {args.summary}")
     else:
         print(text)
     return 0
+
+
+def _images_flag(args: argparse.Namespace) -> str | None:
+    """--images as given, once it is known to be a source (mirror, hub or a URL)."""
+    from livedeck.images.sources import parse_source
+
+    if args.images:
+        try:
+            parse_source(args.images)
+        except ValueError as error:
+            raise LivedeckError(
+                str(error), hint="--images mirror, --images hub, --images URL"
+            ) from None
+    return str(args.images) if args.images else None
 
 
 def _print_json(data: object) -> None:
@@ -660,15 +685,17 @@ def _outdated(args: argparse.Namespace) -> int:
     import dataclasses
     import json
 
-    from livedeck.images.outdated import outdated
+    from livedeck.images.outdated import outdated, source_rule
     from livedeck.images.sources import hub_answers
 
-    found = outdated(args.paths, flag=args.images, environ=os.environ, hub_answers=hub_answers)
+    found = outdated(args.paths, source_rule(_images_flag(args), os.environ, hub_answers))
     changed = [check for deck in found for check in deck.changed]
+    unrecorded = [deck.deck for deck in found if not deck.recorded]
     if args.json:
         data = [
             {
                 "deck": str(deck.deck),
+                "status": deck.status,
                 "images": deck.source,
                 "checks": [{**dataclasses.asdict(c), "changed": c.changed} for c in deck.checks],
             }
@@ -677,6 +704,8 @@ def _outdated(args: argparse.Namespace) -> int:
         print(json.dumps(data, indent=2))
     else:
         for deck in found:
+            if not deck.recorded:
+                print(f"{deck.deck}: no record: no digests to compare; a build records them")
             for check in deck.checks:
                 where = f"{deck.deck}:{check.line}: {check.image}"
                 if check.note:
@@ -690,9 +719,14 @@ def _outdated(args: argparse.Namespace) -> int:
         if changed:
             _say(
                 f"livedeck: {len(changed)} image(s) of {decks} deck(s) changed since their"
-                " records; rebuild them (livedeck build DECK) to show today's images"
+                " records; rebuild them (livedeck refresh) to show today's images"
             )
-    return EXIT_DECK if changed else 0
+        if unrecorded:
+            _say(
+                f"livedeck: {len(unrecorded)} deck(s) without a record; livedeck refresh (or"
+                " build) records them"
+            )
+    return EXIT_DECK if changed or unrecorded else 0
 
 
 def _announce(deck: Deck) -> None:

@@ -1,5 +1,9 @@
 """`livedeck refresh`: rebuild decks whose images changed and say what that changed.
 
+Which decks: every one named (`--all`), or the ones `livedeck outdated` names (an image has a
+new digest where the record's images came from, or the deck has no record yet). Each is rebuilt
+from the same image source outdated asked (`source_rule`).
+
 For a pull request: per deck the image digests old -> new, each command whose normalised
 screen changed (check's diff), the slides whose rendered text changed, and a picture of each
 of those slides before and after. A deck whose story and images are the same changes no file.
@@ -18,6 +22,7 @@ from livedeck import record
 from livedeck.build import BuildOptions, build, find_decks, image_digests, stage_deck
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError, RecordError
+from livedeck.images.outdated import SourceRule, outdated
 from livedeck.marp import (
     Format,
     find_chromium,
@@ -35,7 +40,7 @@ from livedeck.run.lab import LabFactory
 PNG = Format("png", ".png", ("--images", "png"), needs_browser=True)
 
 # Which of the decks to rebuild. `--all`: every one; otherwise the decks whose images changed
-# upstream, which is `livedeck outdated`'s to tell.
+# upstream, which is `livedeck outdated`'s to tell (`outdated_decks`).
 Choose = Callable[[Sequence[Path]], list[Path]]
 
 
@@ -58,25 +63,45 @@ def every_deck(decks: Sequence[Path]) -> list[Path]:
     return list(decks)
 
 
+def outdated_decks(sources: SourceRule) -> Choose:
+    """The decks `livedeck outdated` names: an image changed, or no record (asks, pulls nothing).
+
+    RegistryError when a registry does not answer: then nothing is rebuilt.
+    """
+
+    def choose(decks: Sequence[Path]) -> list[Path]:
+        return [found.deck for found in outdated(decks, sources) if found.outdated]
+
+    return choose
+
+
 def refresh(
     paths: Sequence[Path],
     start_lab: LabFactory,
     *,
     choose: Choose = every_deck,
+    sources: SourceRule | None = None,
     out_dir: Path = Path("build"),
     pictures: Path | None = None,
     progress: Progress | None = None,
 ) -> list[Refreshed]:
-    """Rebuild the chosen decks on fresh labs; their records change where story or images did."""
+    """Rebuild the chosen decks on fresh labs; their records change where story or images did.
+
+    `sources` gives each deck's image source (None: a build's default, as on a local lab).
+    """
     chosen = choose(find_decks(paths))
     if not chosen:
         return []
-    before = {path: _recorded(load_deck(path)) for path in chosen}
-    options = BuildOptions(out_dir=out_dir, formats=("html", "pdf"), fresh_images=True)
+    decks = {path: load_deck(path) for path in chosen}
+    before = {path: _recorded(deck) for path, deck in decks.items()}
+    where = {deck.path: sources(deck, before[p]) for p, deck in decks.items()} if sources else {}
+    options = BuildOptions(
+        out_dir=out_dir, formats=("html", "pdf"), fresh_images=True, sources=where
+    )
     built = build(chosen, options, start_lab, progress)
     found = []
     for result in built.decks:
-        deck = load_deck(result.deck)
+        deck = decks[result.deck]
         old = before[result.deck]
         if not result.written or old is None or result.transcript is None:
             found.append(Refreshed(result, ()))
@@ -186,9 +211,9 @@ def summary(refreshed: Sequence[Refreshed], relative_to: Path | None = None) -> 
             parts += ["  ```diff", *(f"  {line}" for line in change.diff), "  ```", ""]
         if item.slides:
             parts += [f"Slides whose text changed: {', '.join(map(str, item.slides))}", ""]
-        for before, after in item.pictures:
+        for number, (before, after) in zip(item.slides, item.pictures, strict=False):
             b, a = (_shown(p, relative_to) for p in (before, after))
-            parts += [f"![before]({b}) ![after]({a})", ""]
+            parts += [f"Slide {number}, before and after:", "", f"![before]({b}) ![after]({a})", ""]
     return "\n".join(parts)
 
 

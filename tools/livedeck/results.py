@@ -47,15 +47,21 @@ class DeckResult:
     def line(self) -> str:
         """One line for people: what became of the deck's record."""
         count = len(self.changes)
+        moved = _digests(self.lab) != _digests(self.previous_lab)
+        why = "its images changed" if moved else "--fresh"
         return {
             "kept": f"{self.deck}: same story as its record; record kept, slides rendered from it",
             "changed": f"{self.deck}: {count} command(s) tell another story than the record"
             + ("; record rewritten" if self.written else ""),
             "new": f"{self.deck}: no record fit the deck; "
             + ("recorded this run" if self.written else "nothing to compare with"),
-            "fresh": f"{self.deck}: same story as its record; record rewritten (--fresh)",
+            "fresh": f"{self.deck}: same story as its record; record rewritten ({why})",
             "offline": f"{self.deck}: rendered from its record",
         }[self.story]
+
+
+def _digests(lab: Mapping[str, str]) -> dict[str, str]:
+    return {key: value for key, value in lab.items() if key.startswith("image ")}
 
 
 def change_data(change: Change) -> dict[str, Any]:

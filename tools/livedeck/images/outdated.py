@@ -3,22 +3,26 @@
 `wanted` (pure) pairs the images a deck's commands name with the digests its record holds;
 `outdated` asks, per image, the registry a build would pull it from: the added images first, as a
 lab's engine does, then the seeded mirror's storage (`mirror`) or the upstream registry's API
-(`hub`: Docker Hub with a token from auth.docker.io; a URL: that registry).
+(`hub`: Docker Hub with a token from auth.docker.io; a URL: that registry). A deck without a
+record has nothing to compare with: it is reported as such (`no record`), and a build records it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from livedeck import record
 from livedeck.build import find_decks
 from livedeck.deck import load_deck
+from livedeck.errors import RecordError
 from livedeck.images import registry as registry_api
 from livedeck.images import store
 from livedeck.images.names import Ref, parse_ref, pulled_images
-from livedeck.images.sources import Choice, ImageSource, choose, for_deck, parse_source
+from livedeck.images.sources import ImageSource, choose, recorded_source
 from livedeck.model import Deck, Transcript
 from livedeck.run.labs import LabNames, lab_names
 
@@ -52,6 +56,9 @@ class ImageCheck:
         return not self.note and self.new != self.old
 
 
+Status = Literal["unchanged", "changed", "no record"]
+
+
 @dataclass(frozen=True)
 class DeckImages:
     """The images of one deck and where they were checked."""
@@ -59,11 +66,24 @@ class DeckImages:
     deck: Path
     source: str  # mirror, hub, or the upstream's URL
     checks: tuple[ImageCheck, ...]
+    recorded: bool = True  # False: no record beside the deck, so no digest to compare with
 
     @property
     def changed(self) -> tuple[ImageCheck, ...]:
         """The images that would be pulled with another digest today."""
         return tuple(c for c in self.checks if c.changed)
+
+    @property
+    def status(self) -> Status:
+        """`no record`, `changed` (some image has another digest today) or `unchanged`."""
+        if not self.recorded:
+            return "no record"
+        return "changed" if self.changed else "unchanged"
+
+    @property
+    def outdated(self) -> bool:
+        """A build today would change the deck's record: an image changed, or there is none."""
+        return self.status != "unchanged"
 
 
 def wanted(deck: Deck, transcript: Transcript) -> list[Wanted]:
@@ -104,43 +124,61 @@ def wanted(deck: Deck, transcript: Transcript) -> list[Wanted]:
 
 
 Lookup = Callable[[Ref], tuple[str, str]]  # ref -> (current digest or "", who answered)
+SourceRule = Callable[[Deck, Transcript | None], ImageSource]  # a deck and its record, if any
+
+
+def source_rule(
+    flag: str | None, environ: Mapping[str, str], hub_answers: Callable[[], bool]
+) -> SourceRule:
+    """The image source of each deck for `outdated` and `refresh`: --images (`flag`), else the
+    one its record was made with, else a build's default (LIVEDECK_IMAGES, the deck's front
+    matter, Docker Hub if it answers: asked once, and only if some deck needs it).
+    """
+    default = functools.cache(lambda: choose(None, environ, hub_answers))
+
+    def rule(deck: Deck, transcript: Transcript | None) -> ImageSource:
+        recorded = transcript.engine.get("images", "") if transcript is not None else ""
+        try:
+            return recorded_source(flag, recorded, deck.settings.images, default)
+        except ValueError as error:  # --images is checked before: the record's is wrong
+            path = record.record_path(deck.path)
+            raise RecordError(path, 1, f"the record's `images:` is wrong: {error}") from None
+
+    return rule
 
 
 def outdated(
-    paths: Sequence[Path],
-    *,
-    flag: str | None = None,
-    environ: Mapping[str, str],
-    hub_answers: Callable[[], bool],
-    names: LabNames | None = None,
+    paths: Sequence[Path], sources: SourceRule, names: LabNames | None = None
 ) -> list[DeckImages]:
-    """For every deck with a record: its images' recorded and current digests.
+    """For every deck: its images' recorded and current digests (none without a record).
 
-    The source is --images (`flag`), else the one the record was made with, else a build's
-    default (LIVEDECK_IMAGES, the deck's front matter, Docker Hub if it answers).
-    Raises RegistryError when a registry does not answer.
+    `sources` says where each deck's images are asked for (`source_rule`).
+    Raises RegistryError when a registry does not answer, RecordError for a record that does
+    not fit its deck.
     """
     names = names or lab_names()
     decks = [load_deck(path) for path in find_decks(paths)]
-    transcripts = [record.read(deck) for deck in decks]  # every record fits before any request
-    default: list[Choice] = []
+    transcripts = [_record(deck) for deck in decks]  # every record fits before any request
     lookups: dict[ImageSource, Lookup] = {}
     results = []
     for deck, transcript in zip(decks, transcripts, strict=True):
-        if flag:
-            source = parse_source(flag)
-        elif transcript.engine.get("images"):
-            source = parse_source(transcript.engine["images"])
-        else:
-            if not default:
-                default.append(choose(None, environ, hub_answers))
-            source = for_deck(default[0], deck.settings.images)
-        if source not in lookups:
-            lookups[source] = _lookup(source, names)
+        source = sources(deck, transcript)
+        if transcript is None:
+            results.append(DeckImages(deck.path, source.label, (), recorded=False))
+            continue
+        if source not in lookups:  # read the stores once, and only for a deck with images
+            lookups[source] = _lazy(functools.partial(_lookup, source, names))
         results.append(
             DeckImages(deck.path, source.label, _checks(deck, transcript, lookups[source]))
         )
     return results
+
+
+def _record(deck: Deck) -> Transcript | None:
+    """The deck's record; None when there is none (one that does not fit is a RecordError)."""
+    if not record.record_path(deck.path).exists():
+        return None
+    return record.read(deck)
 
 
 def _checks(deck: Deck, transcript: Transcript, lookup: Lookup) -> tuple[ImageCheck, ...]:
@@ -152,6 +190,11 @@ def _checks(deck: Deck, transcript: Transcript, lookup: Lookup) -> tuple[ImageCh
         new, who = lookup(item.ref)
         checks.append(ImageCheck(str(item.ref), item.line, item.old, new, who))
     return tuple(checks)
+
+
+def _lazy(make: Callable[[], Lookup]) -> Lookup:
+    made = functools.cache(make)
+    return lambda ref: made()(ref)
 
 
 def _lookup(source: ImageSource, names: LabNames) -> Lookup:

@@ -92,6 +92,21 @@ def for_deck(choice: Choice, deck_setting: str | None) -> ImageSource:
     return choice.source
 
 
+def recorded_source(
+    flag: str | None, recorded: str, deck_setting: str | None, default: Callable[[], Choice]
+) -> ImageSource:
+    """Where `outdated` asks and `refresh` rebuilds: --images, else the source the record was
+    made with (`lab: images:`), else a build's default (`default`, then the deck's front matter).
+
+    The record's source wins over LIVEDECK_IMAGES: a deck is compared with where it came from.
+    """
+    if flag:
+        return parse_source(flag)
+    if recorded:
+        return parse_source(recorded)
+    return for_deck(default(), deck_setting)
+
+
 def hub_answers(timeout: float = 1.5) -> bool:
     """Whether Docker Hub's registry answers at all (a 401 is an answer) within `timeout`."""
     request = urllib.request.Request(f"{HUB_URL}/v2/", method="HEAD")
