@@ -94,7 +94,7 @@ def test_a_build_while_a_watch_runs_on_the_same_deck_folder(tmp_path: Path, host
     assert watch.returncode == 130
     text = (out / "shared.md").read_text(encoding="utf-8")
     assert "$ echo shared\nshared\n" in text
-    assert sorted(p.name for p in out.iterdir()) == ["shared.md"]
+    assert sorted(p.name for p in out.iterdir()) == ["shared.html", "shared.md"]  # watch's page
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 

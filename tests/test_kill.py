@@ -31,6 +31,7 @@ LIVEDECK = (sys.executable, "-m", "livedeck")
 
 DECK = """\
 ---
+marp: true
 livedeck: {timeout: 60}
 ---
 # Killed
@@ -42,6 +43,9 @@ ubuntu@ip-10-0-1-14:~$ docker pull nginx
 ubuntu@ip-10-0-1-14:~$ sleep 1
 ```
 """
+
+# Slides enough that measuring them and rendering them take a moment to catch.
+DECK += "".join(f"\n---\n\n# Slide {n}\n\nText of slide {n}.\n" for n in range(2, 60))
 
 NEXT = "# Next\n\n```bash\nubuntu@ip-10-0-1-14:~$ echo next\n```\n"
 

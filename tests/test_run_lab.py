@@ -65,7 +65,7 @@ def test_a_server_left_in_the_foreground_fails_with_deck_line_and_leaves_nothing
 ) -> None:
     deck = tmp_path / "hang.md"
     deck.write_text(
-        "# Hang\n\n<!-- livedeck: {timeout: 5} -->\n```bash\n"
+        "# Hang\n\n<!-- livedeck: {command: docker run nginx, timeout: 5} -->\n```bash\n"
         "ubuntu@ip-10-0-1-14:~$ docker pull --quiet nginx\n"
         "ubuntu@ip-10-0-1-14:~$ docker run nginx\n```\n",
         encoding="utf-8",

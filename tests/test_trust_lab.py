@@ -94,10 +94,10 @@ def test_the_lab_mounts_no_host_socket_and_no_deck_path(
     names = lab_names()
     mounts = host.containers.get(lab.name).attrs["Mounts"]
     by_target = {m["Destination"]: m for m in mounts}
-    assert set(by_target) == {"/var/lib/docker", "/sys/fs/cgroup", RUN_DIR, "/var/lib/registry"}
-    assert by_target["/var/lib/docker"]["Type"] == "volume"  # anonymous: removed with the lab
-    assert by_target["/var/lib/registry"]["Source"] == str(names.registry_dir.resolve())
-    assert not by_target["/var/lib/registry"]["RW"]
+    mirror = "/var/lib/livedeck-registries/mirror"  # the seeded mirror's storage, read-only
+    assert set(by_target) == {"/var/lib/docker", "/sys/fs/cgroup", RUN_DIR, mirror}
+    assert by_target[mirror]["Source"] == str(names.registry_dir.resolve())
+    assert not by_target[mirror]["RW"]
     assert by_target[RUN_DIR]["Source"].startswith(("/tmp/", "/var/tmp/"))
     assert not any("docker.sock" in m.get("Source", "") for m in mounts)
     # The inner engine's socket is the lab's own, not the host's.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -18,6 +19,7 @@ from docker.types import IPAMConfig, IPAMPool
 from livedeck.errors import LabError
 from livedeck.reap import Owner, is_dead
 
+NETWORK_TRIES = 5
 SETUP_HINT = "build the lab images with: tools/setup/lab-images.sh"
 ENGINE_HINT = "no Docker engine reachable: run tools/setup/dockerd.sh start"
 
@@ -198,22 +200,31 @@ def docker_errors(what: str) -> Iterator[None]:
 
 
 def ensure_network(host: Any, names: LabNames) -> None:
-    """The labs' own network, so the inner engine can keep Docker's default 172.17.0.0/16."""
+    """The labs' own network, so the inner engine can keep Docker's default 172.17.0.0/16.
+
+    Labs start and close side by side: another one may be creating the network, or removing it
+    as idle, at this very moment; a few tries see it through.
+    """
     with docker_errors(f"could not create the network {names.network}"):
-        if _networks_named(host, names.network):
-            return
-        try:
-            host.networks.create(
-                names.network,
-                driver="bridge",
-                ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=names.subnet)]),
-                # One lab cannot reach another's ports: concurrent decks stay apart.
-                options={"com.docker.network.bridge.enable_icc": "false"},
-                labels={names.label: "network"},
-            )
-        except docker.errors.APIError:
-            if not _networks_named(host, names.network):  # not just a lab starting in parallel
-                raise
+        for attempt in range(NETWORK_TRIES):
+            if _networks_named(host, names.network):
+                return
+            try:
+                host.networks.create(
+                    names.network,
+                    driver="bridge",
+                    ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=names.subnet)]),
+                    # One lab cannot reach another's ports: concurrent decks stay apart.
+                    options={"com.docker.network.bridge.enable_icc": "false"},
+                    labels={names.label: "network"},
+                )
+                return
+            except docker.errors.APIError:
+                if _networks_named(host, names.network):  # made by a lab starting beside us
+                    return
+                if attempt == NETWORK_TRIES - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))  # one being removed as idle: let it go
 
 
 def remove_lab(host: Any, container_id: str, run_dir: Path | None) -> list[str]:
