@@ -4,7 +4,7 @@
 #
 #   tools/setup/lab-images.sh                      # base, lab and 7-layer nginx images; registry
 #   tools/setup/lab-images.sh --nginx-layers 6     # put the 6-layer (2023) nginx in the registry
-#   tools/setup/lab-images.sh --registry-dir DIR   # fill another registry storage
+#   tools/setup/lab-images.sh --registry-dir DIR   # fill another registry storage (nginx only)
 #   tools/setup/lab-images.sh --rebuild            # build every image again, without cache
 #
 # Names and paths come from tools/livedeck/lab_assets/lab.env (shared with livedeck's Python);
@@ -187,6 +187,7 @@ push() { # IMAGE REPO:TAG STAMP: serve IMAGE as REPO:TAG from $REGISTRY_DIR, unl
 
 main() {
   load_names
+  DEFAULT_REGISTRY_DIR=$REGISTRY_DIR
   parse_args "$@"
   need_tools
   mkdir -p "$CACHE_DIR"
@@ -199,7 +200,9 @@ main() {
   build "$NGINX_IMAGE:6" "$ASSETS/nginx" drop_local_resolvers
   build "$MARIADB_IMAGE" "$ASSETS/mariadb"
   push "$NGINX_IMAGE:$NGINX_LAYERS" library/nginx:latest livedeck-nginx.id
-  push "$MARIADB_IMAGE" library/mariadb:10.11 livedeck-mariadb.id
+  # Another storage (a test's, an nginx of another shape) gets nginx alone.
+  [[ $REGISTRY_DIR != "$(realpath -m "$DEFAULT_REGISTRY_DIR")" ]] ||
+    push "$MARIADB_IMAGE" library/mariadb:10.11 livedeck-mariadb.id
   say "ready: $BASE_IMAGE, $LAB_IMAGE, $NGINX_IMAGE:{6,7}, $MARIADB_IMAGE; $REGISTRY_DIR serves nginx ($NGINX_LAYERS layers) and mariadb:10.11"
 }
 
