@@ -112,7 +112,7 @@ class Measurer:
                     stderr=subprocess.STDOUT,
                     env=marp_environment(env, self._scratch, self._chrome),
                     start_new_session=True,
-                    preexec_fn=reap.die_with_parent,  # even kill -9 of livedeck ends node
+                    preexec_fn=_low_priority_child,
                 )
         except BaseException:
             shutil.rmtree(self._scratch, ignore_errors=True)
@@ -252,3 +252,10 @@ def slide_box(raw: Mapping[str, Any]) -> SlideBox:
             for c in raw.get("code", ())
         ),
     )
+
+
+def _low_priority_child() -> None:
+    """In the measurer before it runs: it dies with livedeck (even on kill -9), and it and the
+    Chromium it starts early yield the CPU to the deck's commands, which run meanwhile."""
+    reap.die_with_parent()
+    os.nice(10)
