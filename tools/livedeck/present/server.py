@@ -11,9 +11,8 @@ import contextlib
 import json
 import queue
 import secrets
-import threading
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,7 +21,7 @@ from livedeck.errors import LivedeckError, ToolMissing
 from livedeck.marp import REPO_ROOT
 from livedeck.present.director import Director
 from livedeck.present.page import ASSETS, PRESENT_JS, allowed, inject
-from livedeck.serve.server import HOST, KEEPALIVE_SECONDS
+from livedeck.serve.server import HOST, KEEPALIVE_SECONDS, serve_in_background
 
 XTERM = REPO_ROOT / "tools/marp/node_modules/@xterm/xterm"
 XTERM_FILES = {"xterm.js": XTERM / "lib/xterm.js", "xterm.css": XTERM / "css/xterm.css"}
@@ -44,17 +43,9 @@ class PresentServer:
         self.deck = deck
         self.token = secrets.token_urlsafe(24)
         handler = partial(_Handler, self, directory=str(html_dir))
-        try:
-            self._server = ThreadingHTTPServer((HOST, port), handler)
-        except OSError as error:
-            raise LivedeckError(
-                f"cannot serve on {HOST}:{port}: {error.strerror}",
-                hint="choose another --port, or leave it out to take a free one",
-            ) from None
+        self._server, self._thread = serve_in_background(handler, port, "the presentation")
         self.port: int = self._server.server_address[1]
         self.url = f"http://{HOST}:{self.port}/{self.token}/{deck}.html"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
 
     def close(self) -> None:
         """Stop serving (the director's close ends the open event streams)."""

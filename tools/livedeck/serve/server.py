@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -43,16 +43,8 @@ class Preview:
         self._changed = threading.Condition()
         self._closed = False
         handler = partial(_Handler, self, directory=str(out_dir))
-        try:
-            self._server = ThreadingHTTPServer((HOST, port), handler)
-        except OSError as error:
-            raise LivedeckError(
-                f"cannot serve the preview on {HOST}:{port}: {error.strerror}",
-                hint="choose another --port, or leave it out to take a free one",
-            ) from None
+        self._server, self._thread = serve_in_background(handler, port, "the preview")
         self.url = f"http://{HOST}:{self._server.server_address[1]}/"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
 
     def __enter__(self) -> Preview:
         return self
@@ -163,3 +155,19 @@ class _Handler(SimpleHTTPRequestHandler):
                 self.wfile.write(message.encode())
                 self.wfile.flush()
                 sent = state
+
+
+def serve_in_background(
+    handler: Callable[..., BaseHTTPRequestHandler], port: int, what: str
+) -> tuple[ThreadingHTTPServer, threading.Thread]:
+    """A threading HTTP server on 127.0.0.1:port (0: a free one), serving in a daemon thread."""
+    try:
+        server = ThreadingHTTPServer((HOST, port), handler)
+    except OSError as error:
+        raise LivedeckError(
+            f"cannot serve {what} on {HOST}:{port}: {error.strerror}",
+            hint="choose another --port, or leave it out to take a free one",
+        ) from None
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread
