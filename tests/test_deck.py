@@ -87,3 +87,36 @@ def test_prompt_pattern_needs_user_and_host() -> None:
     text = '---\nlivedeck:\n  prompt: "\\\\$"\n---\n'
     with pytest.raises(DeckError, match="named groups"):
         parse_deck(text, Path("k.md"))
+
+
+def test_directives_before_one_block_merge() -> None:
+    deck = parse_deck(
+        "<!-- livedeck: {shows: 'NEVER PRINTED'} -->\n<!-- livedeck: {timeout: 30} -->\n"
+        "```\nme@box:~$ echo hi\n```\n",
+        Path("d.md"),
+    )
+    (command,) = deck.commands
+    assert command.expect.shows == ("NEVER PRINTED",)
+    assert command.expect.timeout == 30
+
+
+def test_two_directives_setting_one_key_name_both_lines() -> None:
+    with pytest.raises(DeckError) as caught:
+        parse_deck(
+            "<!-- livedeck: {exit: 1} -->\n\n<!-- livedeck: {exit: 2} -->\n"
+            "```\nme@box:~$ false\n```\n",
+            Path("d.md"),
+        )
+    assert caught.value.line == 3
+    assert "set twice" in str(caught.value) and "line 1" in str(caught.value)
+
+
+@pytest.mark.parametrize("between", ["Some prose.\n", "---\n"])
+def test_a_directive_separated_from_its_block_is_an_error(between: str) -> None:
+    with pytest.raises(DeckError) as caught:
+        parse_deck(
+            f"<!-- livedeck: {{exit: 2}} -->\n\n{between}\n```\nme@box:~$ false\n```\n",
+            Path("d.md"),
+        )
+    assert caught.value.line == 1
+    assert "not followed by a transcript block" in str(caught.value)

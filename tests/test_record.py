@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livedeck import record
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError
+from livedeck.model import Result, Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -73,3 +76,28 @@ def test_a_record_holds_no_durations_and_older_ones_with_seconds_still_load() ->
     transcript = record.load(old, deck, path)
     assert all(r.duration == 0.0 for r in transcript.results)
     assert "seconds:" not in record.dump(deck, transcript)
+
+
+SCREEN_DECK = parse_deck("```\nme@box:~$ echo one\nme@box:~$ echo two\n```\n", Path("s.md"))
+LINE = st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=("Cs",))).map(
+    str.rstrip  # a terminal's lines end where their last character is
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(LINE, max_size=6), min_size=2, max_size=2))
+def test_every_screen_round_trips_through_the_record(screens: list[list[str]]) -> None:
+    results = tuple(
+        Result(command, tuple(screen), 0, 0.0)
+        for command, screen in zip(SCREEN_DECK.commands, screens, strict=True)
+    )
+    transcript = Transcript(SCREEN_DECK.path, results)
+    again = record.load(record.dump(SCREEN_DECK, transcript), SCREEN_DECK, Path("s.record.yaml"))
+    assert [r.screen for r in again.results] == [tuple(s) for s in screens]
+
+
+def test_a_screen_of_one_blank_line_is_kept() -> None:
+    (one, two) = SCREEN_DECK.commands
+    transcript = Transcript(SCREEN_DECK.path, (Result(one, ("",), 0, 0.0), Result(two, (), 0, 0.0)))
+    again = record.load(record.dump(SCREEN_DECK, transcript), SCREEN_DECK, Path("s.record.yaml"))
+    assert [r.screen for r in again.results] == [("",), ()]
