@@ -34,6 +34,9 @@ RULES: tuple[tuple[re.Pattern[str], str], ...] = (
         r"\1 <n> \2 \3 <n> ",
     ),
     (re.compile(r"^total \d+$"), "total <n>"),
+    # database clients: how long a query took, which connection this is
+    (re.compile(r"\(\d+(?:\.\d+)? sec\)"), "(<n> sec)"),
+    (re.compile(r"\b(connection id is|Thread ID:|Connection id:)\s*\d+"), r"\1 <n>"),
     (re.compile(r"\b[a-z]+_[a-z]+$"), "<name>"),  # docker's random container names (NAMES)
     (re.compile(r"\s+"), " "),  # columns realign when a value's width changes
 )

@@ -33,10 +33,13 @@ from livedeck.run.screen import Terminal
 
 # Quiet this long with a prompt on the cursor line: an interactive program waits for input.
 SETTLE_SECONDS = 0.6
-# Quiet this long while `input:` lines are left: the command waits for the next one.
+# Quiet this long behind a prompt (`Enter password: `) while `input:` lines are left: the
+# command waits for the next one. A program that reads without a prompt gets it after a longer
+# quiet: typed too early (before `docker run -it` has attached), input would be lost.
 INPUT_SECONDS = 0.3
+SILENT_INPUT_SECONDS = 5.0
 # After Ctrl-C and after a kill, how long to wait for the shell to come back each time.
-RECOVER_SECONDS = 3.0
+RECOVER_SECONDS = 5.0
 HOOK_SECONDS = 30.0
 # Before typing, read what already came: a command line nobody typed shows within this time.
 DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is not a bash
@@ -382,8 +385,11 @@ class Session:
             if watch and terminal is not None and quiet >= INPUT_SECONDS:
                 prompt = terminal.cursor_line()
                 seen = (id(terminal), terminal.fed, len(self._inputs))
+                waits_for_input = self._inputs and (
+                    prompt.strip() or quiet >= SILENT_INPUT_SECONDS
+                )
                 if seen != self._settle_seen and (
-                    self._inputs
+                    waits_for_input
                     or (
                         quiet >= SETTLE_SECONDS
                         and (
