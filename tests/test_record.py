@@ -101,3 +101,23 @@ def test_a_screen_of_one_blank_line_is_kept() -> None:
     transcript = Transcript(SCREEN_DECK.path, (Result(one, ("",), 0, 0.0), Result(two, (), 0, 0.0)))
     again = record.load(record.dump(SCREEN_DECK, transcript), SCREEN_DECK, Path("s.record.yaml"))
     assert [r.screen for r in again.results] == [("",), ()]
+
+
+def test_bare_prompts_stay_with_their_command_when_lines_move() -> None:
+    text = "```\nme@box:~$ docker run -it img sh\n# ls\n#\n```\n"
+    deck = parse_deck(
+        text,
+        Path("b.md"),
+    )
+    run_it, ls = (c for c in deck.commands if c.runnable)
+    bare = next(c for c in deck.commands if not c.runnable)
+    transcript = Transcript(
+        deck.path,
+        (
+            Result(run_it, (), None, 0.0),
+            Result(ls, ("bin",), None, 0.0, bare=((bare.line, "root@3f2a1b0c9d8e:/#"),)),
+        ),
+    )
+    moved = parse_deck("Prose first.\n\n" + text, Path("b.md"))
+    again = record.load(record.dump(deck, transcript), moved, Path("b.record.yaml"))
+    assert again.bare_prompt(bare.line + 2) == "root@3f2a1b0c9d8e:/#"

@@ -20,7 +20,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 from livedeck import __version__
 from livedeck import facts as lab_facts
 from livedeck.errors import RecordError
-from livedeck.model import Deck, Result, Transcript
+from livedeck.model import Command, Deck, Result, Transcript
 
 FORMAT = 2  # 2: every screen line ends with a newline, so a screen of one blank line survives
 READABLE = (1, 2)
@@ -48,8 +48,9 @@ def dump(deck: Deck, transcript: Transcript) -> str:
             entry["prompt"] = result.prompt
         if result.cwd and not result.command.prompt:  # a `run` block's prompt shows it
             entry["cwd"] = result.cwd
-        if result.bare:
-            entry["bare"] = {line: prompt for line, prompt in result.bare}
+        if result.bare:  # by their place after the command: deck lines move when it is edited
+            places = {c.line: n for n, c in enumerate(_bare_after(deck, result.command), 1)}
+            entry["bare"] = {places[line]: prompt for line, prompt in result.bare}
         entry["exit"] = result.status  # no duration: it differs on every run
         entry["screen"] = screen_text(result.screen)
         commands.append(entry)
@@ -110,7 +111,7 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         )
     try:
         results = tuple(
-            _result(command, entry, data["format"])
+            _result(command, entry, data["format"], deck)
             for command, entry in zip(runnable, entries, strict=True)
         )
         facts = {
@@ -129,7 +130,18 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
 _REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
 
 
-def _result(command: Any, entry: dict[str, Any], version: int) -> Result:
+def _bare_after(deck: Deck, command: Command) -> list[Command]:
+    """The bare prompt lines between `command` and the deck's next command that runs."""
+    following = []
+    for other in deck.commands[deck.commands.index(command) + 1 :]:
+        if other.runnable:
+            break
+        following.append(other)
+    return following
+
+
+def _result(command: Any, entry: dict[str, Any], version: int, deck: Deck) -> Result:
+    following = _bare_after(deck, command)
     text = entry.get("screen") or ""
     if not isinstance(text, str):
         raise TypeError(f"screen of line {entry.get('line')} is not text")
@@ -141,7 +153,9 @@ def _result(command: Any, entry: dict[str, Any], version: int) -> Result:
         prompt=entry.get("prompt"),
         typed=entry.get("typed", ""),
         cwd=entry.get("cwd", ""),
-        bare=tuple((int(n), str(p)) for n, p in (entry.get("bare") or {}).items()),
+        bare=tuple(
+            (following[int(n) - 1].line, str(p)) for n, p in (entry.get("bare") or {}).items()
+        ),
     )
 
 
