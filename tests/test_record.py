@@ -104,11 +104,10 @@ def test_a_screen_of_one_blank_line_is_kept() -> None:
 
 
 def test_bare_prompts_stay_with_their_command_when_lines_move() -> None:
-    text = "```\nme@box:~$ docker run -it img sh\n# ls\n#\n```\n"
-    deck = parse_deck(
-        text,
-        Path("b.md"),
+    text = (
+        "```\nme@box:~$ docker run -it img sh\nroot@0123456789ab:/# ls\nroot@0123456789ab:/#\n```\n"
     )
+    deck = parse_deck(text, Path("b.md"))
     run_it, ls = (c for c in deck.commands if c.runnable)
     bare = next(c for c in deck.commands if not c.runnable)
     transcript = Transcript(
