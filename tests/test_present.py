@@ -246,6 +246,9 @@ def test_the_server_refuses_requests_without_token_or_from_elsewhere(tmp_path: P
     try:
         assert server.url.startswith(f"{own}/{server.token}/")
         assert _status(server.url) == 200
+        with urllib.request.urlopen(server.url, timeout=10) as page:
+            assert page.headers["Referrer-Policy"] == "no-referrer"  # the token stays here
+            assert page.headers["Cache-Control"] == "no-store"
         assert _status(f"{own}/d.html") == 403  # no token
         assert _status(f"{own}/{'x' * len(server.token)}/d.html") == 403  # a wrong one
         assert _status(server.url, {"Origin": "http://evil.example"}) == 403
