@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
 if TYPE_CHECKING:
+    from browsers import Browser
     from registries import Upstream
 
 
@@ -61,3 +62,13 @@ def upstream(lab_env: dict[str, str]) -> Iterator[Upstream]:
     with upstream_registry(lab_env["GATEWAY"]) as registry:
         registry.push_nginx(7)
         yield registry
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """Headless Chromium driven one command at a time (browsers.py), closed at the end."""
+    from browsers import Browser
+
+    chromium = Browser()
+    yield chromium
+    chromium.close()

@@ -7,28 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.context import run_plan
-from livedeck.deck import parse_deck
 from livedeck.errors import CommandFailed, DeckError, Failures
-from livedeck.model import Transcript
 from livedeck.record import dump
 from livedeck.render import render
-from livedeck.run import run_deck
-from livedeck.run.lab import LabSpec, LocalLab
+from livedeck.run.lab import LocalLab
+from local_runs import local_lab, run, run_text
 
 
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[LocalLab]:
-    local = LocalLab(
-        LabSpec(hostname="box", user="me", columns=100, rows=30), {"HOME": str(tmp_path)}
-    )
-    yield local
-    local.close()
-
-
-def run(lab: LocalLab, text: str, **options: bool) -> Transcript:
-    deck = parse_deck(text, Path("deck.md"))
-    return run_deck(deck, lab, run_plan(deck), **options)
+    with local_lab(tmp_path) as local:
+        yield local
 
 
 def test_input_is_typed_when_the_command_waits_and_shows_as_on_a_terminal(lab: LocalLab) -> None:
@@ -50,8 +39,7 @@ def test_a_secret_is_typed_and_appears_nowhere(
         "<!-- livedeck: {input: [{secret: DB_PASSWORD}]} -->\n```\n"
         'me@box:~$ read -s pw; echo "you typed $pw"\n```\n'
     )
-    deck = parse_deck(text, Path("deck.md"))
-    done = run_deck(deck, lab, run_plan(deck))
+    deck, done = run_text(lab, text)
     assert done.results[0].screen == ("Enter password:", "9 characters")
     assert done.results[1].screen == ("you typed ********",)
     assert "s3cr3t-pw" not in render(deck, done).markdown + dump(deck, done)
@@ -74,8 +62,7 @@ def test_hidden_steps_and_a_wait_run_before_the_block_and_show_nowhere(lab: Loca
         "wait: {until: 'grep -q up ~/service.log', timeout: 10}\n-->\n"
         "```\nme@box:~$ cat ~/service.log ~/made\n```\n"
     )
-    deck = parse_deck(text, Path("deck.md"))
-    done = run_deck(deck, lab, run_plan(deck))
+    deck, done = run_text(lab, text)
     assert done.results[-1].screen == ("up", "hidden")
     assert "grep" not in render(deck, done).markdown
 
@@ -109,7 +96,6 @@ def test_secrets_exported_into_the_shell_are_redacted_from_screens(
         "---\nlivedeck:\n  secrets: [APP_TOKEN]\n---\n"
         '```\nme@box:~$ echo ${#APP_TOKEN} "$APP_TOKEN"\n```\n'
     )
-    deck = parse_deck(text, Path("deck.md"))
-    done = run_deck(deck, lab, run_plan(deck))
+    deck, done = run_text(lab, text)
     assert done.results[0].screen == ("13 ********",)
     assert "tok en" not in render(deck, done).markdown + dump(deck, done)

@@ -9,13 +9,11 @@ table. A lab of a live owner, started beside it, survives.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import docker
@@ -23,6 +21,7 @@ import pytest
 
 from livedeck import reap
 from livedeck.run.sandbox import start_sandbox
+from processes import Livedeck, children
 
 pytestmark = [pytest.mark.docker, pytest.mark.marp]
 
@@ -50,41 +49,6 @@ DECK += "".join(f"\n---\n\n# Slide {n}\n\nText of slide {n}.\n" for n in range(2
 NEXT = "# Next\n\n```bash\nubuntu@ip-10-0-1-14:~$ echo next\n```\n"
 
 
-class Build:
-    """`python -m livedeck build` in a subprocess, with its stderr collected as it comes."""
-
-    def __init__(self, deck: Path, out: Path, *formats: str) -> None:
-        argv = [*LIVEDECK, "build", str(deck), "--out", str(out)]
-        self.proc = subprocess.Popen(
-            [*argv, "--format", ",".join(formats) or "none"],
-            env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.append(line)
-
-    def wait_for(self, ready: Callable[[], bool], what: str, timeout: float = 90) -> None:
-        deadline = time.monotonic() + timeout
-        while not ready():
-            assert self.proc.poll() is None, f"build ended before {what}: {''.join(self.lines)}"
-            assert time.monotonic() < deadline, f"no {what}: {''.join(self.lines)}"
-            time.sleep(0.02)
-
-    def said(self, text: str) -> bool:
-        return any(text in line for line in self.lines)
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        assert self.proc.wait(10) == -signal.SIGKILL
-
-
 def _processes(owner_pid: int) -> list[tuple[int, str]]:
     """(pid, command line) of the processes marked as owned by owner_pid."""
     marker = f"{reap.OWNER_ENV}={owner_pid} ".encode()
@@ -97,19 +61,6 @@ def _processes(owner_pid: int) -> list[tuple[int, str]]:
                 cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
                 found.append((int(entry.name), cmdline))
         except OSError:
-            continue
-    return found
-
-
-def _children(pid: int) -> list[str]:
-    """Command lines of the direct children of pid."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text()
-            if int(stat.rpartition(")")[2].split()[1]) == pid:
-                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode())
-        except (OSError, ValueError, IndexError):
             continue
     return found
 
@@ -148,7 +99,7 @@ def test_kill_9_leaves_nothing_after_the_next_command(
     out = tmp_path / "build"
     survivor = start_sandbox()  # a live owner's lab (this process): it must stay
     try:
-        build = Build(deck, out, "html")
+        build = Livedeck("build", str(deck), "--out", str(out), "--format", "html")
         pid = build.proc.pid
         label = f"{lab_namespace['LIVEDECK_LAB_LABEL']}.owner"
 
@@ -158,24 +109,22 @@ def test_kill_9_leaves_nothing_after_the_next_command(
             )
 
         if phase == "lab start":
-            build.wait_for(lab_of_build, "lab container")
+            build.until(lab_of_build, "lab container")
         elif phase == "commands":
-            build.wait_for(lambda: build.said("$ echo start"), "first command done")
+            build.until(lambda: build.said("$ echo start"), "first command done")
             time.sleep(0.5)  # inside `sleep 3`
         elif phase == "docker pull":
-            build.wait_for(lambda: build.said("$ sleep 3"), "sleep done")
-            build.wait_for(
+            build.until(lambda: build.said("$ sleep 3"), "sleep done")
+            build.until(
                 lambda: _in_lab(host, lab_namespace, "grep -qs 'p[u]ll' /proc/[0-9]*/cmdline"),
                 "docker pull running",
             )
         elif phase == "slide measurement":
-            build.wait_for(
+            build.until(
                 lambda: any("chromium" in c for _, c in _processes(pid)), "Chromium measuring"
             )
         else:
-            build.wait_for(
-                lambda: any("/.bin/marp" in c for c in _children(pid)), "marp-cli running"
-            )
+            build.until(lambda: any("/.bin/marp" in c for c in children(pid)), "marp-cli running")
         assert not build.said("livedeck: done")
         assert phase != "docker pull" or not build.said("$ docker pull")
         build.kill()

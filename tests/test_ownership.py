@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.context import run_plan
-from livedeck.deck import parse_deck
 from livedeck.errors import CommandFailed, DeckError
 from livedeck.model import Transcript
 from livedeck.render import render
-from livedeck.run import run_deck
-from livedeck.run.lab import LabSpec, LocalLab
+from livedeck.run.lab import LocalLab
 from livedeck.run.session import DriftError, Session
+from local_runs import local_lab, run, run_text
 
 BASHRC = r"""PS1='\[\e]0;\u@\h: \w\a\]\[\033[01;32m\]\u@\h\[\033[00m\]:\[\033[01;34m\]\w\[\033[00m\]\$ '
 HISTCONTROL=ignoreboth
@@ -33,15 +31,8 @@ def lab(tmp_path: Path) -> Iterator[LocalLab]:
     home = tmp_path / "home"
     home.mkdir()
     (home / ".bashrc").write_text(BASHRC, encoding="utf-8")
-    local = LocalLab(LabSpec(hostname="box", user="me", columns=100, rows=30), {"HOME": str(home)})
-    yield local
-    local.close()
-
-
-def run(lab: LocalLab, body: str, front: str = "") -> Transcript:
-    text = (f"---\n{front}---\n" if front else "") + body
-    deck = parse_deck(text, Path("deck.md"))
-    return run_deck(deck, lab, run_plan(deck))
+    with local_lab(home) as local:
+        yield local
 
 
 def screens(transcript: Transcript) -> dict[str, tuple[str, ...]]:
@@ -141,8 +132,7 @@ def test_a_heredoc_typed_at_the_prompt_runs_and_keeps_its_continuation_lines(
         "```\nme@box:~$ cat <<EOF > Dockerfile\n> FROM nginx\n> COPY index.html /usr/share/\n"
         "> EOF\nme@box:~$ cat Dockerfile\nold\n```\n"
     )
-    deck = parse_deck(text, Path("deck.md"))
-    done = run_deck(deck, lab, run_plan(deck))
+    deck, done = run_text(lab, text)
     assert screens(done)["cat Dockerfile"] == ("FROM nginx", "COPY index.html /usr/share/")
     assert render(deck, done).markdown == (
         "```\nme@box:~$ cat <<EOF > Dockerfile\n> FROM nginx\n> COPY index.html /usr/share/\n"
@@ -152,8 +142,7 @@ def test_a_heredoc_typed_at_the_prompt_runs_and_keeps_its_continuation_lines(
 
 def test_output_with_a_fence_cannot_end_the_code_block(lab: LocalLab) -> None:
     text = "# One\n\n```\nme@box:~$ printf '```\\nnot code\\n'\n```\n\n---\n\n# Two\n"
-    deck = parse_deck(text, Path("deck.md"))
-    markdown = render(deck, run_deck(deck, lab, run_plan(deck))).markdown
+    markdown = render(*run_text(lab, text)).markdown
     assert "````\nme@box:~$ printf '```\\nnot code\\n'\n```\nnot code\n````\n" in markdown
 
 
@@ -185,8 +174,7 @@ def test_a_program_prompt_without_a_program_is_an_error(lab: LocalLab) -> None:
 
 def test_the_prompt_shows_the_real_directory(lab: LocalLab) -> None:
     text = "```\nme@box:~$ cd /tmp\nme@box:~/app$ pwd\n```\n"
-    deck = parse_deck(text, Path("deck.md"))
-    markdown = render(deck, run_deck(deck, lab, run_plan(deck))).markdown
+    markdown = render(*run_text(lab, text)).markdown
     assert "me@box:/tmp$ pwd\n/tmp\n" in markdown
 
 

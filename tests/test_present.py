@@ -4,21 +4,17 @@ refusing requests without the token or from another origin."""
 
 from __future__ import annotations
 
-import os
-import queue
 import secrets
-import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from browsers import Browser
 from livedeck.build import BuildOptions, build
 from livedeck.present import open_show
 from livedeck.present.director import Director
@@ -26,7 +22,7 @@ from livedeck.present.page import allowed
 from livedeck.present.server import PresentServer
 from livedeck.run.lab import LocalLab
 from livedeck.run.labs import host_client, lab_names
-from test_watch_page import Browser, _alive, _descendants
+from processes import Livedeck, alive
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DECK = """---
@@ -67,51 +63,14 @@ def click(selector: str, n: int = 0) -> str:
     return f"(e => e && (e.click(), true))(document.querySelectorAll({selector!r})[{n}])"
 
 
-class Present:
+class Present(Livedeck):
     """`livedeck present` as a user runs it, its messages collected line by line."""
 
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        environ = {**os.environ, "PYTHONPATH": str(ROOT / "tools"), **(env or {})}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "livedeck", "present", *args],
-            stdin=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environ,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.said: list[str] = []
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stderr is not None
-        for line in self.proc.stderr:
-            self.lines.put(line.rstrip("\n"))
+        super().__init__("present", *args, env=env, stdin=subprocess.DEVNULL)
 
     def url(self, seconds: float = 90) -> str:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            self.said.append(line)
-            if "http://127.0.0.1:" in line:
-                return line.strip()
-        raise AssertionError("present printed no URL; it said:\n" + "\n".join(self.said))
-
-    def stop(self) -> tuple[int, dict[int, str]]:
-        """SIGTERM, as Ctrl-C would end it; the exit code and what ran below it."""
-        descendants = _descendants(self.proc.pid)
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(60), descendants
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    chromium = Browser()
-    yield chromium
-    chromium.close()
+        return self.wait_for("http://127.0.0.1:", seconds).strip()
 
 
 @pytest.fixture
@@ -167,7 +126,7 @@ def test_live_blocks_on_the_docker_lab(docker_deck: Path, own_labs: str, browser
     assert code == 0
     assert _labs_left(own_labs) == []  # the lab is gone
     time.sleep(0.5)
-    assert {p: n for p, n in descendants.items() if _alive(p)} == {}
+    assert {p: n for p, n in descendants.items() if alive(p)} == {}
 
 
 @pytest.mark.marp
@@ -287,6 +246,9 @@ def test_the_server_refuses_requests_without_token_or_from_elsewhere(tmp_path: P
     try:
         assert server.url.startswith(f"{own}/{server.token}/")
         assert _status(server.url) == 200
+        with urllib.request.urlopen(server.url, timeout=10) as page:
+            assert page.headers["Referrer-Policy"] == "no-referrer"  # the token stays here
+            assert page.headers["Cache-Control"] == "no-store"
         assert _status(f"{own}/d.html") == 403  # no token
         assert _status(f"{own}/{'x' * len(server.token)}/d.html") == 403  # a wrong one
         assert _status(server.url, {"Origin": "http://evil.example"}) == 403

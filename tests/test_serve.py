@@ -75,6 +75,15 @@ def test_a_port_in_use_is_a_clear_error(tmp_path: Path) -> None:
             serve(tmp_path, ["d"], port)
 
 
+def test_pages_and_files_are_never_cached(tmp_path: Path) -> None:
+    (tmp_path / "d.html").write_text("<html><body>deck</body></html>", encoding="utf-8")
+    (tmp_path / "pic.svg").write_text("<svg/>", encoding="utf-8")
+    with serve(tmp_path, ["d"]) as preview:
+        for url in (preview.page_url("d"), preview.url + "pic.svg", preview.url):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.headers["Cache-Control"] == "no-store"  # every save shows
+
+
 def _get(url: str) -> str:
     with urllib.request.urlopen(url, timeout=10) as response:
         return str(response.read().decode("utf-8"))

@@ -5,26 +5,16 @@
 //   wait EXPRESSION   evaluate EXPRESSION in the page until it is truthy (across the page's
 //                     own reloads); answer {value, hash, loads}
 // loads counts the page's loads (not moves between slides): the page reloading itself shows.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { exitOnSignals, loadPuppeteer, startChromium, stop } from '../tools/marp/browser.mjs';
 
-const root = dirname(dirname(fileURLToPath(import.meta.url)));
-const puppeteer = createRequire(join(root, 'tools', 'marp', 'package.json'))('puppeteer-core');
-const profile = mkdtempSync(join(tmpdir(), 'livedeck-test-browser-'));
-const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
-if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-  headless: true,
-  userDataDir: profile,
-  args,
-  defaultViewport: { width: 1280, height: 720 },
+exitOnSignals();
+const chromium = startChromium(loadPuppeteer(), process.env.CHROME_PATH || '/usr/bin/chromium',
+  'livedeck-test-browser-');
+const page = await chromium.opening.catch(async (error) => {
+  await stop(chromium);
+  throw error;
 });
-const page = (await browser.pages())[0] ?? (await browser.newPage());
 let loads = 0;
 page.on('load', () => { loads += 1; });
 
@@ -61,6 +51,5 @@ try {
     }
   }
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await stop(chromium);
 }

@@ -2,27 +2,14 @@
 // BLOCK SLIDE OUT.png. Opens the page `livedeck present` printed in Debian's Chromium (headless,
 // puppeteer-core from tools/marp/node_modules), goes to slide SLIDE, runs transcript block BLOCK
 // with its button, waits for its badge and saves the slide as OUT.png.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { exitOnSignals, loadPuppeteer, startChromium, stop } from '../marp/browser.mjs';
 
 const [url, block, slide, out] = process.argv.slice(2);
-const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const puppeteer = createRequire(join(root, 'tools', 'marp', 'package.json'))('puppeteer-core');
-const profile = mkdtempSync(join(tmpdir(), 'livedeck-shot-'));
-const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
-if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
-const browser = await puppeteer.launch({
-  executablePath: process.env.CHROME_PATH || '/usr/bin/chromium',
-  headless: true,
-  userDataDir: profile,
-  args,
-  defaultViewport: { width: 1280, height: 720 },
-});
+exitOnSignals();
+const chromium = startChromium(loadPuppeteer(), process.env.CHROME_PATH || '/usr/bin/chromium',
+  'livedeck-shot-');
 try {
-  const page = (await browser.pages())[0] ?? (await browser.newPage());
+  const page = await chromium.opening;
   await page.goto(`${url}#${slide}`, { waitUntil: 'load' });
   await page.waitForFunction(`window.livedeck?.blocks.has(${block})`, { timeout: 20000 });
   await page.evaluate(`window.livedeck.blocks.get(${block}).pre.closest('section')
@@ -32,6 +19,5 @@ try {
   await new Promise((done) => setTimeout(done, 500));
   await page.screenshot({ path: out });
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await stop(chromium);
 }

@@ -1,7 +1,9 @@
-// Shared by measure.mjs and warm.mjs: marp-cli's package, Chromium, and measuring slides.
+// Shared by measure.mjs and warm.mjs: marp-cli's package, Chromium, and measuring slides;
+// tests/watch_page.mjs and tools/docs/present-shot.mjs start and stop their Chromium here too.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
+import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -136,9 +138,24 @@ export async function endBrowser(browser) {
   await exited;
 }
 
-// Start Chromium, with a tab that only loads local files.
-export function launch(puppeteer, chromium) {
-  const profile = mkdtempSync(join(tmpdir(), 'livedeck-measure-'));
+// puppeteer-core from tools/marp/node_modules: its CommonJS build loads faster than its ES modules.
+export function loadPuppeteer() {
+  return createRequire(import.meta.url)('puppeteer-core');
+}
+
+// SIGINT, SIGTERM and SIGHUP end this process; puppeteer's exit handler then kills Chromium's
+// process group (startChromium leaves signals to the process).
+export function exitOnSignals() {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => process.exit(128 + constants.signals[signal]));
+  }
+}
+
+// Start headless Chromium with a throwaway profile (a folder named `prefix`... in the temporary
+// folder): {launching, opening, profile}, `opening` resolving to its first tab (1280x720) once
+// `prepare(tab)` is done with it. stop() ends it.
+export function startChromium(puppeteer, chromium, prefix, prepare = async () => {}) {
+  const profile = mkdtempSync(join(tmpdir(), prefix));
   const args = ['--disable-gpu', '--disable-background-networking', '--hide-scrollbars'];
   if (process.getuid && process.getuid() === 0) args.push('--no-sandbox');
   const launching = puppeteer.launch({
@@ -147,7 +164,7 @@ export function launch(puppeteer, chromium) {
     userDataDir: profile,
     args,
     defaultViewport: { width: 1280, height: 720 },
-    // Signals end this process (below); its exit handler kills Chromium's process group.
+    // Signals end this process (exitOnSignals); its exit handler kills Chromium's process group.
     handleSIGINT: false,
     handleSIGTERM: false,
     handleSIGHUP: false,
@@ -155,21 +172,30 @@ export function launch(puppeteer, chromium) {
   const opening = launching.then(async (browser) => {
     // The tab Chromium opens at start (about:blank), sized by defaultViewport like a new one.
     const page = (await browser.pages())[0] ?? (await browser.newPage());
-    // Only local files: a theme's web font (gaia imports one) must not make numbers depend on
-    // the network, and the PDF marp makes here cannot load it either.
-    await page.setRequestInterception(true);
-    page.on('request', (request) => {
-      const url = request.url();
-      if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) {
-        request.continue();
-      } else {
-        request.abort();
-      }
-    });
+    await prepare(page);
     return page;
   });
   opening.catch(() => {}); // awaited later; a failure must not end the process before that
   return { launching, opening, profile };
+}
+
+// Only local files: a theme's web font (gaia imports one) must not make numbers depend on the
+// network, and the PDF marp makes here cannot load it either.
+async function onlyLocalFiles(page) {
+  await page.setRequestInterception(true);
+  page.on('request', (request) => {
+    const url = request.url();
+    if (url.startsWith('file:') || url.startsWith('data:') || url.startsWith('blob:')) {
+      request.continue();
+    } else {
+      request.abort();
+    }
+  });
+}
+
+// Start Chromium for measuring, with a tab that only loads local files.
+export function launch(puppeteer, chromium) {
+  return startChromium(puppeteer, chromium, 'livedeck-measure-', onlyLocalFiles);
 }
 
 // End Chromium and remove its profile.

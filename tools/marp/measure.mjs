@@ -21,11 +21,12 @@
 // Exit status: 0; 3 (RENDER_FAILED) if marp failed (its messages are on stderr); else 1.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { launch, marpPackage, measurePages, runProgram, stop } from './browser.mjs';
+import {
+  exitOnSignals, launch, loadPuppeteer, marpPackage, measurePages, runProgram, stop,
+} from './browser.mjs';
 
 const RENDER_FAILED = 3;
 
@@ -83,8 +84,7 @@ function load(cli) {
   return {
     cli,
     marp: root ? startWorker(root) : null,
-    // The CommonJS build of the same puppeteer-core loads faster than its ES modules.
-    puppeteer: createRequire(import.meta.url)('puppeteer-core'),
+    puppeteer: loadPuppeteer(),
   };
 }
 
@@ -160,10 +160,7 @@ async function main() {
 }
 
 if (isMainThread) {
-  // SIGTERM (the caller's timeout or cleanup) ends the process; its exit handlers end Chromium.
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-    process.on(signal, () => process.exit(128 + constants.signals[signal]));
-  }
+  exitOnSignals(); // SIGTERM (the caller's timeout or cleanup) ends Chromium too
   process.exit(await main());
 } else {
   parentPort.postMessage(await renderHere(workerData));

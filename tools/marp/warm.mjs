@@ -16,9 +16,10 @@
 // status 3 (RENDER_FAILED): marp failed, its messages are on stderr; 1: anything else.
 // The end of stdin, SIGTERM, SIGINT or SIGHUP end the process and Chromium with it.
 import { createRequire } from 'node:module';
-import { constants } from 'node:os';
 import { createInterface } from 'node:readline';
-import { launch, marpPackage, measurePages, runProgram, stop } from './browser.mjs';
+import {
+  exitOnSignals, launch, loadPuppeteer, marpPackage, measurePages, runProgram, stop,
+} from './browser.mjs';
 
 const RENDER_FAILED = 3;
 
@@ -61,8 +62,7 @@ async function main() {
     console.error('usage: node warm.mjs MARP CHROMIUM  (requests on stdin)');
     return 2;
   }
-  const puppeteer = createRequire(import.meta.url)('puppeteer-core');
-  const chromium = launch(puppeteer, chromiumPath);
+  const chromium = launch(loadPuppeteer(), chromiumPath);
   chromium.launching.then((browser) => answer({ browser: browser.process()?.pid ?? null }),
     () => {});
   const render = marpRenderer(cli);
@@ -84,8 +84,5 @@ async function main() {
   }
 }
 
-// Signals end the process; puppeteer's exit handler then kills Chromium's process group.
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => process.exit(128 + constants.signals[signal]));
-}
+exitOnSignals();
 process.exit(await main());

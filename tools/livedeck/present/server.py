@@ -12,7 +12,6 @@ import json
 import queue
 import secrets
 from functools import partial
-from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -21,7 +20,7 @@ from livedeck.errors import LivedeckError, ToolMissing
 from livedeck.marp import REPO_ROOT
 from livedeck.present.director import Director
 from livedeck.present.page import ASSETS, PRESENT_JS, allowed, inject
-from livedeck.serve.server import HOST, KEEPALIVE_SECONDS, serve_in_background
+from livedeck.serve.server import HOST, KEEPALIVE_SECONDS, LocalHandler, serve_in_background
 
 XTERM = REPO_ROOT / "tools/marp/node_modules/@xterm/xterm"
 XTERM_FILES = {"xterm.js": XTERM / "lib/xterm.js", "xterm.css": XTERM / "css/xterm.css"}
@@ -54,7 +53,7 @@ class PresentServer:
         self._thread.join()
 
 
-class _Handler(SimpleHTTPRequestHandler):
+class _Handler(LocalHandler):
     def __init__(self, server: PresentServer, *args: Any, **kwargs: Any) -> None:
         self.present = server
         super().__init__(*args, **kwargs)
@@ -66,13 +65,13 @@ class _Handler(SimpleHTTPRequestHandler):
         if rest == f"{self.present.deck}.html":
             text = (self.present.html_dir / rest).read_text(encoding="utf-8")
             label = self.present.director.show.label
-            self._send(inject(text, label).encode(), "text/html; charset=utf-8")
+            self.send_body(inject(text, label).encode(), "text/html; charset=utf-8")
         elif rest == f"{ASSETS}present.js":
-            self._send(PRESENT_JS.encode(), "text/javascript; charset=utf-8")
+            self.send_body(PRESENT_JS.encode(), "text/javascript; charset=utf-8")
         elif rest.removeprefix(ASSETS) in XTERM_FILES and rest.startswith(ASSETS):
             name = rest.removeprefix(ASSETS)
             kind = "text/css" if name.endswith(".css") else "text/javascript"
-            self._send(XTERM_FILES[name].read_bytes(), f"{kind}; charset=utf-8")
+            self.send_body(XTERM_FILES[name].read_bytes(), f"{kind}; charset=utf-8")
         elif rest == f"{ASSETS}events":
             self._events()
         else:
@@ -115,19 +114,8 @@ class _Handler(SimpleHTTPRequestHandler):
         return rest
 
     def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")
         self.send_header("Referrer-Policy", "no-referrer")  # the token stays in this page
         super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _send(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _events(self) -> None:
         director = self.present.director

@@ -94,7 +94,26 @@ class Preview:
             return None if self._closed else self._states[deck].to_json()
 
 
-class _Handler(SimpleHTTPRequestHandler):
+class LocalHandler(SimpleHTTPRequestHandler):
+    """A folder's files for the person at this machine: never cached, requests not logged."""
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")  # every save must show
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # the terminal shows builds and commands, not requests
+
+    def send_body(self, body: bytes, content_type: str) -> None:
+        """Answer 200 with body."""
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+class _Handler(LocalHandler):
     def __init__(self, preview: Preview, *args: Any, **kwargs: Any) -> None:
         self.preview = preview
         super().__init__(*args, **kwargs)
@@ -104,12 +123,12 @@ class _Handler(SimpleHTTPRequestHandler):
         path = unquote(url.path)
         name = path.removeprefix("/").removesuffix(".html")
         if path == LIVE_SCRIPT:
-            self._send(LIVE_JS.encode(), "text/javascript; charset=utf-8")
+            self.send_body(LIVE_JS.encode(), "text/javascript; charset=utf-8")
         elif path == EVENTS:
             self._events(parse_qs(url.query).get("deck", [""])[0])
         elif path == "/":
             page = listing_page(self.preview.decks, dict(self._states()))
-            self._send(page.encode(), "text/html; charset=utf-8")
+            self.send_body(page.encode(), "text/html; charset=utf-8")
         elif path.endswith(".html") and name in self.preview.decks:
             version = self.preview.state(name).version  # before reading: never newer than it
             try:
@@ -117,26 +136,12 @@ class _Handler(SimpleHTTPRequestHandler):
                 page = inject(text, name, version)
             except FileNotFoundError:
                 page = waiting_page(name, version)
-            self._send(page.encode(), "text/html; charset=utf-8")
+            self.send_body(page.encode(), "text/html; charset=utf-8")
         else:
             super().do_GET()
 
-    def end_headers(self) -> None:
-        self.send_header("Cache-Control", "no-store")  # every save must show
-        super().end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # the terminal shows builds, not requests
-
     def _states(self) -> list[tuple[str, DeckState]]:
         return [(deck, self.preview.state(deck)) for deck in self.preview.decks]
-
-    def _send(self, body: bytes, content_type: str) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _events(self, deck: str) -> None:
         if deck not in self.preview.decks:
