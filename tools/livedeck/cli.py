@@ -21,6 +21,7 @@ from livedeck.errors import (
     Failures,
     LabError,
     LivedeckError,
+    OutputError,
     RegistryError,
     ToolMissing,
 )
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 
 EXIT_DECK = 1  # the deck or one of its commands is wrong
 EXIT_USAGE = 2  # argparse's own code for a wrong command line
-EXIT_ENVIRONMENT = 3  # something to install or start: Docker, marp-cli, Chromium
+EXIT_ENVIRONMENT = 3  # something to install, start or free: Docker, marp-cli, Chromium, disk
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -65,7 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("livedeck: interrupted; the lab was removed and build/ left as it was")
         return EXIT_INTERRUPTED
-    except (ToolMissing, LabError, RegistryError) as error:
+    except (ToolMissing, LabError, RegistryError, OutputError) as error:
         _report(error)
         return EXIT_ENVIRONMENT
     except LivedeckError as error:

@@ -80,6 +80,11 @@ class ToolMissing(LivedeckError):
     """An outside program livedeck needs (Docker, marp-cli, Chromium) is not installed."""
 
 
+class OutputError(LivedeckError):
+    """The output folder (or a record beside its deck) could not be written: a full disk, a
+    read-only or immutable folder. What was there before is left as it was."""
+
+
 class PublishError(LivedeckError):
     """marp-cli failed to turn Markdown into HTML or PDF."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -19,6 +20,7 @@ from livedeck.errors import LabError
 from livedeck.reap import Owner, is_dead
 
 SETUP_HINT = "build the lab images with: tools/setup/lab-images.sh"
+NETWORK_WAIT = 5.0  # seconds a parallel lab's new network may take to be listed
 ENGINE_HINT = "no Docker engine reachable: run tools/setup/dockerd.sh start"
 
 
@@ -179,8 +181,9 @@ def host_client() -> Any:
     try:
         return docker.from_env()
     except docker.errors.DockerException as error:
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise LabError(
-            f"cannot reach the host's Docker engine: {error}", hint=ENGINE_HINT
+            f"cannot reach the host's Docker engine at {where}: {error}", hint=ENGINE_HINT
         ) from error
 
 
@@ -212,8 +215,12 @@ def ensure_network(host: Any, names: LabNames) -> None:
                 labels={names.label: "network"},
             )
         except docker.errors.APIError:
-            if not _networks_named(host, names.network):  # not just a lab starting in parallel
-                raise
+            # A lab starting in parallel holds the subnet a moment before its network is listed.
+            deadline = time.monotonic() + NETWORK_WAIT
+            while not _networks_named(host, names.network):
+                if time.monotonic() > deadline:  # not just a lab starting in parallel
+                    raise
+                time.sleep(0.1)
 
 
 def remove_lab(host: Any, container_id: str, run_dir: Path | None) -> list[str]:
