@@ -10,6 +10,7 @@ and what a user must see:
     lab: docker                    the Docker lab (default: --lab local, no Docker)
     format: html                   --format (default: none)
     args: [--offline]              more options
+    encoding: latin-1              how the deck is written (default: utf-8)
     env: {NAME: value}             more environment
     record_from: DECK TEXT         build this earlier version of the deck first: its real record
     record: TEXT                   the record beside the deck, as these bytes (Latin-1)
@@ -115,7 +116,7 @@ def _marks(case: Case) -> list[pytest.MarkDecorator]:
 
 def test_the_corpus_covers_enough_cases() -> None:
     assert len(CASES) >= 28
-    assert {c.card["exit"] for c in CASES} == {0, 1, 3}
+    assert {c.card["exit"] for c in CASES} == {0, 1, 2, 3}
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, id=c.name, marks=_marks(c)) for c in CASES])
@@ -184,13 +185,13 @@ def run_case(case: Case, root: Path, seed: Path, namespace: dict[str, str]) -> O
         (root / deck).write_text(case.card["record_from"], encoding="utf-8")
         _livedeck(["build", str(deck), "--lab", "local", "--format", "none"], root, env, check=True)
         shutil.rmtree(build)
-    (root / deck).write_text(case.deck, encoding="utf-8")
+    (root / deck).write_text(case.deck, encoding=case.card.get("encoding", "utf-8"))
     if "record" in case.card:
         (root / record).write_bytes(case.card["record"].encode("latin-1"))
     _seed(seed, build, case.name)
     argv = ["build", str(deck), "--lab", case.lab, "--format", case.format]
-    argv += ["--images", "mirror"] if case.lab == "docker" else []
     argv += case.card.get("args", [])
+    argv += ["--images", "mirror"] if case.lab == "docker" and "--images" not in argv else []
     outcome = Outcome(0, "", str(deck), str(record))
     outcome.build_before, outcome.slides_before = _hashes(build), _hashes(slides)
     prefix: list[str] = []

@@ -24,6 +24,7 @@ from livedeck.errors import (
     OutputError,
     RegistryError,
     ToolMissing,
+    UsageError,
 )
 from livedeck.images.sources import Choice
 from livedeck.model import Command, Deck
@@ -69,6 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ToolMissing, LabError, RegistryError, OutputError) as error:
         _report(error)
         return EXIT_ENVIRONMENT
+    except UsageError as error:
+        _report(error)
+        return EXIT_USAGE
     except LivedeckError as error:
         _report(error)
         return EXIT_DECK
@@ -548,7 +552,10 @@ def _formats(text: str) -> tuple[str, ...]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         known = ", ".join([*FORMATS, "none"])
-        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from {known}")
+        raise UsageError(
+            f"unknown output format {unknown[0]!r}; choose from {known}",
+            hint="for example --format html,pdf",
+        )
     return formats
 
 
@@ -618,9 +625,7 @@ def _image_choice(args: argparse.Namespace) -> Choice | None:
     try:
         choice = choose(args.images, os.environ, hub_answers)
     except ValueError as error:
-        raise LivedeckError(
-            str(error), hint="--images mirror, --images hub, --images URL"
-        ) from None
+        raise UsageError(str(error), hint="--images mirror, --images hub, --images URL") from None
     if not args.quiet:
         _say(f"livedeck: images from {choice.source.registry} ({choice.why})")
     return choice
@@ -634,12 +639,12 @@ def _images(args: argparse.Namespace) -> int:
 
     if args.action == "add":
         if args.json:
-            raise LivedeckError("--json goes with `images list`")
+            raise UsageError("--json goes with `images list`", hint="livedeck images list --json")
         for image in add_images(args.names, args.from_file):
             print(f"added {image.name} ({image.layers} layers, {image.digest}) from {image.source}")
         return 0
     if args.names or args.from_file:
-        raise LivedeckError("`images list` takes no names", hint="livedeck images list")
+        raise UsageError("`images list` takes no names", hint="livedeck images list")
     listed = list_images()
     if args.json:
         data = {

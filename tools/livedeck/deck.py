@@ -63,9 +63,20 @@ _DIRECTIVE_HINT = "a directive applies to the transcript block right after it: m
 def load_deck(path: Path) -> Deck:
     """Read and parse a deck file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DeckError(path, 1, f"cannot read the deck: {error}") from error
+        data = path.read_bytes()
+    except OSError as error:
+        raise DeckError(
+            path, 1, f"cannot read the deck: {error.strerror}", hint="is it a readable file?"
+        ) from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DeckError(
+            path,
+            data.count(b"\n", 0, error.start) + 1,
+            f"the deck is not UTF-8 text (byte {data[error.start]:#04x})",
+            hint="save the deck as UTF-8 (Marp reads UTF-8 only)",
+        ) from None
     return parse_deck(text, path)
 
 

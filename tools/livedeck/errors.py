@@ -17,6 +17,10 @@ class LivedeckError(Exception):
         return self.message
 
 
+class UsageError(LivedeckError):
+    """The command line (or an environment variable standing for an option) is wrong."""
+
+
 class DeckError(LivedeckError):
     """An error that points at a line of a deck (`deck:line: message`)."""
 
