@@ -116,3 +116,36 @@ def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 120)
             return line
         assert "error" not in line, line
     raise AssertionError(f"no {text!r} within {timeout} s")
+
+
+def test_labs_starting_at_once_share_the_network_one_of_them_creates(
+    host: docker.DockerClient, lab_namespace: dict[str, str]
+) -> None:
+    # The engine holds the subnet a moment before it lists the new network: the others' create
+    # fails ("Pool overlaps") while the network is not yet there to be found.
+    import threading
+
+    from livedeck.run.labs import ensure_network, lab_names
+
+    names = lab_names()
+    failures: list[Exception] = []
+
+    def start() -> None:
+        client = docker.from_env()
+        try:
+            ensure_network(client, names)
+        except Exception as error:
+            failures.append(error)
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    networks = [n for n in host.networks.list(names=[names.network]) if n.name == names.network]
+    for network in networks:
+        network.remove()
+    assert failures == []
+    assert len(networks) == 1

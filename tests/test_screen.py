@@ -234,3 +234,11 @@ def test_ascii_text_is_drawn_as_pyte_draws_it(text: str, columns: int) -> None:
     while len(expected) > cursor and not expected[-1]:
         expected.pop()
     assert render_bytes(text.encode(), columns, rows=3) == tuple(expected)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("columns", [3, 20])
+def test_deleting_the_top_line_blanks_it_as_a_terminal_does(fast: bool, columns: int) -> None:
+    terminal = Terminal(columns, 2, fast=fast)
+    terminal.feed(b"a\r\n\x1b[A\x1b[M")  # down a line, back up, delete the line with `a`
+    assert terminal.lines() == ()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -15,7 +17,7 @@ from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
-from livedeck.errors import DeckError, LabError, LivedeckError, RecordError
+from livedeck.errors import DeckError, LabError, LivedeckError, OutputError, RecordError
 from livedeck.images.sources import MIRROR, Choice, ImageSource, for_deck
 from livedeck.index import DeckEntry, deck_status, deck_title, index_html
 from livedeck.marp import check_tools
@@ -31,6 +33,10 @@ from livedeck.run.lab import Lab, LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
 
 STAGING = ".staging-"  # in the output folder: `.staging-PID.START-random`, one per build
+# A write that fails for want of room or permission: the machine's doing, not the deck's.
+WRITE_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+)
 
 
 @dataclass(frozen=True)
@@ -108,52 +114,73 @@ def build(
     themes = sorted({t for t in (resolve_theme(d, theme_dirs_for(d.path)) for d in decks) if t})
     if options.formats:
         check_tools(options.formats)  # before minutes of running, not after
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    reap.swept_folder(options.out_dir, STAGING)  # what a killed build left
-    staging = reap.owned_tempdir(STAGING, options.out_dir)  # same file system: atomic renames
+    with writing(options.out_dir):
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        reap.swept_folder(options.out_dir, STAGING)  # what a killed build left
+        staging = reap.owned_tempdir(STAGING, options.out_dir)  # same file system: atomic renames
     measurer: Measurer | None = None
     try:
         if options.formats:
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
         results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
-        transcripts = [_shown(r) for r in results]
-        # Documents are staged apart: marp converts every Markdown file of the slides' folder.
-        pages = staging / ".documents"
-        pages.mkdir()
-        staged = [
-            stage_deck(deck, t, pages if deck.document else staging)
-            for deck, t in zip(decks, transcripts, strict=True)
-        ]
-        slides = [(d, s) for d, s in zip(decks, staged, strict=True) if not d.document]
-        built = Built(decks=results, warnings=warnings)
-        built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
-        if measurer is not None and slides:
-            built.overflows = fit_slides(
-                [d for d, _ in slides], [s for _, s in slides], themes, measurer.measure
-            )
-            if options.strict and built.overflows:
-                raise overflow_error(built.overflows)
-        published = (
-            publish([s for _, s in slides], staging, options.formats, themes=themes)
-            if options.formats and slides
-            else []
-        )
-        made = _publish_documents(decks, staged, options.formats, staging)
-        if options.formats:
-            _write_index(decks, [p.name for p in published] + sorted(made), built, staging)
-        told = None if waiting is None else lambda: waiting(options.out_dir)
-        with reap.folder_lock(options.out_dir, told):
-            built.outputs = move_all(staging, options.out_dir)
-            built.outputs += [
-                record.write(d, t)
-                for d, t, r in zip(decks, transcripts, results, strict=True)
-                if r.written
+        with writing(options.out_dir):
+            transcripts = [_shown(r) for r in results]
+            # Documents are staged apart: marp converts every Markdown file of the slides' folder.
+            pages = staging / ".documents"
+            pages.mkdir()
+            staged = [
+                stage_deck(deck, t, pages if deck.document else staging)
+                for deck, t in zip(decks, transcripts, strict=True)
             ]
-        return built
+            slides = [(d, s) for d, s in zip(decks, staged, strict=True) if not d.document]
+            built = Built(decks=results, warnings=warnings)
+            built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
+            if measurer is not None and slides:
+                built.overflows = fit_slides(
+                    [d for d, _ in slides], [s for _, s in slides], themes, measurer.measure
+                )
+                if options.strict and built.overflows:
+                    raise overflow_error(built.overflows)
+            published = (
+                publish([s for _, s in slides], staging, options.formats, themes=themes)
+                if options.formats and slides
+                else []
+            )
+            made = _publish_documents(decks, staged, options.formats, staging)
+            if options.formats:
+                _write_index(decks, [p.name for p in published] + sorted(made), built, staging)
+            told = None if waiting is None else lambda: waiting(options.out_dir)
+            with reap.folder_lock(options.out_dir, told):
+                # Records first: they need room, the moves (renames) do not, so a full disk
+                # leaves out_dir as it was.
+                records = [
+                    record.write(d, t)
+                    for d, t, r in zip(decks, transcripts, results, strict=True)
+                    if r.written
+                ]
+                built.outputs = move_all(staging, options.out_dir) + records
+            return built
     finally:
         if measurer is not None:
             measurer.close()
         shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def writing(out_dir: Path) -> Iterator[None]:
+    """Turn a write that fails (a full disk, a read-only or immutable folder) into OutputError."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in WRITE_ERRORS:
+            raise
+        name = str(error.filename or "")
+        where = name if name and STAGING not in name else f"into {out_dir}"  # not our staging
+        raise OutputError(
+            f"could not write {where}: {error.strerror}",
+            hint=f"free space on its file system or make the folder writable, then build again;"
+            f" {out_dir} and the records were left as they were",
+        ) from error
 
 
 def check(

@@ -21,8 +21,10 @@ from livedeck.errors import (
     Failures,
     LabError,
     LivedeckError,
+    OutputError,
     RegistryError,
     ToolMissing,
+    UsageError,
 )
 from livedeck.images.sources import Choice
 from livedeck.model import Command, Deck
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 EXIT_DECK = 1  # the deck or one of its commands is wrong
 EXIT_USAGE = 2  # argparse's own code for a wrong command line
-EXIT_ENVIRONMENT = 3  # something to install or start: Docker, marp-cli, Chromium
+EXIT_ENVIRONMENT = 3  # something to install, start or free: Docker, marp-cli, Chromium, disk
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -66,9 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("livedeck: interrupted; the lab was removed and build/ left as it was")
         return EXIT_INTERRUPTED
-    except (ToolMissing, LabError, RegistryError) as error:
+    except (ToolMissing, LabError, RegistryError, OutputError) as error:
         _report(error)
         return EXIT_ENVIRONMENT
+    except UsageError as error:
+        _report(error)
+        return EXIT_USAGE
     except LivedeckError as error:
         _report(error)
         return EXIT_DECK
@@ -572,7 +577,10 @@ def _formats(text: str) -> tuple[str, ...]:
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         known = ", ".join([*FORMATS, "none"])
-        raise LivedeckError(f"unknown output format {unknown[0]!r}; choose from {known}")
+        raise UsageError(
+            f"unknown output format {unknown[0]!r}; choose from {known}",
+            hint="for example --format html,pdf",
+        )
     return formats
 
 
@@ -642,9 +650,7 @@ def _image_choice(args: argparse.Namespace) -> Choice | None:
     try:
         choice = choose(args.images, os.environ, hub_answers)
     except ValueError as error:
-        raise LivedeckError(
-            str(error), hint="--images mirror, --images hub, --images URL"
-        ) from None
+        raise UsageError(str(error), hint="--images mirror, --images hub, --images URL") from None
     if not args.quiet:
         _say(f"livedeck: images from {choice.source.registry} ({choice.why})")
     return choice
@@ -658,12 +664,12 @@ def _images(args: argparse.Namespace) -> int:
 
     if args.action == "add":
         if args.json:
-            raise LivedeckError("--json goes with `images list`")
+            raise UsageError("--json goes with `images list`", hint="livedeck images list --json")
         for image in add_images(args.names, args.from_file):
             print(f"added {image.name} ({image.layers} layers, {image.digest}) from {image.source}")
         return 0
     if args.names or args.from_file:
-        raise LivedeckError("`images list` takes no names", hint="livedeck images list")
+        raise UsageError("`images list` takes no names", hint="livedeck images list")
     listed = list_images()
     if args.json:
         data = {

@@ -57,14 +57,26 @@ DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
 HTML_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # Marp's own directives may sit in between
 FITS = ("none", "shrink")
 RUN_WORD = "run"  # ```bash run: a block of bare commands
+_DIRECTIVE_HINT = "a directive applies to the transcript block right after it: move it there"
 
 
 def load_deck(path: Path) -> Deck:
     """Read and parse a deck file."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise DeckError(path, 1, f"cannot read the deck: {error}") from error
+        data = path.read_bytes()
+    except OSError as error:
+        raise DeckError(
+            path, 1, f"cannot read the deck: {error.strerror}", hint="is it a readable file?"
+        ) from error
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise DeckError(
+            path,
+            data.count(b"\n", 0, error.start) + 1,
+            f"the deck is not UTF-8 text (byte {data[error.start]:#04x})",
+            hint="save the deck as UTF-8 (Marp reads UTF-8 only)",
+        ) from None
     return parse_deck(text, path)
 
 
@@ -151,6 +163,7 @@ def _settings(raw: Any, path: Path, lines: Sequence[str]) -> Settings:
                 path,
                 _key_line(lines, key),
                 directives.unknown_key_message(f"livedeck key {key!r}", key, list(known)),
+                hint="Marp would ignore a misspelt key; fix or remove it",
             )
         values[known[key].name] = _coerce(key, value, known[key].type, path, lines)
     return Settings(**values)
@@ -318,7 +331,12 @@ def _scan(
         if fence:
             close = _closing_fence(lines, i, fence.group(2))
             if close is None:
-                raise DeckError(path, i + 1, "code block opened here is never closed")
+                raise DeckError(
+                    path,
+                    i + 1,
+                    "code block opened here is never closed",
+                    hint=f"end it with a line of {fence.group(2)}: everything after it is code",
+                )
             block = _block(lines, i, close, prompt, path, pending, shell)
             if block is not None:
                 blocks.append(block)
@@ -337,12 +355,19 @@ def _scan(
                 pending.items[0][0],
                 "livedeck directive is not followed by a transcript block"
                 f" (line {i + 1} comes first)",
-                hint="a directive applies to the code block right after it: move it there",
+                hint=_DIRECTIVE_HINT,
             )
         if line.rstrip() == "---":
             slides.append(Slide(len(slides) + 1, slide_start + 1, i))
             slide_start = i + 1
         i += 1
+    if pending.items:
+        raise DeckError(
+            path,
+            pending.items[0][0],
+            "livedeck directive is not followed by a transcript block (the deck ends first)",
+            hint=_DIRECTIVE_HINT,
+        )
     slides.append(Slide(len(slides) + 1, slide_start + 1, len(lines)))
     return tuple(slides), tuple(blocks), directive_lines, verbatim
 
@@ -376,6 +401,14 @@ def _directive(
     yaml = YAML(typ="safe", pure=True)
     try:
         data = yaml.load("\n".join(body))
+    except MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        raise DeckError(
+            path,
+            i + 1 + (mark.line if mark is not None else 0),
+            f"livedeck directive is not valid YAML: {error.problem or error.context}",
+            hint="a directive is one YAML mapping: <!-- livedeck: {exit: 2, shows: [a, b]} -->",
+        ) from error
     except YAMLError as error:
         raise DeckError(path, i + 1, f"livedeck directive is not valid YAML: {error}") from error
     if not isinstance(data, dict):
@@ -426,7 +459,9 @@ def _block(
             raise DeckError(
                 path,
                 pending.items[0][0],
-                "livedeck directive is not followed by a transcript block",
+                "livedeck directive is not followed by a transcript block: the block after it"
+                " has no prompt line",
+                hint=_DIRECTIVE_HINT,
             )
         return None
     lead = tuple(body[:k])

@@ -17,6 +17,10 @@ class LivedeckError(Exception):
         return self.message
 
 
+class UsageError(LivedeckError):
+    """The command line (or an environment variable standing for an option) is wrong."""
+
+
 class DeckError(LivedeckError):
     """An error that points at a line of a deck (`deck:line: message`)."""
 
@@ -78,6 +82,11 @@ class LabError(LivedeckError):
 
 class ToolMissing(LivedeckError):
     """An outside program livedeck needs (Docker, marp-cli, Chromium) is not installed."""
+
+
+class OutputError(LivedeckError):
+    """The output folder (or a record beside its deck) could not be written: a full disk, a
+    read-only or immutable folder. What was there before is left as it was."""
 
 
 class PublishError(LivedeckError):

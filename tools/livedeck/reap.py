@@ -159,6 +159,24 @@ def folder_lock(folder: Path, waiting: Callable[[], None] | None = None) -> Iter
         os.close(fd)  # releases the lock
 
 
+def processes_with(variable: str, value: str) -> list[int]:
+    """Every other process whose environment holds `variable=value`: what a child started,
+    even one that left its session (setsid, a daemon)."""
+    wanted = f"{variable}={value}".encode()
+    mine = os.getpid()
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit() or int(entry.name) == mine:
+            continue
+        try:
+            environ = Path(entry.path, "environ").read_bytes()
+        except OSError:
+            continue
+        if wanted in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
+
+
 def _marked_processes() -> Iterator[tuple[int, Owner]]:
     """(pid, owner) of every process whose environment carries LIVEDECK_OWNER."""
     marker = f"\0{OWNER_ENV}=".encode()

@@ -19,7 +19,7 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from livedeck import __version__
 from livedeck import facts as lab_facts
-from livedeck.errors import RecordError
+from livedeck.errors import OutputError, RecordError
 from livedeck.model import Command, Deck, Result, Transcript
 
 FORMAT = 2  # 2: every screen line ends with a newline, so a screen of one blank line survives
@@ -77,10 +77,18 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         data = YAML(typ="safe", pure=True).load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = 1 + (mark.line if mark is not None else 0)
-        raise RecordError(path, line, f"the record is not valid YAML: {error.problem}") from error
+        # YAML may find the problem at the end of the text, past the record's last line.
+        line = min(1 + (mark.line if mark is not None else 0), max(text.count("\n"), 1))
+        raise RecordError(
+            path,
+            line,
+            f"the record is not valid YAML: {error.problem}",
+            hint=_REBUILD.format(deck=deck.path),
+        ) from error
     except YAMLError as error:
-        raise RecordError(path, 1, f"the record is not valid YAML: {error}") from error
+        raise RecordError(
+            path, 1, f"the record is not valid YAML: {error}", hint=_REBUILD.format(deck=deck.path)
+        ) from error
     if not isinstance(data, dict) or data.get("format") not in READABLE or "commands" not in data:
         raise RecordError(
             path,
@@ -183,12 +191,29 @@ def read(deck: Deck) -> Transcript:
     """Load the record beside a deck; DeckError if it is missing or does not fit."""
     path = record_path(deck.path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         raise RecordError(
             deck.path,
             1,
             f"no record {path.name} beside the deck",
+            hint=_REBUILD.format(deck=deck.path),
+        ) from None
+    except OSError as error:
+        raise RecordError(
+            deck.path,
+            1,
+            f"cannot read its record {path}: {error.strerror}",
+            hint="make it a readable file, or " + _REBUILD.format(deck=deck.path),
+        ) from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise RecordError(
+            path,
+            line,
+            f"the record is damaged: byte {data[error.start]:#04x} is not UTF-8",
             hint=_REBUILD.format(deck=deck.path),
         ) from None
     return load(text, deck, path)
@@ -198,13 +223,21 @@ def write(deck: Deck, transcript: Transcript) -> Path:
     """Write the record beside the deck atomically (temporary file, then rename)."""
     path = record_path(deck.path)
     text = dump(deck, transcript)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    temporary = ""
     try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):  # a full disk, a read-only folder
+            raise OutputError(
+                f"could not write the record {path}: {error.strerror}",
+                hint=f"free space on its file system or make {path.parent} writable;"
+                " the previous record was left as it was",
+            ) from error
         raise
     return path
 

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import os
 import pty
+import secrets
 import select
 import signal
 import struct
@@ -15,7 +16,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from livedeck import reap
+
 SHELL_ARGV = ("bash", "--norc", "--noprofile", "--noediting", "-i")
+LOCAL_LAB_ENV = "LIVEDECK_LOCAL_LAB"  # marks every process a local lab's shells start
 
 
 @dataclass(frozen=True)
@@ -139,7 +143,12 @@ class LocalLab:
 
     def __init__(self, spec: LabSpec | None = None, env: dict[str, str] | None = None) -> None:
         self.spec = spec or LabSpec(hostname=os.uname().nodename, user=_current_user())
-        self._env = {**os.environ, **(env or {}), **terminal_env(self.spec)}
+        # Owner-marked, so a daemon a deck starts (setsid, nohup) goes at close, or with the
+        # next livedeck's sweep when this one was killed.
+        self._mark = secrets.token_hex(8)
+        self._env = reap.child_env(
+            {**os.environ, **(env or {}), **terminal_env(self.spec), LOCAL_LAB_ENV: self._mark}
+        )
         self._channels: list[PtyChannel] = []
 
     def shell(self) -> PtyChannel:
@@ -158,10 +167,13 @@ class LocalLab:
         return None
 
     def close(self) -> None:
-        """End every shell this lab started."""
+        """End every shell this lab started, and whatever they started that still runs."""
         for channel in self._channels:
             channel.close()
         self._channels.clear()
+        for pid in reap.processes_with(LOCAL_LAB_ENV, self._mark):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _session_members(sid: int) -> list[int]:

@@ -19,7 +19,7 @@ from docker.types import IPAMConfig, IPAMPool
 from livedeck.errors import LabError
 from livedeck.reap import Owner, is_dead
 
-NETWORK_TRIES = 5
+NETWORK_TRIES = 8  # about 5 s in all
 SETUP_HINT = "build the lab images with: tools/setup/lab-images.sh"
 ENGINE_HINT = "no Docker engine reachable: run tools/setup/dockerd.sh start"
 
@@ -181,8 +181,9 @@ def host_client() -> Any:
     try:
         return docker.from_env()
     except docker.errors.DockerException as error:
+        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         raise LabError(
-            f"cannot reach the host's Docker engine: {error}", hint=ENGINE_HINT
+            f"cannot reach the host's Docker engine at {where}: {error}", hint=ENGINE_HINT
         ) from error
 
 

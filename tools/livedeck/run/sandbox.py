@@ -238,8 +238,8 @@ def start_sandbox(
     watcher: Any = None
     try:
         for attempt in (1, 2):  # a lab closing in parallel may remove the idle network
-            ensure_network(host, names)
             try:
+                ensure_network(host, names)
                 # Pins the added images' snapshot until the container mounts it.
                 with store.reading(names.images_dir) as added:
                     registries = lab_registries(

@@ -202,6 +202,20 @@ class _Screen(pyte.Screen):
             self.scrollback.append(_pyte_row_text(self.buffer.get(0), self.columns))
         super().index()
 
+    def delete_lines(self, count: int | None = None) -> None:
+        """DL: the lines below the cursor move up. pyte 0.8 keeps a line whose replacement was
+        never written to (a blank row it has not stored); here it goes blank, as on a terminal."""
+        count = count or 1
+        top, bottom = self.margins or (0, self.lines - 1)
+        if top <= self.cursor.y <= bottom:
+            self.dirty.update(range(self.cursor.y, self.lines))
+            for y in range(self.cursor.y, bottom + 1):
+                if y + count <= bottom and y + count in self.buffer:
+                    self.buffer[y] = self.buffer.pop(y + count)
+                else:
+                    self.buffer.pop(y, None)
+            self.carriage_return()
+
     def erase_in_display(self, how: int = 0, *args: Any, **kwargs: Any) -> None:
         """ED; `ESC [ 3 J` (which `clear` sends) erases the scrollback only, as in xterm."""
         if how == 3:

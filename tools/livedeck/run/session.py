@@ -385,9 +385,7 @@ class Session:
             if watch and terminal is not None and quiet >= INPUT_SECONDS:
                 prompt = terminal.cursor_line()
                 seen = (id(terminal), terminal.fed, len(self._inputs))
-                waits_for_input = self._inputs and (
-                    prompt.strip() or quiet >= SILENT_INPUT_SECONDS
-                )
+                waits_for_input = self._inputs and (prompt.strip() or quiet >= SILENT_INPUT_SECONDS)
                 if seen != self._settle_seen and (
                     waits_for_input
                     or (
