@@ -255,7 +255,7 @@ def slide_box(raw: Mapping[str, Any]) -> SlideBox:
 
 
 def _low_priority_child() -> None:
-    """In the measurer before it runs: it dies with livedeck (even on kill -9), and it and the
-    Chromium it starts early yield the CPU to the deck's commands, which run meanwhile."""
+    """In the measurer before it runs: it dies with livedeck (even on kill -9), and while it
+    loads marp-cli it yields the CPU to the deck's commands, which run meanwhile."""
     reap.die_with_parent()
     os.nice(10)

@@ -88,11 +88,10 @@ function load(cli) {
   };
 }
 
-// Render the decks of `spec` (with what `load` loaded) while Chromium starts (or with the one
-// started already), then measure them.
-async function measure(loaded, spec, resultPath, started = null) {
+// Render the decks of `spec` (with what `load` loaded) while Chromium starts, then measure them.
+async function measure(loaded, spec, resultPath) {
   const rendering = render(loaded, spec.marp.argv);
-  const chromium = started ?? launch(loaded.puppeteer, spec.chromium);
+  const chromium = launch(loaded.puppeteer, spec.chromium);
   try {
     const page = await chromium.opening;
     if ((await rendering) !== 0) return RENDER_FAILED;
@@ -139,14 +138,10 @@ async function main() {
   }
   const [cli, resultPath] = args;
   const loaded = load(cli);
-  // The caller runs this process at a low priority while the deck's commands run, so Chromium
-  // can start now without slowing them down, and is ready when the spec arrives.
-  const early = process.env.CHROME_PATH ? launch(loaded.puppeteer, process.env.CHROME_PATH) : null;
+  // Chromium starts only when the spec arrives: started while the deck's commands run, even
+  // at a low priority, it slows them down by more than it saves (tools/bench/build_ratio.py).
   const line = await firstLine(process.stdin);
-  if (line === null) {
-    if (early) await stop(early);
-    return 0;
-  }
+  if (line === null) return 0;
   let spec;
   try {
     spec = JSON.parse(line);
@@ -154,9 +149,7 @@ async function main() {
     console.error(`[ ERROR ] the spec on stdin is not JSON: ${error.message}`);
     return 2;
   }
-  const same = early && spec.chromium === process.env.CHROME_PATH;
-  if (early && !same) await stop(early);
-  return measure(loaded, spec, resultPath, same ? early : null);
+  return measure(loaded, spec, resultPath);
 }
 
 if (isMainThread) {
