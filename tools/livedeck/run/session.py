@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from wcwidth import wcswidth
 
 from livedeck.run.lab import Channel, Lab
+from livedeck.run.processes import PS_ARGV, parse_ps, waiting_bash
 from livedeck.run.screen import Terminal
 
 # Quiet this long with a prompt on the cursor line: an interactive program waits for input.
@@ -455,40 +456,8 @@ class Session:
 
     def _waiting_shell(self) -> int | None:
         """The pid of a bash that waits for input in the terminal's foreground, if one does."""
-        base = self._shells[-1].pid
-        status, table = self._lab.exec_root(["ps", "-eo", "pid=,ppid=,pgid=,tpgid=,comm="])
-        if status != 0:
-            return None
-        processes: dict[int, tuple[int, int, int, str]] = {}
-        for row in table.splitlines():
-            parts = row.split(None, 4)
-            if len(parts) == 5 and all(p.lstrip("-").isdigit() for p in parts[:4]):
-                pid, ppid, pgid, tpgid = (int(p) for p in parts[:4])
-                processes[pid] = (ppid, pgid, tpgid, parts[4].strip())
-        if base not in processes:
-            return None
-        foreground = processes[base][2]
-        children: dict[int, list[int]] = {}
-        for pid, (ppid, *_rest) in processes.items():
-            children.setdefault(ppid, []).append(pid)
-        depth = {base: 0}
-        queue = [base]
-        for pid in queue:  # every process below the hooked shell, with its depth
-            for child in children.get(pid, []):
-                depth[child] = depth[pid] + 1
-                queue.append(child)
-        # The terminal's foreground job (its leader first), and below it the deepest bash:
-        # `sudo -i` and `su -` run theirs under a terminal of their own.
-        front = sorted(
-            (p for p in depth if processes[p][1] == foreground), key=lambda p: p != foreground
-        )
-        if not front:
-            return None
-        below = [front[0]]
-        for pid in below:
-            below.extend(children.get(pid, []))
-        shells = [p for p in below if processes[p][3] == "bash"]
-        return max(shells, key=lambda p: depth[p]) if shells else None
+        status, table = self._lab.exec_root(list(PS_ARGV))
+        return waiting_bash(parse_ps(table), self._shells[-1].pid) if status == 0 else None
 
     # -- ends -----------------------------------------------------------------------------------
 
