@@ -154,11 +154,6 @@ class Session:
         shell = self._shells[-1]
         return shell.user, shell.host
 
-    @property
-    def depth(self) -> int:
-        """How many hooked shells are stacked (1: the lab's own shell)."""
-        return len(self._shells)
-
     def type(
         self,
         text: str,
