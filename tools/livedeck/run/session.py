@@ -42,6 +42,7 @@ SILENT_INPUT_SECONDS = 5.0
 # After Ctrl-C and after a kill, how long to wait for the shell to come back each time.
 RECOVER_SECONDS = 5.0
 HOOK_SECONDS = 30.0
+RECHECK_SECONDS = 3.0  # a pause that looked like no prompt is looked at again this often
 # Before typing, read what already came: a command line nobody typed shows within this time.
 DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is not a bash
 
@@ -139,7 +140,7 @@ class Session:
         self._pending = b""  # read, not yet looked at
         self._shells: list[_Shell] = []
         self.in_program: str | None = None  # prompt of the program commands now go to
-        self._settle_seen: tuple[int, int, int] = (0, -1, 0)  # output a pause was looked at
+        self._settle_seen: tuple[int, ...] = ()  # the output a pause was last looked at
         self._inputs: list[str] = []  # lines still to type for the running command
         self._hook(replace_pid=None)
 
@@ -380,7 +381,14 @@ class Session:
             quiet = time.monotonic() - quiet_since
             if watch and terminal is not None and quiet >= INPUT_SECONDS:
                 prompt = terminal.cursor_line()
-                seen = (id(terminal), terminal.fed, len(self._inputs))
+                # Looked at again after new output, a line typed, or a while: a shell that has
+                # just started may not lead the terminal's foreground yet when first looked at.
+                seen = (
+                    id(terminal),
+                    terminal.fed,
+                    len(self._inputs),
+                    int(quiet // RECHECK_SECONDS),
+                )
                 waits_for_input = self._inputs and (prompt.strip() or quiet >= SILENT_INPUT_SECONDS)
                 if seen != self._settle_seen and (
                     waits_for_input
