@@ -21,10 +21,10 @@ from livedeck.errors import LivedeckError
 from livedeck.model import Deck, Result, Transcript
 from livedeck.run import Run
 from livedeck.run.lab import Channel, Lab, LabSpec
+from livedeck.run.session import MARKER_PREFIX
 
 Output = Callable[[bytes], None]
 HEADING = re.compile(r"^#{1,6}\s+(.*\S)")
-_MARKER = b"\x1b]777;ld;"  # the session's own markers: a program ended back in the hooked bash
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class Show:
                             chunk = channel.recv(0.05)
                         except (EOFError, OSError):
                             return
-                    cut = chunk.find(_MARKER)
+                    cut = chunk.find(MARKER_PREFIX)  # a program ended back in the hooked bash
                     if cut >= 0:
                         on_output(chunk[:cut])
                         self._gone_astray = (

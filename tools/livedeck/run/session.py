@@ -49,7 +49,7 @@ DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is 
 # A pause on such a line may be a shell or a program waiting for input: worth a look.
 _LOOKS_LIKE_PROMPT = re.compile(r"[$#>] ?$")
 _MARKER = re.compile(rb"\x1b\]777;ld;([0-9a-f]{16});([sep])(?:;([^\x07]*))?\x07")
-_ANY_MARKER = b"\x1b]777;ld;"
+MARKER_PREFIX = b"\x1b]777;ld;"  # every marker livedeck's hooks print starts so
 _FIELD = "\x1f"
 
 # Typed into each bash as one line. Everything it sets is livedeck's own (__ld_*), except the
@@ -359,7 +359,7 @@ class Session:
             # Hold back what may be the start of a marker split across two reads.
             cut = buffer.rfind(b"\x1b")
             tail = buffer[cut:] if cut >= 0 else b""
-            if tail and (_ANY_MARKER.startswith(tail) or tail.startswith(_ANY_MARKER)):
+            if tail and (MARKER_PREFIX.startswith(tail) or tail.startswith(MARKER_PREFIX)):
                 take(buffer[:cut])
                 buffer = tail
             else:
