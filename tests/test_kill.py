@@ -76,7 +76,10 @@ def host(lab_namespace: dict[str, str]) -> Iterator[docker.DockerClient]:
 def _labs(
     host: docker.DockerClient, namespace: dict[str, str]
 ) -> list[docker.models.containers.Container]:
-    return host.containers.list(all=True, filters={"label": namespace["LIVEDECK_LAB_LABEL"]})
+    # A lab being removed while it is listed (its build closed it) is no lab any more.
+    return host.containers.list(
+        all=True, filters={"label": namespace["LIVEDECK_LAB_LABEL"]}, ignore_removed=True
+    )
 
 
 def _in_lab(host: docker.DockerClient, namespace: dict[str, str], script: str) -> bool:
