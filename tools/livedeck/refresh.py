@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from livedeck import record
+from livedeck import reap, record
 from livedeck.build import BuildOptions, build, find_decks, image_digests, stage_deck
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError, RecordError
@@ -121,9 +120,9 @@ def _recorded(deck: Deck) -> Transcript | None:
 
 def _changed_slides(deck: Deck, old: Transcript, new: Transcript) -> tuple[int, ...]:
     """Numbers of the slides whose rendered Markdown differs between two runs."""
-    with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
-        before = _slide_texts(_stage(deck, old, Path(scratch) / "before"))
-        after = _slide_texts(_stage(deck, new, Path(scratch) / "after"))
+    with reap.owned_scratch("livedeck-refresh-") as scratch:
+        before = _slide_texts(_stage(deck, old, scratch / "before"))
+        after = _slide_texts(_stage(deck, new, scratch / "after"))
     numbers = sorted(before.keys() | after.keys())
     return tuple(n for n in numbers if before.get(n) != after.get(n))
 
@@ -150,9 +149,9 @@ def _pictures(
     target = into / deck.name
     target.mkdir(parents=True, exist_ok=True)
     shots = []
-    with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
+    with reap.owned_scratch("livedeck-refresh-") as scratch:
         pngs = {
-            when: _png(_stage(deck, transcript, Path(scratch) / when))
+            when: _png(_stage(deck, transcript, scratch / when))
             for when, transcript in (("before", old), ("after", new))
         }
         for number in slides:
