@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from livedeck import fit
-from livedeck.context import context_at
+from livedeck.context import Drawings, context_at
 from livedeck.deck import FENCE, RUN_WORD
 from livedeck.model import Block, Command, Deck, Result, Transcript
 from livedeck.template import render_template
@@ -28,7 +28,7 @@ def render(deck: Deck, transcript: Transcript) -> Rendered:
     """The deck with prose templates filled in and every command's output replaced by its screen."""
     lines = deck.text.split("\n")
     out = lines[: deck.body_line - 1]  # the front matter, as written
-    made: dict[str, str] = {}  # the pictures `picture` draws, path -> SVG
+    drawings = Drawings(deck.name)  # the pictures `picture` draws, path -> SVG
     stretches = {stretch.line: stretch for stretch in prose(deck)}
     blocks = {block.line: block for block in deck.blocks}
     verbatim = dict(deck.verbatim)
@@ -44,11 +44,11 @@ def render(deck: Deck, transcript: Transcript) -> Rendered:
             number = verbatim[number] + 1
             continue
         stretch = stretches[number]
-        context = context_at(deck, transcript, stretch.position, made)
+        context = context_at(deck, transcript, stretch.position, drawings.keep)
         text = render_template(stretch.text, context, deck.path, stretch.line)
         out.extend(line for line in text.split("\n") if line != DIRECTIVE_PLACEHOLDER)
         number = stretch.end + 1
-    return Rendered("\n".join(out), made)
+    return Rendered("\n".join(out), drawings.made())
 
 
 def _block(
