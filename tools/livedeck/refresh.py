@@ -21,6 +21,7 @@ from livedeck import reap, record
 from livedeck.build import BuildOptions, build, find_decks, image_digests, stage_deck
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError, RecordError
+from livedeck.fences import code_span, fenced
 from livedeck.images.outdated import SourceRule, outdated
 from livedeck.marp import (
     Format,
@@ -198,22 +199,32 @@ def summary(refreshed: Sequence[Refreshed], relative_to: Path | None = None) -> 
     parts = ["# livedeck refresh", ""]
     for item in changed:
         result = item.result
-        parts += [f"## `{result.deck}`", "", result.line, ""]
+        parts += [f"## {code_span(str(result.deck))}", "", result.line, ""]
         old, new = image_digests(result.previous_lab), image_digests(result.lab)
         moved = [i for i in sorted(old.keys() | new.keys()) if old.get(i) != new.get(i)]
         if moved:
             parts += ["| image | before | after |", "|---|---|---|"]
-            parts += [f"| `{i}` | `{old.get(i, '-')}` | `{new.get(i, '-')}` |" for i in moved]
+            parts += [
+                f"| {_cell(i)} | {_cell(old.get(i, '-'))} | {_cell(new.get(i, '-'))} |"
+                for i in moved
+            ]
             parts.append("")
         for change in result.changes:
-            parts += [f"- line {change.line}: `{change.command}`: {change.summary}", ""]
-            parts += ["  ```diff", *(f"  {line}" for line in change.diff), "  ```", ""]
+            # The summary is livedeck's Markdown: screen text in it is in code spans already.
+            what = f"{code_span(change.command)}: {change.summary}"
+            parts += [f"- line {change.line}: {what}", ""]
+            parts += [*fenced(change.diff, "diff", indent="  "), ""]
         if item.slides:
             parts += [f"Slides whose text changed: {', '.join(map(str, item.slides))}", ""]
         for number, (before, after) in zip(item.slides, item.pictures, strict=False):
             b, a = (_shown(p, relative_to) for p in (before, after))
             parts += [f"Slide {number}, before and after:", "", f"![before]({b}) ![after]({a})", ""]
     return "\n".join(parts)
+
+
+def _cell(text: str) -> str:
+    """Inline code in a table cell, where `|` would end the cell."""
+    return code_span(text).replace("|", "\\|")
 
 
 def _shown(path: Path, relative_to: Path | None) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from livedeck import fit
 from livedeck.context import Drawings, context_at
 from livedeck.deck import FENCE, RUN_WORD
+from livedeck.fences import fence
 from livedeck.model import Block, Command, Deck, Result, Transcript
 from livedeck.template import render_template
 from livedeck.timeline import DIRECTIVE_PLACEHOLDER, prose
@@ -79,20 +80,13 @@ def _block(
 def _fenced(opening: str, body: list[str], closing: str) -> list[str]:
     """The block between fences longer than any run of the fence character inside it: a
     screen that prints ``` must not end the code block."""
-    fence = FENCE.match(opening)
-    assert fence is not None
-    char = fence.group(2)[0]
-    longest = max(
-        (len(run) for line in body for run in re.findall(f"{re.escape(char)}+", line)), default=0
-    )
-    if longest < len(fence.group(2)):
+    found = FENCE.match(opening)
+    assert found is not None
+    written = found.group(2)
+    marker = fence(body, written[0], least=len(written))
+    if marker == written:
         return [opening, *body, closing]
-    marker = char * (longest + 1)
-    return [
-        fence.group(1) + marker + fence.group(3),
-        *body,
-        closing.replace(fence.group(2), marker, 1),
-    ]
+    return [found.group(1) + marker + found.group(3), *body, closing.replace(written, marker, 1)]
 
 
 def _command_lines(command: Command, result: Result) -> tuple[str, ...]:
