@@ -344,7 +344,7 @@ def copy_course_files(deck: Deck, lab: Lab) -> None:
     root = course_root(deck.path)
     for source, target in deck.settings.files:
         line = front_matter_line(deck, source)
-        copy_in(contained(root, source, "livedeck.files:", deck=deck.path, line=line), target)
+        copy_in(contained(root, source, "files", deck=deck.path, line=line), target)
 
 
 def stage_deck(deck: Deck, transcript: Transcript, staging: Path) -> Path:

@@ -351,7 +351,7 @@ def _file_directive(pending: _Pending, path: Path) -> tuple[int, str] | None:
             f"`file:` must be a path in the lab starting with `/` or `~/`, not {target!r}",
             hint="for example <!-- livedeck: {file: ~/app/Dockerfile} -->",
         )
-    lab_path(target, "`file:`", deck=path, line=line)
+    lab_path(target, "file", deck=path, line=line)
     if target.endswith("/"):
         raise DeckError(path, line, f"`file:` names a folder ({target}); name the file")
     return line, target

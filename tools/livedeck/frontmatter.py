@@ -137,9 +137,7 @@ def _files(value: Any, path: Path, line: int) -> tuple[tuple[str, str], ...]:
                 hint="a lab path starts with `~/` (the lab user's home) or `/`",
             )
         if target.startswith(("/", "~/")):
-            lab_path(
-                target, f"livedeck.files: {source} goes to a lab path that", deck=path, line=line
-            )
+            lab_path(target, "files", deck=path, line=line)
         found.append((source, target))
     return tuple(found)
 

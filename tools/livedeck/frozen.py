@@ -10,8 +10,17 @@ template context runs it on every value before a template sees it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
-from typing import TypeVar
+from collections.abc import (
+    Callable,
+    Hashable,
+    ItemsView,
+    Iterable,
+    Iterator,
+    KeysView,
+    Mapping,
+    ValuesView,
+)
+from typing import TypeGuard, TypeVar
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -68,6 +77,14 @@ def is_frozen_dataclass(value: object) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type) and frozen
 
 
+def _is_sequence(item: object) -> TypeGuard[Iterable[object]]:
+    """A tuple or frozenset, or a read-only view of a FrozenMap's keys, values or items."""
+    if type(item) in (tuple, frozenset):
+        return True
+    views = KeysView | ValuesView | ItemsView
+    return isinstance(item, views) and isinstance(getattr(item, "_mapping", None), FrozenMap)
+
+
 def require_plain(value: object, where: str = "context") -> None:
     """Raise NotPlain unless `value` is made of immutable plain data only, all the way down.
 
@@ -81,7 +98,7 @@ def require_plain(value: object, where: str = "context") -> None:
         if isinstance(item, LEAVES) or id(item) in seen:
             continue
         seen.add(id(item))
-        if isinstance(item, tuple | frozenset) and type(item) in (tuple, frozenset):
+        if _is_sequence(item):
             todo.extend((v, f"{path}[{n}]") for n, v in enumerate(item))
         elif isinstance(item, FrozenMap):
             todo.extend((k, f"{path} key") for k in item)

@@ -12,8 +12,23 @@ its pictures, themes and course files travel together as one folder.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from livedeck.errors import DeckError, LivedeckError
+
+# Every kind of host path livedeck reads or writes for a deck, as its errors name it. Tests
+# attack each one (tests/test_security_paths.py): a kind added here without an attack fails.
+HostKey = Literal["picture", "theme", "files", "record", "output"]
+HOST_LABELS: dict[HostKey, str] = {
+    "picture": "picture",
+    "theme": "theme",
+    "files": "livedeck.files:",
+    "record": "record",
+    "output": "output",
+}
+# Every kind of lab path a deck names.
+LabKey = Literal["file", "files"]
+LAB_LABELS: dict[LabKey, str] = {"file": "`file:`", "files": "livedeck.files: the lab path"}
 
 
 def course_root(deck: Path) -> Path:
@@ -24,16 +39,17 @@ def course_root(deck: Path) -> Path:
 def contained(
     root: Path,
     path: str | Path,
-    what: str,
+    key: HostKey,
     *,
     deck: Path | None = None,
     line: int = 1,
 ) -> Path:
     """`root / path` with every symlink resolved, if it stays inside `root`; else an error.
 
-    The error is a DeckError at `deck:line` when a deck named the path (`what` says which key),
+    The error is a DeckError at `deck:line` when a deck named the path (`key` says which),
     else a LivedeckError (a path livedeck made itself: a defect, never to be written).
     """
+    what = HOST_LABELS[key]
     base = root.absolute().resolve()
     relative = Path(path)
     if "\0" in str(path) or relative.is_absolute():
@@ -45,7 +61,7 @@ def contained(
     return found
 
 
-def lab_path(target: str, what: str, *, deck: Path, line: int) -> str:
+def lab_path(target: str, key: LabKey, *, deck: Path, line: int) -> str:
     """A path in the lab as a deck names it (`~/app/Dockerfile`, `/etc/x`), checked: absolute
     or under the lab user's home, with no `..` (it would leave the folder a reader sees)."""
     rest = target[2:] if target.startswith("~/") else target
@@ -57,7 +73,7 @@ def lab_path(target: str, what: str, *, deck: Path, line: int) -> str:
         raise DeckError(
             deck,
             line,
-            f"{what} must be a path in the lab starting with `/` or `~/`, without `..`,"
+            f"{LAB_LABELS[key]} must be a path in the lab starting with `/` or `~/`, without `..`,"
             f" not {target!r}",
             hint="for example ~/app/Dockerfile",
         )

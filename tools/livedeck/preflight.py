@@ -96,7 +96,7 @@ def _check_files(deck: Deck) -> None:
     root = course_root(deck.path)
     for source, _ in deck.settings.files:
         line = front_matter_line(deck, source)
-        found = contained(root, source, "livedeck.files:", deck=deck.path, line=line)
+        found = contained(root, source, "files", deck=deck.path, line=line)
         if not found.exists():
             raise DeckError(
                 deck.path,
