@@ -26,6 +26,7 @@ K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
 
 LEAVES = (str, int, float, bool, type(None))
+_VIEWS = (KeysView, ValuesView, ItemsView)
 
 
 class FrozenMap(Mapping[K, V]):
@@ -81,8 +82,7 @@ def _is_sequence(item: object) -> TypeGuard[Iterable[object]]:
     """A tuple or frozenset, or a read-only view of a FrozenMap's keys, values or items."""
     if type(item) in (tuple, frozenset):
         return True
-    views = KeysView | ValuesView | ItemsView
-    return isinstance(item, views) and isinstance(getattr(item, "_mapping", None), FrozenMap)
+    return isinstance(item, _VIEWS) and isinstance(getattr(item, "_mapping", None), FrozenMap)
 
 
 def require_plain(value: object, where: str = "context") -> None:
