@@ -134,5 +134,5 @@ class Attack:
         }
         assert not {n for n in new_tmp if "canary" in n}, f"written into /tmp: {new_tmp}"
         for built in (self.course / "build").rglob("*") if (self.course / "build").is_dir() else []:
-            if built.is_file():
+            if built.is_file() and not built.is_symlink():
                 assert "TOP-SECRET-OF-THE-AUTHOR" not in built.read_text(errors="replace")
