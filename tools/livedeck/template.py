@@ -13,6 +13,7 @@ from jinja2 import meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from livedeck.errors import DeckError
+from livedeck.fences import code_span
 from livedeck.frozen import is_frozen_dataclass
 
 # `{{ ... }}` that is a Go template (docker --format): it reads `.Field`, `$var`, or calls a
@@ -50,6 +51,8 @@ _ENV = ReadOnlySandbox(
     autoescape=False,
     keep_trailing_newline=True,
 )
+# `{{ last.output | code }}`: output in prose as inline code, which no screen text can leave.
+_ENV.filters["code"] = lambda value: code_span(str(value))
 
 
 def protect(text: str) -> str:
