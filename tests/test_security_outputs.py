@@ -27,6 +27,7 @@ HOSTILE = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
     "`` ` ``",
+    "x` ![pixel](http://evil.example/p2.png) `y",
 ]
 
 
@@ -101,7 +102,7 @@ def test_the_refresh_summary_keeps_screens_and_commands_in_code(tmp_path: Path) 
     deck = tmp_path / "slides" / "layers.md"
     deck.parent.mkdir()
     deck.write_text(
-        f"---\nmarp: true\n---\n\n# Layers\n\n```bash\nme@box:~$ cat {story} # `x`\n```\n",
+        f"---\nmarp: true\n---\n\n# Layers\n\n```bash\nme@box:~$ cat {story} # ` ![c](http://evil.example/c.png) `\n```\n",
         encoding="utf-8",
     )
     done = livedeck("build", "--lab", "local", "--format", "none", str(deck), cwd=tmp_path)
