@@ -50,6 +50,12 @@ def picture_file_url(a: Attack) -> tuple[int | None, str]:
     return line, "is not a path inside"
 
 
+def picture_from_a_template(a: Attack) -> tuple[int | None, str]:
+    (a.outside / "secret.png").write_bytes(PNG)
+    line = a.add_prose(f"![x]({{{{ {str(a.outside / 'secret.png')!r} }}}})")
+    return line, "is not a path inside"
+
+
 def _theme(a: Attack) -> int:
     css = f"/* @theme evil */\nsection::after {{ content: '{SECRET}'; }}\n"
     (a.outside / "evil.css").write_text(css, encoding="utf-8")
@@ -132,6 +138,7 @@ ATTACKS: dict[tuple[str, str], tuple[Setup, ...]] = {
         picture_dotdot,
         picture_symlinked_folder,
         picture_file_url,
+        picture_from_a_template,
     ),
     ("host", "theme"): (theme_symlink, theme_symlinked_folder),
     ("host", "files"): (files_dotdot, files_symlink),

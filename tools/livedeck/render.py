@@ -103,11 +103,13 @@ def _command_lines(command: Command, result: Result) -> tuple[str, ...]:
 
 
 def local_images(markdown: str) -> list[str]:
-    """Relative paths of the pictures a rendered deck shows (to copy beside it)."""
+    """The pictures on this machine a rendered deck shows (to copy beside it): relative paths,
+    and absolute ones and `file:` URLs, which the copy refuses (marp would embed them)."""
     found = []
     for match in IMAGE.finditer(markdown):
         src = match.group("src")
-        if "://" in src or src.startswith(("/", "data:", "#")):
+        web = "://" in src and not src.startswith("file:")
+        if web or src.startswith(("data:", "#")):
             continue
         found.append(src)
     return sorted(set(found))
