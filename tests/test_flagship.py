@@ -55,12 +55,12 @@ def built(host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _host_state(host: docker.DockerClient) -> tuple[list[str], list[str], list[str]]:
-    """This test run's labs and labs' network, and the volumes no container uses: other
-    tests' labs come and go beside this build (namespaces.py)."""
+    """This test run's labs, their volumes and the labs' network: other tests' labs come and
+    go beside this build (namespaces.py)."""
     names = lab_names()
     return (
         sorted(c.id for c in host.containers.list(all=True, filters={"label": names.label})),
-        sorted(v.id for v in host.volumes.list(filters={"dangling": True})),
+        sorted(v.id for v in host.volumes.list(filters={"label": names.label})),
         sorted(n.id for n in host.networks.list(names=[names.network])),
     )
 
