@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -164,8 +165,8 @@ def test_a_deck_cannot_change_what_its_templates_see(
     "payload",
     [
         # The attacks that wrote files on the author's machine before livedeck 0.x froze them.
-        "{{ picture.made.update({'/tmp/livedeck-canary-abs': 'any'}) or '' }}",
-        "{{ picture.made.update({'../../livedeck-canary-rel': 'any'}) or '' }}",
+        "{{ picture.made.update({'/tmp/livedeck-canary-TOKEN': 'any'}) or '' }}",
+        "{{ picture.made.update({'../../livedeck-canary-TOKEN': 'any'}) or '' }}",
         "{{ picture._keep('<svg/>') }}",
         "{{ picture.__dict__ }}",
         "{{ (picture|attr('_keep'))('x') }}",
@@ -174,12 +175,13 @@ def test_a_deck_cannot_change_what_its_templates_see(
 )
 def test_the_known_escapes_are_refused(payload: str, tmp_path: Path) -> None:
     attack = Attack(tmp_path)
-    line = attack.add_prose(payload)
+    token = secrets.token_hex(4)
+    line = attack.add_prose(payload.replace("TOKEN", token))
     said = attack.build()
     said.refused_at(attack.deck, line, "template error")
     attack.nothing_outside()
-    assert not list(Path("/tmp").glob("livedeck-canary-*"))
-    assert not list(tmp_path.rglob("livedeck-canary-*"))
+    assert not list(Path("/tmp").glob(f"livedeck-canary-{token}"))
+    assert not list(tmp_path.rglob(f"livedeck-canary-{token}"))
 
 
 def test_pictures_are_livedecks_files_whatever_a_template_asks(tmp_path: Path) -> None:
