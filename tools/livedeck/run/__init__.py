@@ -19,7 +19,7 @@ from livedeck.errors import CommandFailed, DeckError, Failures, LabError
 from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
 from livedeck.run.lab import Lab, LabSpec
-from livedeck.run.session import DriftError, Outcome, Session, SessionError
+from livedeck.run.session import DriftError, NotRunError, Outcome, Session, SessionError
 from livedeck.shellsyntax import command_lines
 
 # Prompts of programs that read commands, known without any setting: a bare shell prompt
@@ -340,6 +340,15 @@ class Run:
                 culprit.text,
                 f"cannot tell which screen belongs to this command: {error}",
                 hint=_DRIFT_HINT,
+            ) from error
+        except NotRunError as error:
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                shown,
+                str(error),
+                hint="a `!` starts a history expansion in bash, as on any terminal: quote it"
+                " with '...' or write \\!; a quote left open makes bash ask for more",
             ) from error
         except SessionError as error:
             raise CommandFailed(

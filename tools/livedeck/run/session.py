@@ -52,20 +52,45 @@ _MARKER = re.compile(rb"\x1b\]777;ld;([0-9a-f]{16});([sep])(?:;([^\x07]*))?\x07"
 MARKER_PREFIX = b"\x1b]777;ld;"  # every marker livedeck's hooks print starts so
 _FIELD = "\x1f"
 
-# Typed into each bash as one line. Everything it sets is livedeck's own (__ld_*), except the
-# prompt strings: PS1 is livedeck's 'p' marker only until the deck sets its own.
-_HOOKS = (
-    "stty echo 2>/dev/null; set +o emacs +o vi +H 2>/dev/null; __ld_n={nonce}; __ld_q=0; "
-    "__ld_ps0='\\e]777;ld;{nonce};s;${{__ld_q}}\\a'; PS0=$__ld_ps0; PS2=''; "
-    "PS1='\\[\\e]777;ld;{nonce};p\\a\\]'; "
-    "__ld_e() {{ local s=$? f= u='\\u' h='\\h'; "
-    '[[ $PS0 == "$__ld_ps0" ]] || f+=0; '
-    "if [[ ${{PROMPT_COMMAND[0]}} != __ld_e ]]; then f+=c; "
-    'PROMPT_COMMAND=(__ld_e "${{PROMPT_COMMAND[@]//__ld_e/}}"); fi; '
-    "printf '\\033]777;ld;%s;e;%s;%s;%s\\037%s\\037%s\\037%s\\037%s\\037%s\\007' "
-    '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "$HOME" "${{u@P}}" "${{h@P}}" "$$"; '
-    "__ld_q=$((__ld_q+1)); }}; PROMPT_COMMAND=(__ld_e)\n"
+# Typed into each bash as one line (then taken out of its history). Everything it sets is
+# livedeck's own (__ld_*), except the prompt strings: PS1 is livedeck's 'p' marker only until the
+# deck sets its own. The end marker comes from PROMPT_COMMAND's first element, written so that
+# nothing of it shows on a screen:
+# - It is an `if` whose condition is a function definition with redirections: no simple command
+#   runs at the top level, so `set -x` traces nothing and a DEBUG trap does not fire. The marker
+#   is printed while the last redirection's word is expanded, by a command substitution (a
+#   subshell: DEBUG traps are not inherited, its own trace goes to /dev/null), to /dev/tty
+#   (`exec > file` does not take it away), with `$?` still the command's.
+# - The word names a file that does not exist, so the `if` ends there; only when a deck put
+#   something before livedeck's element (`PROMPT_COMMAND="x; $PROMPT_COMMAND"`) does it name
+#   /dev/null, and __ld_fix puts the element first again (visibly, once, after the marker).
+# - `${__ld_u[__ld_q+=1]-}` counts the command (an expansion, not a command).
+_END = (
+    'if { __ld_z() { :; }; } 2>/dev/null 3<"$( { s=$? f=; '
+    '[[ ${PS0-} == "$__ld_ps0" ]] || f=0; '
+    '[[ ${PROMPT_COMMAND[0]-} == "$__ld_pc" ]] || f+=c; '
+    "[[ :${SHELLOPTS-}: == *:emacs:* || :${SHELLOPTS-}: == *:vi:* ]] && f+=r; "
+    r"u=\\u h=\\h; "
+    r'builtin printf "\033]777;ld;%s;e;%s;%s;%s\037%s\037%s\037%s\037%s\037%s\007" '
+    '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "${HOME-}" "${u@P}" "${h@P}" "$$" >/dev/tty; '
+    '[[ $f == *c* ]] && builtin echo /dev/null || builtin echo /dev/null/x; } 2>/dev/null )'
+    '${__ld_u[__ld_q+=1]-}"; then __ld_fix; fi'
 )
+_HOOKS = (
+    "stty echo 2>/dev/null; __ld_n=NONCE; __ld_q=0; "
+    r"__ld_ps0='\e]777;ld;NONCE;s;${__ld_q}\a'; PS0=$__ld_ps0; "
+    r"PS1='\[\e]777;ld;NONCE;p\a\]'; "
+    f"__ld_pc='{_END}'; "
+    '__ld_fix() { PROMPT_COMMAND=("$__ld_pc" "${PROMPT_COMMAND[@]//"$__ld_pc"/}"); }; '
+    'PROMPT_COMMAND=("$__ld_pc"); '
+    "[[ $(history 1 2>/dev/null) == *__ld_n=NONCE\\;* ]] && history -d -1 2>/dev/null; :"
+)
+# How readline shows it reads a line (bracketed paste on), and that it is done with it.
+_READLINE_STARTS = b"\x1b[?2004h"
+_READLINE_ENDS = b"\x1b[?2004l"
+PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
+CANONICAL_LINE = 4095  # bytes a terminal in canonical mode keeps of one line (the kernel's limit)
+READLINE_SECONDS = 5.0  # a shell whose readline is on shows it reads within this time
 
 
 @dataclass(frozen=True)
@@ -86,6 +111,10 @@ class SessionError(Exception):
     """The shell itself went away, never started, or lost livedeck's hooks."""
 
 
+class NotRunError(SessionError):
+    """bash did not run the typed line: it refused it (`event not found`) or wants more."""
+
+
 class DriftError(SessionError):
     """What came back does not belong to the command just typed: never guess whose it is."""
 
@@ -104,6 +133,7 @@ class _Shell:
     cwd: str = "~"
     user: str = ""
     host: str = ""
+    editing: bool = False  # readline reads its lines (emacs or vi mode)
 
 
 @dataclass(frozen=True)
@@ -192,24 +222,79 @@ class Session:
     ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
         shell = self._shells[-1]
         self.sync()
-        self._send(text)
-        # Before the start marker: the echo of the typed text, `> ` prompts, the last prompt.
+        self._type_line(text, shell, deadline)
+        # Before the start marker: the echo of the typed text, `> ` prompts, the last prompt,
+        # and last what bash says itself once it has the line (a history expansion's result).
         before = b""
         while True:
-            data, marker = self._next_marker(deadline)
+            data, marker = self._next_marker(deadline, asks_again=shell.editing)
             before += data
+            if (marker is None or marker.kind == "p") and shell.editing and _asks_again(before):
+                # readline reads again, and nothing ran: bash refused the line (`event not
+                # found`) or waits for the rest of it (an open quote)
+                terminal = self._terminal()
+                said = _said(before, text, shell)
+                self._recover(terminal)
+                shown = said.decode(errors="replace").strip()
+                raise NotRunError(
+                    f"bash did not run the line: {shown}"
+                    if shown
+                    else "bash asks for more of this command line (an open quote?)"
+                )
             if marker is None:  # no start marker: hung before running (an open quote?)
                 return self._hung(self._terminal(), before)
             if marker.kind == "p":
                 continue  # the previous prompt, shown late
             self._expect(marker, shell, "s", "e")
             if marker.kind == "e":  # bash ran nothing: a syntax error is all it printed
-                said = _drop_markers(before)
-                echo = text.encode().replace(b"\n", b"\r\n") + b"\r\n"  # the terminal's
-                return self._ended(self._terminal(), said.removeprefix(echo), marker)
+                return self._ended(self._terminal(), _said(before, text, shell), marker)
             break
         terminal = self._terminal()
+        if shell.editing:  # `sudo !!`: bash shows the line it runs, as on a terminal
+            terminal.feed(_said(before, text, shell))
         return self._output(terminal, deadline, on_output, shell)
+
+    def _type_line(self, text: str, shell: _Shell, deadline: float) -> None:
+        """Type `text` and Enter into the hooked bash.
+
+        With line editing on (as in any interactive bash) the text is one bracketed paste,
+        sent once readline reads: readline takes it whole, at any length, and inserts it as it
+        is (a tab completes nothing). With editing off (`set +o emacs`, `bash --noediting`) the
+        terminal's canonical mode keeps 4095 bytes of a line: a longer line is an error, never
+        cut.
+        """
+        if any(ord(c) < 32 and c not in "\t\n" or ord(c) == 127 for c in text):
+            raise SessionError(f"the command holds a control character: {text[:60]!r}")
+        data = text.encode()
+        if shell.editing:
+            self._await_readline(shell, deadline)
+            self._channel.send(PASTE_START + data + PASTE_END + b"\r")
+            return
+        longest = max(len(line) for line in data.split(b"\n"))
+        if longest > CANONICAL_LINE:
+            raise SessionError(
+                f"a line of {longest:,} bytes cannot be typed into a shell with line editing"
+                f" off (the terminal keeps {CANONICAL_LINE} bytes of a line): turn it on"
+                " again (set -o emacs)"
+            )
+        self._channel.send(data + b"\n")
+
+    def _await_readline(self, shell: _Shell, deadline: float) -> None:
+        """Wait until readline reads the next line (it turns bracketed paste on): typed
+        earlier, the text would meet the terminal's canonical mode."""
+        until = min(deadline, time.monotonic() + READLINE_SECONDS)
+        while _READLINE_STARTS not in self._pending:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise SessionError(
+                    "the shell edits lines with readline but did not turn bracketed paste on"
+                    " (bind 'set enable-bracketed-paste off'?): livedeck types each command"
+                    " as one paste"
+                )
+            try:
+                self._pending += self._channel.recv(left)
+            except EOFError:
+                raise SessionError("the lab's shell exited") from None
 
     def _output(
         self,
@@ -328,12 +413,14 @@ class Session:
         on_output: Callable[[bytes], None] | None = None,
         *,
         watch: bool = False,
+        asks_again: bool = False,
     ) -> tuple[bytes, _Marker | None]:
         """Bytes up to the next marker of a known shell, and the marker.
 
         With a terminal, the bytes go into it as they come (and to on_output) and are not
         returned. Returns (_SETTLED, None) when `watch` is set and a program's prompt settled,
-        (bytes, None) at the deadline.
+        (bytes, None) at the deadline, or with `asks_again` as soon as readline reads a line
+        again after the typed one.
         """
         collected = bytearray()
 
@@ -366,7 +453,7 @@ class Session:
                 take(buffer)
                 buffer = b""
             now = time.monotonic()
-            if now >= deadline:
+            if now >= deadline or (asks_again and _asks_again(collected)):
                 self._pending = buffer
                 return bytes(collected), None
             try:
@@ -425,6 +512,7 @@ class Session:
     def _update(self, marker: _Marker) -> None:
         shell = next(s for s in self._shells if s.nonce == marker.nonce)
         shell.seq = marker.seq + 1
+        shell.editing = "r" in marker.flags
         if len(marker.fields) >= 4:
             pwd, home, shell.user, shell.host = marker.fields[:4]
             shell.cwd = _tilde(pwd, home)
@@ -434,7 +522,7 @@ class Session:
     def _hook(self, replace_pid: int | None) -> None:
         """Install the markers into the bash that waits for input, and put it on the stack."""
         nonce = secrets.token_hex(8)
-        self._send(_HOOKS.format(nonce=nonce).rstrip("\n"))
+        self._send(_HOOKS.replace("NONCE", nonce))
         shell = _Shell(nonce, pid=-1, seq=0)
         self._shells.append(shell)
         deadline = time.monotonic() + HOOK_SECONDS
@@ -516,7 +604,7 @@ class Session:
                 "sh",
                 "-c",
                 "ps -eo tpgid=,pgid=,sid= | awk '$1==$2 && $1!=$3 && $1>0 {print $1}' | sort -u"
-                " | while read g; do kill -KILL -- -$g 2>/dev/null; done",
+                " | while read g; do kill -9 -$g 2>/dev/null; done",  # dash: no `--`
             ]
         )
 
@@ -558,6 +646,22 @@ _SETTLED = b"\x00settled\x00"  # a sentinel: the identity matters, not the value
 
 def _drop_markers(data: bytes) -> bytes:
     return _MARKER.sub(b"", data)
+
+
+def _asks_again(before: bytes | bytearray) -> bool:
+    """Did readline start reading another line after it was done with the typed one?"""
+    ended = before.rfind(_READLINE_ENDS)
+    return ended >= 0 and before.find(_READLINE_STARTS, ended) >= 0
+
+
+def _said(before: bytes, typed: str, shell: _Shell) -> bytes:
+    """What bash printed itself between the echo of a typed line and running it: a syntax
+    error, `event not found`, the line a history expansion made."""
+    if shell.editing:
+        _, found, said = before.rpartition(_READLINE_ENDS)
+        return _drop_markers(said.removeprefix(b"\r")) if found else b""
+    echo = typed.encode().replace(b"\n", b"\r\n") + b"\r\n"  # the terminal's own
+    return _drop_markers(before).removeprefix(echo)
 
 
 def _tilde(cwd: str, home: str) -> str:
