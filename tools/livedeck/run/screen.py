@@ -230,7 +230,8 @@ class _Screen(pyte.Screen):
 
     def _blank(self) -> Any:
         """An empty screen buffer like pyte's own."""
-        return type(self.buffer)(self.buffer.default_factory)
+        buffer: Any = self.buffer  # a defaultdict; pyte types it as a plain dict
+        return type(buffer)(buffer.default_factory)
 
     def index(self) -> None:
         """A line feed; at the bottom, the top line goes to the scrollback (as in xterm, only

@@ -73,7 +73,7 @@ _END = (
     r"u=\\u h=\\h; "
     r'builtin printf "\033]777;ld;%s;e;%s;%s;%s\037%s\037%s\037%s\037%s\037%s\007" '
     '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "${HOME-}" "${u@P}" "${h@P}" "$$" >/dev/tty; '
-    '[[ $f == *c* ]] && builtin echo /dev/null || builtin echo /dev/null/x; } 2>/dev/null )'
+    "[[ $f == *c* ]] && builtin echo /dev/null || builtin echo /dev/null/x; } 2>/dev/null )"
     '${__ld_u[__ld_q+=1]-}"; then __ld_fix; fi'
 )
 _HOOKS = (
@@ -263,7 +263,7 @@ class Session:
         terminal's canonical mode keeps 4095 bytes of a line: a longer line is an error, never
         cut.
         """
-        if any(ord(c) < 32 and c not in "\t\n" or ord(c) == 127 for c in text):
+        if any((ord(c) < 32 and c not in "\t\n") or ord(c) == 127 for c in text):
             raise SessionError(f"the command holds a control character: {text[:60]!r}")
         data = text.encode()
         if shell.editing:
@@ -659,6 +659,7 @@ def _said(before: bytes, typed: str, shell: _Shell) -> bytes:
     error, `event not found`, the line a history expansion made."""
     if shell.editing:
         _, found, said = before.rpartition(_READLINE_ENDS)
+        said = said.partition(_READLINE_STARTS)[0]  # readline reads the next line from there
         return _drop_markers(said.removeprefix(b"\r")) if found else b""
     echo = typed.encode().replace(b"\n", b"\r\n") + b"\r\n"  # the terminal's own
     return _drop_markers(before).removeprefix(echo)
