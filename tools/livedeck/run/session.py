@@ -61,9 +61,10 @@ _FIELD = "\x1f"
 #   is printed while the last redirection's word is expanded, by a command substitution (a
 #   subshell: DEBUG traps are not inherited, its own trace goes to /dev/null), to /dev/tty
 #   (`exec > file` does not take it away), with `$?` still the command's.
-# - The word names a file that does not exist, so the `if` ends there; only when a deck put
-#   something before livedeck's element (`PROMPT_COMMAND="x; $PROMPT_COMMAND"`) does it name
-#   /dev/null, and __ld_fix puts the element first again (visibly, once, after the marker).
+# - The word names a file that does not exist, so the `if` ends there. It names /dev/null, and
+#   __ld_fix runs (visibly, after the marker), only when a deck put something before livedeck's
+#   element (`PROMPT_COMMAND="x; $PROMPT_COMMAND"`: it is put first again) and after a hidden
+#   command (typed behind _HIDE: it is taken out of the history).
 # - `${__ld_u[__ld_q+=1]-}` counts the command (an expansion, not a command).
 _END = (
     'if { __ld_z() { :; }; } 2>/dev/null 3<"$( { s=$? f=; '
@@ -73,7 +74,8 @@ _END = (
     r"u=\\u h=\\h; "
     r'builtin printf "\033]777;ld;%s;e;%s;%s;%s\037%s\037%s\037%s\037%s\037%s\007" '
     '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "${HOME-}" "${u@P}" "${h@P}" "$$" >/dev/tty; '
-    "[[ $f == *c* ]] && builtin echo /dev/null || builtin echo /dev/null/x; } 2>/dev/null )"
+    "[[ $f == *c* || -n ${__ld_hide-} ]] && builtin echo /dev/null || builtin echo /dev/null/x;"
+    " } 2>/dev/null )"
     '${__ld_u[__ld_q+=1]-}"; then __ld_fix; fi'
 )
 _HOOKS = (
@@ -81,10 +83,14 @@ _HOOKS = (
     r"__ld_ps0='\e]777;ld;NONCE;s;${__ld_q}\a'; PS0=$__ld_ps0; "
     r"PS1='\[\e]777;ld;NONCE;p\a\]'; "
     f"__ld_pc='{_END}'; "
-    '__ld_fix() { PROMPT_COMMAND=("$__ld_pc" "${PROMPT_COMMAND[@]//"$__ld_pc"/}"); }; '
+    '__ld_fix() { [[ ${PROMPT_COMMAND[0]-} == "$__ld_pc" ]] || '
+    'PROMPT_COMMAND=("$__ld_pc" "${PROMPT_COMMAND[@]//"$__ld_pc"/}"); '
+    "[[ -n ${__ld_hide-} && $(history 1 2>/dev/null) == *__ld_hide=1\\;* ]] && "
+    "history -d -1 2>/dev/null; unset __ld_hide; }; "
     'PROMPT_COMMAND=("$__ld_pc"); '
     "[[ $(history 1 2>/dev/null) == *__ld_n=NONCE\\;* ]] && history -d -1 2>/dev/null; :"
 )
+_HIDE = "__ld_hide=1"  # before a hidden command: the hook takes the command out of the history
 # How readline shows it reads a line (bracketed paste on), and that it is done with it.
 _READLINE_STARTS = b"\x1b[?2004h"
 _READLINE_ENDS = b"\x1b[?2004l"
@@ -191,16 +197,20 @@ class Session:
         timeout: float,
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
+        *,
+        hidden: bool = False,
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command.
 
-        `inputs` are lines typed, one at each pause, while the command waits for input.
+        `inputs` are lines typed, one at each pause, while the command waits for input. A
+        `hidden` command (setup, a `file:` block) is taken out of the shell's history again.
         """
         started = time.monotonic()
         deadline = started + timeout
         self._inputs = list(inputs)
         if self.in_program is None:
-            lines, status, prompt, timed_out = self._type_to_shell(text, deadline, on_output)
+            typed = f"{_HIDE}; {text}" if hidden else text
+            lines, status, prompt, timed_out = self._type_to_shell(typed, deadline, on_output)
         else:
             lines, status, prompt, timed_out = self._type_to_program(text, deadline, on_output)
         shell = self._shells[-1]
