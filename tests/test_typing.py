@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from local_runs import local_lab, run, run_text
 
 from livedeck.errors import CommandFailed
 from livedeck.run.lab import LocalLab
 from livedeck.run.session import NotRunError, Session, SessionError
+from local_runs import local_lab, run, run_text
 
 ANY_PROMPT = re.compile(r"[$#>] ?$")
 P = "me@box:~$ "
@@ -180,5 +180,5 @@ def test_a_nested_bash_is_hooked_invisibly_too(lab: LocalLab) -> None:
 
 
 def test_a_command_that_is_a_run_block_line_of_20000_bytes(lab: LocalLab) -> None:
-    deck, transcript = run_text(lab, f"```bash\n{P}echo {'q' * 20000} | wc -c\n```\n")
+    _, transcript = run_text(lab, f"```bash\n{P}echo {'q' * 20000} | wc -c\n```\n")
     assert transcript.results[0].screen == ("20001",)
