@@ -182,3 +182,30 @@ def test_a_nested_bash_is_hooked_invisibly_too(lab: LocalLab) -> None:
 def test_a_command_that_is_a_run_block_line_of_20000_bytes(lab: LocalLab) -> None:
     _, transcript = run_text(lab, f"```bash\n{P}echo {'q' * 20000} | wc -c\n```\n")
     assert transcript.results[0].screen == ("20001",)
+
+
+def test_set_v_shows_the_decks_lines_only(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    assert session.type("set -v", 5).lines == ()
+    assert session.type("echo v", 5).lines == ("echo v", "v")  # bash shows the line it read
+    assert session.type("set +v", 5).lines == ("set +v",)
+
+
+def test_the_shells_own_output_sent_away_is_named(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    session.type("exec 2>/dev/null", 5)
+    with pytest.raises(SessionError, match="exec 2>file"):
+        session.type("echo after", 5)
+
+
+def test_set_vs_echo_of_the_hook_is_held_back_at_every_split() -> None:
+    from livedeck.run.session import _VERBOSE, _held
+
+    output = b"line one\r\nif you like\r\n"
+    marker = b"\x1b]777;ld;0123456789abcdef;e;3;0;r\x1fx\x07"
+    stream = output + _VERBOSE + marker
+    for end in range(len(output), len(stream)):
+        cut = _held(stream[:end])
+        seen = end - len(output)  # bytes of the echo and marker read so far
+        assert cut == (len(output) if seen >= 3 else end), end
+    assert _held(output) == len(output)

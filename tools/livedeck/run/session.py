@@ -90,6 +90,7 @@ _HOOKS = (
     'PROMPT_COMMAND=("$__ld_pc"); '
     "[[ $(history 1 2>/dev/null) == *__ld_n=NONCE\\;* ]] && history -d -1 2>/dev/null; :"
 )
+_VERBOSE = _END.encode() + b"\r\n"  # what `set -v` prints of livedeck's PROMPT_COMMAND
 _HIDE = "__ld_hide=1"  # before a hidden command: the hook takes the command out of the history
 # How readline shows it reads a line (bracketed paste on), and that it is done with it.
 _READLINE_STARTS = b"\x1b[?2004h"
@@ -297,9 +298,10 @@ class Session:
             left = until - time.monotonic()
             if left <= 0:
                 raise SessionError(
-                    "the shell edits lines with readline but did not turn bracketed paste on"
-                    " (bind 'set enable-bracketed-paste off'?): livedeck types each command"
-                    " as one paste"
+                    "the shell edits lines with readline but did not show that it reads the"
+                    " next one: the last command sent the shell's own output elsewhere"
+                    " (exec 2>file), or turned bracketed paste off (bind 'set"
+                    " enable-bracketed-paste off'); livedeck types each command as one paste"
                 )
             try:
                 self._pending += self._channel.recv(left)
@@ -447,21 +449,19 @@ class Session:
         while True:
             found = _MARKER.search(buffer)
             if found is not None:
-                take(buffer[: found.start()])
+                before = buffer[: found.start()]
+                if found.group(2) == b"e" and before.endswith(_VERBOSE):
+                    before = before[: -len(_VERBOSE)]  # `set -v` shows livedeck's own line
+                take(before)
                 self._pending = buffer[found.end() :]
                 marker = _Marker.parse(found)
                 if all(marker.nonce != s.nonce for s in self._shells):
                     raise DriftError(f"a marker from an unknown shell ({marker.nonce})")
                 return bytes(collected), marker
             # Hold back what may be the start of a marker split across two reads.
-            cut = buffer.rfind(b"\x1b")
-            tail = buffer[cut:] if cut >= 0 else b""
-            if tail and (MARKER_PREFIX.startswith(tail) or tail.startswith(MARKER_PREFIX)):
-                take(buffer[:cut])
-                buffer = tail
-            else:
-                take(buffer)
-                buffer = b""
+            cut = _held(buffer)
+            take(buffer[:cut])
+            buffer = buffer[cut:]
             now = time.monotonic()
             if now >= deadline or (asks_again and _asks_again(collected)):
                 self._pending = buffer
@@ -656,6 +656,23 @@ _SETTLED = b"\x00settled\x00"  # a sentinel: the identity matters, not the value
 
 def _drop_markers(data: bytes) -> bytes:
     return _MARKER.sub(b"", data)
+
+
+def _held(buffer: bytes) -> int:
+    """Where a tail of `buffer` starts that may be the start of a marker, or of `set -v`'s
+    echo of livedeck's PROMPT_COMMAND and the marker after it; len(buffer) if none does."""
+    cut = len(buffer)
+    esc = buffer.rfind(b"\x1b")
+    tail = buffer[esc:] if esc >= 0 else b""
+    if tail and (MARKER_PREFIX.startswith(tail) or tail.startswith(MARKER_PREFIX)):
+        cut = esc
+    echo = _VERBOSE + MARKER_PREFIX
+    start = buffer.rfind(echo[:12])
+    if start < 0:  # the echo's first bytes at the very end (3 at least: "if " ends few outputs)
+        start = next((len(buffer) - k for k in range(11, 2, -1) if buffer.endswith(echo[:k])), -1)
+    if start >= 0 and (echo.startswith(buffer[start:]) or buffer[start:].startswith(echo)):
+        cut = min(cut, start)
+    return cut
 
 
 def _asks_again(before: bytes | bytearray) -> bool:
