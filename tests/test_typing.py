@@ -199,7 +199,8 @@ def test_the_shells_own_output_sent_away_is_named(lab: LocalLab) -> None:
 
 
 def test_set_vs_echo_of_the_hook_is_held_back_at_every_split() -> None:
-    from livedeck.run.session import _VERBOSE, _held
+    from livedeck.run.hooks import VERBOSE as _VERBOSE
+    from livedeck.run.hooks import held as _held
 
     output = b"line one\r\nif you like\r\n"
     marker = b"\x1b]777;ld;0123456789abcdef;e;3;0;r\x1fx\x07"

@@ -1,10 +1,15 @@
 """One interactive shell on a lab: type a command, wait until it is done, keep its screen.
 
 How livedeck is sure which bytes belong to which command:
-- Every bash it types into is *hooked*: PS0 prints an invisible start marker right before bash
-  runs a command line, and a PROMPT_COMMAND function prints an end marker right after it. Both
-  are OSC sequences (a terminal shows nothing) carrying the shell's random nonce and the
-  command's sequence number; the end marker also carries `$?`, the directory, user and host.
+- Every bash it types into is *hooked* (run/hooks.py): PS0 prints an invisible start marker
+  right before bash runs a command line, and PROMPT_COMMAND prints an end marker right after
+  it, without running a command of its own (no `set -x` trace, no DEBUG trap, no history
+  entry). Both are OSC sequences (a terminal shows nothing) carrying the shell's random nonce
+  and the command's sequence number; the end marker also carries `$?`, the directory, user and
+  host, and whether readline edits the shell's lines.
+- A command is typed as one bracketed paste into readline, once readline reads (it turns
+  bracketed paste on): any length, taken as it is. A shell with line editing off gets lines
+  through the terminal's canonical mode, which keeps 4095 bytes of a line: longer is an error.
 - A command's screen is exactly the bytes between its two markers. The echo of typed text, `> `
   continuation prompts and the prompt itself fall outside, whatever a deck does to PS1, PS2,
   `stty echo` or readline; a marker with an unexpected nonce or number is an error, never a guess.
@@ -28,6 +33,22 @@ from dataclasses import dataclass, field
 
 from wcwidth import wcswidth
 
+from livedeck.run.hooks import (
+    CANONICAL_LINE,
+    HIDE,
+    MARKER,
+    PASTE_END,
+    PASTE_START,
+    READLINE_SECONDS,
+    READLINE_STARTS,
+    VERBOSE,
+    bash_said,
+    drop_markers,
+    held,
+    hook_line,
+    reads_again,
+)
+from livedeck.run.hooks import MARKER_PREFIX as MARKER_PREFIX  # the present stage reads it too
 from livedeck.run.lab import Channel, Lab
 from livedeck.run.processes import PS_ARGV, parse_ps, waiting_bash
 from livedeck.run.screen import Terminal
@@ -48,56 +69,7 @@ DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is 
 
 # A pause on such a line may be a shell or a program waiting for input: worth a look.
 _LOOKS_LIKE_PROMPT = re.compile(r"[$#>] ?$")
-_MARKER = re.compile(rb"\x1b\]777;ld;([0-9a-f]{16});([sep])(?:;([^\x07]*))?\x07")
-MARKER_PREFIX = b"\x1b]777;ld;"  # every marker livedeck's hooks print starts so
 _FIELD = "\x1f"
-
-# Typed into each bash as one line (then taken out of its history). Everything it sets is
-# livedeck's own (__ld_*), except the prompt strings: PS1 is livedeck's 'p' marker only until the
-# deck sets its own. The end marker comes from PROMPT_COMMAND's first element, written so that
-# nothing of it shows on a screen:
-# - It is an `if` whose condition is a function definition with redirections: no simple command
-#   runs at the top level, so `set -x` traces nothing and a DEBUG trap does not fire. The marker
-#   is printed while the last redirection's word is expanded, by a command substitution (a
-#   subshell: DEBUG traps are not inherited, its own trace goes to /dev/null), to /dev/tty
-#   (`exec > file` does not take it away), with `$?` still the command's.
-# - The word names a file that does not exist, so the `if` ends there. It names /dev/null, and
-#   __ld_fix runs (visibly, after the marker), only when a deck put something before livedeck's
-#   element (`PROMPT_COMMAND="x; $PROMPT_COMMAND"`: it is put first again) and after a hidden
-#   command (typed behind _HIDE: it is taken out of the history).
-# - `${__ld_u[__ld_q+=1]-}` counts the command (an expansion, not a command).
-_END = (
-    'if { __ld_z() { :; }; } 2>/dev/null 3<"$( { s=$? f=; '
-    '[[ ${PS0-} == "$__ld_ps0" ]] || f=0; '
-    '[[ ${PROMPT_COMMAND[0]-} == "$__ld_pc" ]] || f+=c; '
-    "[[ :${SHELLOPTS-}: == *:emacs:* || :${SHELLOPTS-}: == *:vi:* ]] && f+=r; "
-    r"u=\\u h=\\h; "
-    r'builtin printf "\033]777;ld;%s;e;%s;%s;%s\037%s\037%s\037%s\037%s\037%s\007" '
-    '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "${HOME-}" "${u@P}" "${h@P}" "$$" >/dev/tty; '
-    "[[ $f == *c* || -n ${__ld_hide-} ]] && builtin echo /dev/null || builtin echo /dev/null/x;"
-    " } 2>/dev/null )"
-    '${__ld_u[__ld_q+=1]-}"; then __ld_fix; fi'
-)
-_HOOKS = (
-    "stty echo 2>/dev/null; __ld_n=NONCE; __ld_q=0; "
-    r"__ld_ps0='\e]777;ld;NONCE;s;${__ld_q}\a'; PS0=$__ld_ps0; "
-    r"PS1='\[\e]777;ld;NONCE;p\a\]'; "
-    f"__ld_pc='{_END}'; "
-    '__ld_fix() { [[ ${PROMPT_COMMAND[0]-} == "$__ld_pc" ]] || '
-    'PROMPT_COMMAND=("$__ld_pc" "${PROMPT_COMMAND[@]//"$__ld_pc"/}"); '
-    "[[ -n ${__ld_hide-} && $(history 1 2>/dev/null) == *__ld_hide=1\\;* ]] && "
-    "history -d -1 2>/dev/null; unset __ld_hide; }; "
-    'PROMPT_COMMAND=("$__ld_pc"); '
-    "[[ $(history 1 2>/dev/null) == *__ld_n=NONCE\\;* ]] && history -d -1 2>/dev/null; :"
-)
-_VERBOSE = _END.encode() + b"\r\n"  # what `set -v` prints of livedeck's PROMPT_COMMAND
-_HIDE = "__ld_hide=1"  # before a hidden command: the hook takes the command out of the history
-# How readline shows it reads a line (bracketed paste on), and that it is done with it.
-_READLINE_STARTS = b"\x1b[?2004h"
-_READLINE_ENDS = b"\x1b[?2004l"
-PASTE_START, PASTE_END = b"\x1b[200~", b"\x1b[201~"
-CANONICAL_LINE = 4095  # bytes a terminal in canonical mode keeps of one line (the kernel's limit)
-READLINE_SECONDS = 5.0  # a shell whose readline is on shows it reads within this time
 
 
 @dataclass(frozen=True)
@@ -210,7 +182,7 @@ class Session:
         deadline = started + timeout
         self._inputs = list(inputs)
         if self.in_program is None:
-            typed = f"{_HIDE}; {text}" if hidden else text
+            typed = f"{HIDE}; {text}" if hidden else text
             lines, status, prompt, timed_out = self._type_to_shell(typed, deadline, on_output)
         else:
             lines, status, prompt, timed_out = self._type_to_program(text, deadline, on_output)
@@ -240,11 +212,11 @@ class Session:
         while True:
             data, marker = self._next_marker(deadline, asks_again=shell.editing)
             before += data
-            if (marker is None or marker.kind == "p") and shell.editing and _asks_again(before):
+            if (marker is None or marker.kind == "p") and shell.editing and reads_again(before):
                 # readline reads again, and nothing ran: bash refused the line (`event not
                 # found`) or waits for the rest of it (an open quote)
                 terminal = self._terminal()
-                said = _said(before, text, shell)
+                said = bash_said(before, text, editing=shell.editing)
                 self._recover(terminal)
                 shown = said.decode(errors="replace").strip()
                 raise NotRunError(
@@ -258,11 +230,13 @@ class Session:
                 continue  # the previous prompt, shown late
             self._expect(marker, shell, "s", "e")
             if marker.kind == "e":  # bash ran nothing: a syntax error is all it printed
-                return self._ended(self._terminal(), _said(before, text, shell), marker)
+                return self._ended(
+                    self._terminal(), bash_said(before, text, editing=shell.editing), marker
+                )
             break
         terminal = self._terminal()
         if shell.editing:  # `sudo !!`: bash shows the line it runs, as on a terminal
-            terminal.feed(_said(before, text, shell))
+            terminal.feed(bash_said(before, text, editing=shell.editing))
         return self._output(terminal, deadline, on_output, shell)
 
     def _type_line(self, text: str, shell: _Shell, deadline: float) -> None:
@@ -294,7 +268,7 @@ class Session:
         """Wait until readline reads the next line (it turns bracketed paste on): typed
         earlier, the text would meet the terminal's canonical mode."""
         until = min(deadline, time.monotonic() + READLINE_SECONDS)
-        while _READLINE_STARTS not in self._pending:
+        while READLINE_STARTS not in self._pending:
             left = until - time.monotonic()
             if left <= 0:
                 raise SessionError(
@@ -447,11 +421,11 @@ class Session:
         buffer, self._pending = self._pending, b""
         quiet_since = time.monotonic()
         while True:
-            found = _MARKER.search(buffer)
+            found = MARKER.search(buffer)
             if found is not None:
                 before = buffer[: found.start()]
-                if found.group(2) == b"e" and before.endswith(_VERBOSE):
-                    before = before[: -len(_VERBOSE)]  # `set -v` shows livedeck's own line
+                if found.group(2) == b"e" and before.endswith(VERBOSE):
+                    before = before[: -len(VERBOSE)]  # `set -v` shows livedeck's own line
                 take(before)
                 self._pending = buffer[found.end() :]
                 marker = _Marker.parse(found)
@@ -459,11 +433,11 @@ class Session:
                     raise DriftError(f"a marker from an unknown shell ({marker.nonce})")
                 return bytes(collected), marker
             # Hold back what may be the start of a marker split across two reads.
-            cut = _held(buffer)
+            cut = held(buffer)
             take(buffer[:cut])
             buffer = buffer[cut:]
             now = time.monotonic()
-            if now >= deadline or (asks_again and _asks_again(collected)):
+            if now >= deadline or (asks_again and reads_again(collected)):
                 self._pending = buffer
                 return bytes(collected), None
             try:
@@ -532,7 +506,7 @@ class Session:
     def _hook(self, replace_pid: int | None) -> None:
         """Install the markers into the bash that waits for input, and put it on the stack."""
         nonce = secrets.token_hex(8)
-        self._send(_HOOKS.replace("NONCE", nonce))
+        self._send(hook_line(nonce))
         shell = _Shell(nonce, pid=-1, seq=0)
         self._shells.append(shell)
         deadline = time.monotonic() + HOOK_SECONDS
@@ -565,7 +539,7 @@ class Session:
     def _hung(
         self, terminal: Terminal, data: bytes
     ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
-        terminal.feed(_drop_markers(data))
+        terminal.feed(drop_markers(data))
         idle = self.in_program is None and self._waiting_shell() == self._shells[-1].pid
         try:
             self._recover(terminal)
@@ -631,7 +605,7 @@ class Session:
             if not chunk:
                 break
             self._pending += chunk
-        for found in _MARKER.finditer(self._pending):
+        for found in MARKER.finditer(self._pending):
             if found.group(2) != b"p":
                 raise DriftError(
                     "the shell ran one more command line than was typed (a newline in the"
@@ -652,44 +626,6 @@ class Session:
 
 
 _SETTLED = b"\x00settled\x00"  # a sentinel: the identity matters, not the value
-
-
-def _drop_markers(data: bytes) -> bytes:
-    return _MARKER.sub(b"", data)
-
-
-def _held(buffer: bytes) -> int:
-    """Where a tail of `buffer` starts that may be the start of a marker, or of `set -v`'s
-    echo of livedeck's PROMPT_COMMAND and the marker after it; len(buffer) if none does."""
-    cut = len(buffer)
-    esc = buffer.rfind(b"\x1b")
-    tail = buffer[esc:] if esc >= 0 else b""
-    if tail and (MARKER_PREFIX.startswith(tail) or tail.startswith(MARKER_PREFIX)):
-        cut = esc
-    echo = _VERBOSE + MARKER_PREFIX
-    start = buffer.rfind(echo[:12])
-    if start < 0:  # the echo's first bytes at the very end (3 at least: "if " ends few outputs)
-        start = next((len(buffer) - k for k in range(11, 2, -1) if buffer.endswith(echo[:k])), -1)
-    if start >= 0 and (echo.startswith(buffer[start:]) or buffer[start:].startswith(echo)):
-        cut = min(cut, start)
-    return cut
-
-
-def _asks_again(before: bytes | bytearray) -> bool:
-    """Did readline start reading another line after it was done with the typed one?"""
-    ended = before.rfind(_READLINE_ENDS)
-    return ended >= 0 and before.find(_READLINE_STARTS, ended) >= 0
-
-
-def _said(before: bytes, typed: str, shell: _Shell) -> bytes:
-    """What bash printed itself between the echo of a typed line and running it: a syntax
-    error, `event not found`, the line a history expansion made."""
-    if shell.editing:
-        _, found, said = before.rpartition(_READLINE_ENDS)
-        said = said.partition(_READLINE_STARTS)[0]  # readline reads the next line from there
-        return _drop_markers(said.removeprefix(b"\r")) if found else b""
-    echo = typed.encode().replace(b"\n", b"\r\n") + b"\r\n"  # the terminal's own
-    return _drop_markers(before).removeprefix(echo)
 
 
 def _tilde(cwd: str, home: str) -> str:
