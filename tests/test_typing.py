@@ -210,3 +210,10 @@ def test_set_vs_echo_of_the_hook_is_held_back_at_every_split() -> None:
         seen = end - len(output)  # bytes of the echo and marker read so far
         assert cut == (len(output) if seen >= 3 else end), end
     assert _held(output) == len(output)
+
+
+def test_aliases_a_deck_defines_do_not_reach_the_hooks(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    session.type("alias builtin=false printf=false echo='echo aliased'", 5)
+    assert session.type("echo x", 5).lines == ("aliased x",)
+    assert session.type("(exit 5)", 5).status == 5

@@ -31,9 +31,9 @@ END = (
     '[[ ${PROMPT_COMMAND[0]-} == "$__ld_pc" ]] || f+=c; '
     "[[ :${SHELLOPTS-}: == *:emacs:* || :${SHELLOPTS-}: == *:vi:* ]] && f+=r; "
     r"u=\\u h=\\h; "
-    r'builtin printf "\033]777;ld;%s;e;%s;%s;%s\037%s\037%s\037%s\037%s\037%s\007" '
+    r'\builtin printf "\033]777;ld;%s;e;%s;%s;%s\037%s\037%s\037%s\037%s\037%s\007" '
     '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "${HOME-}" "${u@P}" "${h@P}" "$$" >/dev/tty; '
-    "[[ $f == *c* || -n ${__ld_hide-} ]] && builtin echo /dev/null || builtin echo /dev/null/x;"
+    "[[ $f == *c* || -n ${__ld_hide-} ]] && \\builtin echo /dev/null || \\builtin echo /dev/null/x;"
     " } 2>/dev/null )"
     '${__ld_u[__ld_q+=1]-}"; then __ld_fix; fi'
 )
