@@ -217,3 +217,10 @@ def test_aliases_a_deck_defines_do_not_reach_the_hooks(lab: LocalLab) -> None:
     session.type("alias builtin=false printf=false echo='echo aliased'", 5)
     assert session.type("echo x", 5).lines == ("aliased x",)
     assert session.type("(exit 5)", 5).status == 5
+
+
+def test_an_inputrc_that_turns_bracketed_paste_off_changes_nothing(tmp_path: Path) -> None:
+    (tmp_path / ".inputrc").write_text("set enable-bracketed-paste off\n")
+    with local_lab(tmp_path) as lab:
+        session = Session(lab, ANY_PROMPT)
+        assert session.type(f"echo {'x' * 6000} | wc -c", 10).lines == ("6001",)

@@ -12,7 +12,8 @@ MARKER = re.compile(rb"\x1b\]777;ld;([0-9a-f]{16});([sep])(?:;([^\x07]*))?\x07")
 MARKER_PREFIX = b"\x1b]777;ld;"  # every marker livedeck's hooks print starts so
 
 # Typed into each bash as one line (then taken out of its history). Everything it sets is
-# livedeck's own (__ld_*), except the prompt strings: PS1 is livedeck's 'p' marker only until the
+# livedeck's own (__ld_*), except bracketed paste (on, whatever an inputrc says: commands are
+# typed as pastes) and the prompt strings: PS1 is livedeck's 'p' marker only until the
 # deck sets its own. The end marker comes from PROMPT_COMMAND's first element, written so that
 # nothing of it shows on a screen:
 # - It is an `if` whose condition is a function definition with redirections: no simple command
@@ -38,7 +39,8 @@ END = (
     '${__ld_u[__ld_q+=1]-}"; then __ld_fix; fi'
 )
 HOOKS = (
-    "stty echo 2>/dev/null; __ld_n=NONCE; __ld_q=0; "
+    "stty echo 2>/dev/null; bind 'set enable-bracketed-paste on' 2>/dev/null; "
+    "__ld_n=NONCE; __ld_q=0; "
     r"__ld_ps0='\e]777;ld;NONCE;s;${__ld_q}\a'; PS0=$__ld_ps0; "
     r"PS1='\[\e]777;ld;NONCE;p\a\]'; "
     f"__ld_pc='{END}'; "
