@@ -127,12 +127,12 @@ class Run:
         self._home = self._session.identity
         for export in secrets.exports(self.deck, self._secrets):  # typed, shown nowhere
             step = Command(self.deck.body_line - 1, "", "export", "", "", ())
-            outcome = self._type(step, export, self._limit, hidden=True)
+            outcome = self._type(step, export, self._limit, in_history=False)
             if outcome.status != 0:
                 raise LabError(f"{self.deck.path}: could not export the deck's secrets")
         for number, text in enumerate(self._setup_lines(), 1):
             setup = Command(self.deck.body_line - 1, "", text, "", "", ())
-            outcome = self._type(setup, text, self._limit, hidden=True)
+            outcome = self._type(setup, text, self._limit, in_history=False)
             self._check(setup, outcome, f"setup command {number}", self._limit)
 
     def _setup_lines(self) -> list[str]:
@@ -162,7 +162,9 @@ class Run:
             self._hidden(hidden)
         seconds = command.expect.timeout or self._limit
         inputs = [self._secrets[i.secret] if i.secret else i.text for i in command.input]
-        outcome = self._type(command, typed, seconds, on_output, inputs, hidden=command.hidden)
+        outcome = self._type(
+            command, typed, seconds, on_output, inputs, in_history=not command.hidden
+        )
         outcome = replace(outcome, lines=secrets.redact(outcome.lines, self._secrets.values()))
         if self._progress is not None and not command.hidden:
             self._progress(command, outcome)
@@ -206,7 +208,7 @@ class Run:
         while True:
             left = max(deadline - time.monotonic(), 1.0)
             outcome = self._type(
-                step, hidden.text, left if hidden.until else self._limit, hidden=True
+                step, hidden.text, left if hidden.until else self._limit, in_history=False
             )
             if outcome.status == 0 and not outcome.timed_out:
                 return
@@ -330,12 +332,12 @@ class Run:
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
         *,
-        hidden: bool = False,
+        in_history: bool = True,
     ) -> Outcome:
         assert self._session is not None
         shown = secrets.redact([text], self._secrets.values())[0]  # for messages
         try:
-            return self._session.type(text, limit, on_output, inputs, hidden=hidden)
+            return self._session.type(text, limit, on_output, inputs, in_history=in_history)
         except DriftError as error:
             culprit = self._results[-1].command if error.previous and self._results else command
             raise CommandFailed(

@@ -171,18 +171,18 @@ class Session:
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
         *,
-        hidden: bool = False,
+        in_history: bool = True,
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command.
 
         `inputs` are lines typed, one at each pause, while the command waits for input. A
-        `hidden` command (setup, a `file:` block) is taken out of the shell's history again.
+        command not `in_history` (setup, a `file:` block) is taken out of the shell's history.
         """
         started = time.monotonic()
         deadline = started + timeout
         self._inputs = list(inputs)
         if self.in_program is None:
-            typed = f"{HIDE}; {text}" if hidden else text
+            typed = text if in_history else f"{HIDE}; {text}"
             lines, status, prompt, timed_out = self._type_to_shell(typed, deadline, on_output)
         else:
             lines, status, prompt, timed_out = self._type_to_program(text, deadline, on_output)
@@ -235,8 +235,11 @@ class Session:
                 )
             break
         terminal = self._terminal()
-        if shell.editing:  # `sudo !!`: bash shows the line it runs, as on a terminal
-            terminal.feed(bash_said(before, text, editing=shell.editing))
+        said = bash_said(before, text, editing=shell.editing) if shell.editing else b""
+        if said:  # `sudo !!`: bash shows the line it runs, as on a terminal
+            terminal.feed(said)
+            if on_output is not None:
+                on_output(said)
         return self._output(terminal, deadline, on_output, shell)
 
     def _type_line(self, text: str, shell: _Shell, deadline: float) -> None:
