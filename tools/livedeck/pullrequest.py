@@ -24,8 +24,17 @@ def relative_links(folder: Path | None) -> Link:
 
 
 def url_links(base: str) -> Link:
-    """Links to `base` + the path relative to the current folder (the repository's root)."""
-    return lambda path: base.rstrip("/") + "/" + Path(os.path.relpath(path)).as_posix()
+    """Links to `base` + the path relative to the current folder (the repository's root).
+
+    `{deck}` in `base` stands for the deck's name (pictures are in a folder named after it):
+    each deck's pictures are on a branch of its own.
+    """
+
+    def link(path: Path) -> str:
+        root = base.replace("{deck}", path.parent.name).rstrip("/")
+        return f"{root}/{Path(os.path.relpath(path)).as_posix()}"
+
+    return link
 
 
 def title(item: Refreshed) -> str:

@@ -126,7 +126,8 @@ def add(verbs: Verbs) -> None:
     refresh.add_argument(
         "--pictures-url",
         metavar="URL",
-        help="link pictures as URL + their path (CI: the raw URL of the branch they are pushed to)",
+        help="link pictures as URL + their path; {deck} in URL stands for the deck's name"
+        " (CI: the raw URL of the branch each deck's pictures are pushed to)",
     )
     refresh.add_argument(
         "--skip",
@@ -228,7 +229,7 @@ def _refresh(args: argparse.Namespace) -> int:
     anything is rebuilt."""
     from livedeck.images.outdated import source_rule
     from livedeck.images.sources import hub_answers
-    from livedeck.pullrequest import body, relative_links, summary, url_links
+    from livedeck.pullrequest import body, relative_links, summary, title, url_links
     from livedeck.refresh import every_deck, outdated_decks, refresh, refreshed_data
 
     sources = source_rule(images_flag(args), os.environ, hub_answers)
@@ -275,7 +276,9 @@ def _refresh(args: argparse.Namespace) -> int:
             written = str(args.summary)
         elif not args.json:
             print(text)
-    decks = [{**refreshed_data(item), "body": body(item, link)} for item in found]
+    decks = [
+        {**refreshed_data(item), "title": title(item), "body": body(item, link)} for item in found
+    ]
     payload = {"decks": decks, "changed": any(i.changed for i in found), "summary": written}
     return emit(args, code, payload)
 
