@@ -103,7 +103,7 @@ def normalize_layer(source: tarfile.TarFile, out: IO[bytes], epoch: int) -> None
             if not stored.isfile():
                 target.addfile(info)
                 continue
-            data = _content(source, stored, info)
+            data = _content(source, stored, info, epoch)
             info.size = len(data)
             target.addfile(info, io.BytesIO(data))
 
@@ -128,13 +128,15 @@ def _header(member: tarfile.TarInfo, name: str, epoch: int) -> tarfile.TarInfo:
     return info
 
 
-def _content(source: tarfile.TarFile, member: tarfile.TarInfo, info: tarfile.TarInfo) -> bytes:
+def _content(
+    source: tarfile.TarFile, member: tarfile.TarInfo, info: tarfile.TarInfo, epoch: int
+) -> bytes:
     if _emptied(info):
         return b""
     handle = source.extractfile(member)
     data = handle.read() if handle is not None else b""
     if info.name == "etc/shadow":
-        data = shadow_at(data, int(info.mtime) // 86400)
+        data = shadow_at(data, epoch // 86400)
     return data
 
 
