@@ -39,9 +39,10 @@ def url_links(base: str) -> Link:
 
 def title(item: Refreshed) -> str:
     """The pull request's title."""
-    moved = _moved(item)
+    released = {image: after for image, _, after in item.versions if after}
+    moved = [f"{i} {released[i]}" if i in released else i for i in _moved(item)]
     images = ", ".join(moved) if moved else "its images"
-    return f"Refresh {item.deck.stem}: {images} changed"
+    return f"Refresh {item.deck.stem}: {images}"
 
 
 def body(item: Refreshed, link: Link) -> str:
@@ -57,9 +58,12 @@ def body(item: Refreshed, link: Link) -> str:
     if result is not None:
         old, new = image_digests(result.previous_lab), image_digests(result.lab)
         moved = _moved(item)
+        versions = {image: (before, after) for image, before, after in item.versions}
         if moved:
-            parts += ["| image | before | after |", "|---|---|---|"]
-            parts += [f"| `{i}` | `{old.get(i, '-')}` | `{new.get(i, '-')}` |" for i in moved]
+            parts += ["| image | version | before | after |", "|---|---|---|---|"]
+            for i in moved:
+                release = " -> ".join(v or "?" for v in versions.get(i, ("-",)))
+                parts.append(f"| `{i}` | {release} | `{old.get(i, '-')}` | `{new.get(i, '-')}` |")
             parts.append("")
         if result.changes:
             parts += ["Commands whose output tells another story:", ""]

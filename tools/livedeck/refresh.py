@@ -28,6 +28,8 @@ from livedeck.build import BuildOptions, build, find_decks, fit_slides, image_di
 from livedeck.deck import load_deck
 from livedeck.errors import LivedeckError, PublishError, RecordError
 from livedeck.images.outdated import DeckImages, SourceRule, outdated
+from livedeck.images.sources import MIRROR, ImageSource
+from livedeck.images.versions import image_version
 from livedeck.marp import (
     Format,
     find_chromium,
@@ -43,6 +45,7 @@ from livedeck.overflow import Overflow
 from livedeck.results import DeckResult, deck_data, error_data, overflow_data
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
+from livedeck.run.labs import lab_names
 from livedeck.themes import resolve_theme, theme_dirs_for
 
 PNG = Format("png", ".png", ("--images", "png"), needs_browser=True)
@@ -63,6 +66,7 @@ class Refreshed:
     overflows: tuple[Overflow, ...] = ()  # slides of the new deck that run off the bottom
     error: LivedeckError | None = None
     proposal: str = ""  # what this refresh proposes (`proposal`): "" when not known
+    versions: tuple[tuple[str, str, str], ...] = ()  # (image, version before, after) if known
 
     @property
     def changed(self) -> bool:
@@ -155,11 +159,27 @@ def _refresh_one(
     result = built.decks[0]
     overflows = tuple(built.overflows)
     key = key or proposal(path, image_digests(result.lab))
+    versions = _versions(where.get(deck.path, MIRROR), result)
     if not result.written or old is None or result.transcript is None:
-        return Refreshed(path, result, overflows=overflows, proposal=key)
+        return Refreshed(path, result, overflows=overflows, proposal=key, versions=versions)
     slides = story_slides(deck, result)
     shots = _pictures(deck, old, result.transcript, slides, pictures) if pictures else ()
-    return Refreshed(path, result, slides, shots, overflows, proposal=key)
+    return Refreshed(path, result, slides, shots, overflows, proposal=key, versions=versions)
+
+
+def _versions(source: ImageSource, result: DeckResult) -> tuple[tuple[str, str, str], ...]:
+    """Each image whose digest moved, with the release its config names before and after."""
+    old, new = image_digests(result.previous_lab), image_digests(result.lab)
+    storage = lab_names().registry_dir
+    found = []
+    for image in sorted(old.keys() | new.keys()):
+        if old.get(image) == new.get(image):
+            continue
+        before = image_version(source, storage, image, old.get(image, ""))
+        after = image_version(source, storage, image, new.get(image, ""))
+        if before or after:
+            found.append((image, before, after))
+    return tuple(found)
 
 
 def _recorded(deck: Deck) -> Transcript | None:
@@ -255,6 +275,7 @@ def refreshed_data(item: Refreshed) -> dict[str, Any]:
             for n, before, after in item.pictures
         ],
         "overflows": [overflow_data(o) for o in item.overflows],
+        "versions": [{"image": i, "before": b, "after": a} for i, b, a in item.versions],
         "result": deck_data(item.result) if item.result is not None else None,
         "error": error_data(item.error) if item.error is not None else None,
     }

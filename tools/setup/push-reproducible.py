@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from livedeck.errors import RegistryError  # noqa: E402
-from livedeck.images.reproducible import push_reproducible  # noqa: E402
+from livedeck.errors import RegistryError
+from livedeck.images.reproducible import push_reproducible
 
 
 def main(argv: list[str]) -> int:
