@@ -73,6 +73,6 @@ def test_the_pull_request_names_the_release() -> None:
         previous_lab={"image nginx": old},
     )
     item = Refreshed(Path("slides/x.md"), result, versions=(("nginx", "1.27.2", "1.27.3"),))
-    assert title(item) == "Refresh x: nginx 1.27.3"
+    assert title(item) == "Refresh x: new nginx 1.27.3"
     assert f"| `nginx` | 1.27.2 -> 1.27.3 | `{old}` | `{new}` |" in body(item, relative_links(None))
     assert "Same story: only IDs, dates and digests change." in body(item, relative_links(None))

@@ -41,8 +41,11 @@ def title(item: Refreshed) -> str:
     """The pull request's title."""
     released = {image: after for image, _, after in item.versions if after}
     moved = [f"{i} {released[i]}" if i in released else i for i in _moved(item)]
-    images = ", ".join(moved) if moved else "its images"
-    return f"Refresh {item.deck.stem}: {images}"
+    return (
+        f"Refresh {item.deck.stem}: new {', '.join(moved)}"
+        if moved
+        else (f"Refresh {item.deck.stem}: its story changed")
+    )
 
 
 def body(item: Refreshed, link: Link) -> str:
