@@ -173,3 +173,21 @@ def test_an_image_built_twice_is_pushed_with_one_digest(tmp_path: Path) -> None:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
     assert ids[0] != ids[1]  # Docker's own image is not reproducible
     assert digests[0] == digests[1]
+
+
+def test_file_capabilities_survive_and_times_in_pax_headers_do_not() -> None:
+    capability = "\x01\x00\x00\x02\x00\x20\x00\x00"  # cap_net_bind_service, as tar stores it
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as out:
+        info = tarfile.TarInfo("usr/bin/ping")
+        info.size, info.mtime = 3, EPOCH + 99
+        info.pax_headers = {
+            "SCHILY.xattr.security.capability": capability,
+            "atime": "1764865862.5",
+            "ctime": "1764865862.5",
+        }
+        out.addfile(info, io.BytesIO(b"elf"))
+    with tarfile.open(fileobj=io.BytesIO(normalized(buffer.getvalue()))) as layer:
+        (member,) = layer.getmembers()
+        assert member.pax_headers == {"SCHILY.xattr.security.capability": capability}
+        assert member.mtime == EPOCH
