@@ -88,7 +88,7 @@ def repo(tmp_path: Path) -> Path:
     return work
 
 
-def run(work: Path, **env: str) -> tuple[int, list[str]]:
+def run(work: Path, *argv: str, **env: str) -> tuple[int, list[str]]:
     log = work.parent / "gh.log"
     log.unlink(missing_ok=True)
     environ = {
@@ -98,10 +98,9 @@ def run(work: Path, **env: str) -> tuple[int, list[str]]:
         "GITHUB_REPOSITORY": "course/slides",
         **env,
     }
-    done = subprocess.run(
-        [SCRIPT, str(work.parent / "refresh.json")], cwd=work, env=environ, capture_output=True
-    )
-    return done.returncode, log.read_text().splitlines()
+    argv = argv or (str(work.parent / "refresh.json"),)
+    done = subprocess.run([SCRIPT, *argv], cwd=work, env=environ, capture_output=True)
+    return done.returncode, log.read_text().splitlines() if log.exists() else []
 
 
 def test_one_pull_request_per_deck_a_draft_for_overflow_an_issue_for_a_failure(
@@ -134,3 +133,21 @@ def test_an_open_pull_request_is_updated_and_an_open_issue_commented(repo: Path)
     assert "pr ready livedeck/refresh/c --undo" in calls
     assert any(c.startswith("issue comment 7 --body-file") for c in calls)
     assert not any(c.startswith("issue create") for c in calls)
+
+
+def test_a_run_that_failed_before_any_deck_opens_the_issue_once(repo: Path) -> None:
+    error = repo.parent / "outdated.json"
+    error.write_text('{"schema": 1, "error": {"message": "registry unreachable"}}')
+    code, calls = run(repo, "--job-failed", str(error))
+    assert code == 0
+    (create,) = [c for c in calls if c.startswith("issue create")]
+    assert "--label livedeck-refresh-failed" in create
+    # Reported already (by this step, or by the deck failures before it): not again.
+    code, calls = run(repo, "--job-failed", str(error))
+    assert code == 0 and not any(c.startswith("issue") for c in calls)
+
+
+def test_deck_failures_are_not_reported_twice_by_the_failure_step(repo: Path) -> None:
+    assert run(repo)[0] == 1
+    code, calls = run(repo, "--job-failed", "")
+    assert code == 0 and not any(c.startswith("issue") for c in calls)

@@ -2,13 +2,15 @@
 # Turn `livedeck refresh --json` into pull requests and issues on GitHub (nginx.yml runs it).
 #
 #   tools/ci/refresh-prs.sh REFRESH.json
+#   tools/ci/refresh-prs.sh --job-failed [FILE]   # the run failed before that: the issue only
 #
 # One pull request per refreshed deck, on the branch livedeck/refresh/DECK made from the
 # commit checked out: the deck's new record and its before/after pictures (committed, so the
 # body shows them), the body `livedeck refresh` wrote for it, the label livedeck-refresh. A deck
 # whose slides overflow opens a draft, and the body says why. A deck that failed goes into one
 # open issue labelled livedeck-refresh-failed (created, or commented on if open already).
-# Exit 1 when some deck failed (after every pull request was made), else 0.
+# Exit 1 when some deck failed (after every pull request was made), else 0. Whoever reported a
+# failure leaves .livedeck/reported, so a later `--job-failed` step does not report it twice.
 #
 # Environment: GH_TOKEN (a token that may push branches and open pull requests and issues),
 # GITHUB_REPOSITORY, GITHUB_SERVER_URL (https://github.com), BASE (the branch the pull requests
@@ -16,11 +18,45 @@
 set -euo pipefail
 
 say() { printf 'refresh-prs.sh: %s\n' "$*" >&2; }
-JSON=${1:?usage: refresh-prs.sh REFRESH.json}
-BASE=${BASE:-$(git rev-parse --abbrev-ref HEAD)}
-START=$(git rev-parse HEAD)
+JSON=${1:?usage: refresh-prs.sh REFRESH.json | --job-failed [FILE]}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+command -v gh >/dev/null || { say "needs the GitHub CLI (gh)"; exit 3; }
+RUN_URL="${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/${GITHUB_RUN_ID:-}"
+
+report_failure() { # FILE: open the one failure issue, or comment on it while it is open
+  gh label create livedeck-refresh-failed --force --color d93f0b \
+    --description "livedeck refresh could not refresh a deck" >/dev/null
+  local issue
+  issue=$(gh issue list --label livedeck-refresh-failed --state open --json number --jq '.[0].number // empty')
+  if [[ -n $issue ]]; then
+    gh issue comment "$issue" --body-file "$1"
+    say "commented on issue #$issue"
+  else
+    gh issue create --title "livedeck refresh failed" --label livedeck-refresh-failed --body-file "$1"
+    say "opened an issue"
+  fi
+  mkdir -p .livedeck && : >.livedeck/reported
+}
+
+if [[ $JSON == --job-failed ]]; then
+  [[ -e .livedeck/reported ]] && exit 0
+  {
+    echo "The daily refresh failed before it could refresh the decks (a setup step, a registry"
+    echo "that did not answer, or livedeck itself). Run: $RUN_URL"
+    if [[ -s ${2:-} ]]; then
+      echo
+      echo '```'
+      tail -c 4000 "$2"
+      echo '```'
+    fi
+  } >"$WORK/failed.md"
+  report_failure "$WORK/failed.md"
+  exit 0
+fi
+
+BASE=${BASE:-$(git rev-parse --abbrev-ref HEAD)}
+START=$(git rev-parse HEAD)
 
 # One line per deck: name, deck, changed, draft, failed; its body and record as files.
 python3 - "$JSON" "$WORK" <<'PY'
@@ -40,9 +76,7 @@ with open(work / "decks.tsv", "w", encoding="utf-8") as plan:
         plan.write(f"{name}\t{deck['deck']}\t{changed}\t{draft}\t{failed}\n")
 PY
 
-command -v gh >/dev/null || { say "needs the GitHub CLI (gh)"; exit 3; }
 gh label create livedeck-refresh --force --color 0e8a16 --description "records and slides livedeck refresh proposes" >/dev/null
-gh label create livedeck-refresh-failed --force --color d93f0b --description "livedeck refresh could not refresh a deck" >/dev/null
 git config user.name >/dev/null || git config user.name "livedeck refresh"
 git config user.email >/dev/null || git config user.email "livedeck-refresh@users.noreply.github.com"
 
@@ -81,17 +115,10 @@ if ((${#failed[@]})); then
   {
     echo "livedeck refresh failed for: ${failed[*]}"
     echo
-    echo "Run: ${GITHUB_SERVER_URL:-https://github.com}/${GITHUB_REPOSITORY:-}/actions/runs/${GITHUB_RUN_ID:-}"
+    echo "Run: $RUN_URL"
     echo
     for name in "${failed[@]}"; do cat "$WORK/$name.body.md"; echo; done
   } >"$report"
-  issue=$(gh issue list --label livedeck-refresh-failed --state open --json number --jq '.[0].number // empty')
-  if [[ -n $issue ]]; then
-    gh issue comment "$issue" --body-file "$report"
-    say "commented on issue #$issue"
-  else
-    gh issue create --title "livedeck refresh failed" --label livedeck-refresh-failed --body-file "$report"
-    say "opened an issue"
-  fi
+  report_failure "$report"
   exit 1
 fi
