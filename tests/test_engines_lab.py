@@ -179,13 +179,28 @@ def remote_engine(host: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             f"Host {address}\n  IdentityFile {key}\n  StrictHostKeyChecking no\n"
             "  UserKnownHostsFile /dev/null\n  LogLevel ERROR\n"
         )
-        env = {**os.environ, "HOME": str(home), "DOCKER_HOST": f"ssh://root@{address}"}
-        for _ in range(200):
+        # ssh reads the passwd entry's ~/.ssh, not $HOME's: a wrapper first on PATH passes the
+        # test's own config to every ssh that docker and livedeck start.
+        bin_dir = home / "bin"
+        bin_dir.mkdir()
+        wrapper = bin_dir / "ssh"
+        wrapper.write_text(f'#!/bin/sh\nexec /usr/bin/ssh -F {ssh / "config"} "$@"\n')
+        wrapper.chmod(0o755)
+        env = {
+            **os.environ,
+            "PATH": f"{bin_dir}:{os.environ['PATH']}",
+            "DOCKER_HOST": f"ssh://root@{address}",
+        }
+        for _ in range(100):
             if subprocess.run(["docker", "info"], env=env, capture_output=True).returncode == 0:
                 break
-            time.sleep(0.2)
+            time.sleep(0.3)
+        else:
+            pytest.fail("the engine over ssh did not answer")
+        # Loaded by exec, not over ssh: the same image, without encrypting half a gigabyte.
         save = subprocess.Popen(["docker", "save", lab_names().lab_image], stdout=subprocess.PIPE)
-        subprocess.run(["docker", "load", "-q"], stdin=save.stdout, env=env, check=True)
+        load = ["docker", "exec", "-i", engine.id, "docker", "load", "-q"]
+        subprocess.run(load, stdin=save.stdout, check=True, stdout=subprocess.DEVNULL)
         assert save.wait() == 0
         yield env
     finally:
