@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -82,7 +83,12 @@ def _leftovers(host: Any, names: dict[str, str], volumes_before: set[str]) -> li
     there before (the engine is shared: other tests' resources come and go meanwhile)."""
     labs = host.containers.list(all=True, filters={"label": names["LIVEDECK_LAB_LABEL"]})
     networks = [n for n in host.networks.list() if n.name == names["LIVEDECK_LAB_NETWORK"]]
-    volumes = {v.name for v in host.volumes.list(filters={"dangling": True})} - volumes_before
+    # A lab's volumes: anonymous ones, and the pull-through cache's, named after the network.
+    volumes = {
+        v.name
+        for v in host.volumes.list(filters={"dangling": True})
+        if re.fullmatch(r"[0-9a-f]{64}", v.name) or v.name.startswith(names["LIVEDECK_LAB_NETWORK"])
+    } - volumes_before
     return [c.name for c in labs] + [n.name for n in networks] + sorted(volumes)
 
 
