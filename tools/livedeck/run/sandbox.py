@@ -41,6 +41,7 @@ from livedeck.images.sources import ImageSource, LabRegistry, lab_registries, pa
 from livedeck.run.engine import shares_files
 from livedeck.run.inner import InnerEngine
 from livedeck.run.lab import SHELL_ARGV, LabSpec, terminal_env
+from livedeck.run.labfiles import put_files, storage_mount
 from livedeck.run.labs import (
     SETUP_HINT,
     LabNames,
@@ -356,7 +357,7 @@ def _create_container(
         mounts=[
             Mount("/var/lib/docker", None, type="volume"),  # anonymous: removed with the lab
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
-            *(_storage_mount(r, names, shared=shared) for r in registries),
+            *(storage_mount(r, names, shared=shared) for r in registries),
         ],
         network_mode=names.network,
     )
@@ -376,62 +377,11 @@ def _create_container(
         host_config=host_config,
     )
     try:
-        # The lab's entrypoint starts one registry per file of RUN_DIR/registries.
-        configs = {
-            f"livedeck/registries/{number:02d}-{r.name}.yml": r.config().encode()
-            for number, r in enumerate(registries)
-        }
-        api.put_archive(created["Id"], "/run", _archive(configs))
-        for registry in registries:
-            if not shared and not registry.upstream:  # a cache's volume already holds its files
-                _copy_storage(host, created["Id"], registry)
+        put_files(host, created["Id"], registries, shared=shared)
     except BaseException:
         remove_lab(host, created["Id"], None)
         raise
     return host.containers.get(created["Id"])
-
-
-def _storage_mount(registry: LabRegistry, names: LabNames, *, shared: bool) -> Mount:
-    """The registry's storage in the lab: bound where the engine shares livedeck's files; else
-    an anonymous volume the storage is copied into (removed with the lab), or for a
-    pull-through cache a named volume on the engine, kept between labs like the folder."""
-    if shared:
-        read_only = not registry.upstream
-        return Mount(registry.lab_storage, str(registry.storage), type="bind", read_only=read_only)
-    if registry.upstream:
-        return Mount(registry.lab_storage, cache_volume(names, registry), type="volume")
-    return Mount(registry.lab_storage, None, type="volume")
-
-
-def cache_volume(names: LabNames, registry: LabRegistry) -> str:
-    """The engine-side volume standing in for a pull-through cache's folder."""
-    digest = hashlib.sha256(str(registry.storage).encode()).hexdigest()[:12]
-    return f"{names.network}-{registry.name}-{digest}"
-
-
-def _copy_storage(host: Any, container_id: str, registry: LabRegistry) -> None:
-    """Copy a registry storage of livedeck's into the lab's volume, as a tar through the API."""
-    import tempfile
-
-    with tempfile.TemporaryFile(prefix="livedeck-storage-") as scratch:
-        with tarfile.open(fileobj=scratch, mode="w") as tar:
-            tar.add(registry.storage, arcname=registry.name)
-        scratch.seek(0)
-        parent = registry.lab_storage.rpartition("/")[0]
-        host.api.put_archive(container_id, parent, scratch)
-
-
-def _archive(files: dict[str, bytes]) -> bytes:
-    """A tar of `files` (path -> content), folders made as needed."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path, content in files.items():
-            info = tarfile.TarInfo(path)
-            info.size = len(content)
-            info.mode = 0o644
-            info.mtime = int(time.time())
-            tar.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
 
 
 def _labels(names: LabNames, run_dir: Path, *, keep: bool) -> dict[str, str]:
