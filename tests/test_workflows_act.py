@@ -10,7 +10,10 @@ Each run works in a fresh clone of this repository's committed state, and whatev
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -23,6 +26,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER_IMAGE = "livedeck-test/act-runner:1"
+# act's cache server keeps what the workflows' actions/cache steps save between test runs, as
+# GitHub keeps a repository's caches: the second run restores pip, npm and apt from it.
+CACHE_SERVER = Path("/var/cache/livedeck/act-cache")
 ACTIONS = {
     "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830",
 }
@@ -67,7 +73,7 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
         argv += ["-P", f"ubuntu-latest={runner_image}", "--pull=false", "--action-offline-mode"]
         for uses, folder in ACTIONS.items():
             argv += ["--local-repository", f"{uses}={ROOT / 'tests/actions' / folder}"]
-        argv += ["--cache-server-path", str(tmp_path / "cache")]
+        argv += ["--cache-server-path", str(CACHE_SERVER)]
         argv += ["--artifact-server-path", str(tmp_path / "artifacts")]
         for key, value in lab_namespace.items():
             argv += ["--env", f"{key}={value}"]
@@ -99,4 +105,45 @@ def test_decks_list_job_gives_the_matrix(act: Any) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]
     assert "Job succeeded" in output
-    assert '"docker-layers"' in output or "docker-layers" in output
+    # The job's output, as the deck job's matrix reads it: one entry per deck of slides/.
+    listed = re.search(r"::set-output:: decks=(\{.*\})\s*$", output, re.MULTILINE)
+    assert listed is not None, output[-3000:]
+    decks = json.loads(listed.group(1))["decks"]
+    assert sorted(d["name"] for d in decks) == ["docker-layers", "docker-mariadb"]
+    assert all(d["path"].startswith("slides/") for d in decks)
+
+
+# ci.yml's test job runs `tools/bootstrap.sh test`: lint, types, actionlint, zizmor, then pytest.
+# Under act pytest runs a subset (PYTEST_ADDOPTS): the whole suite inside the job would take the
+# suite's own time again. The subset still starts a lab from inside the job's container.
+CI_SUBSET = "tests/test_engine.py tests/test_sandbox.py::test_a_deck_cannot_touch_the_host_and_close_leaves_nothing"
+
+
+@pytest.fixture
+def lab_images_of_our_own() -> Iterator[list[str]]:
+    """Image names for the job's lab-images.sh, so it never re-tags the shared ones."""
+    prefix = f"acttest-{secrets.token_hex(3)}"
+    env = [
+        "LIVEDECK_BASE_IMAGE=livedeck/debian:bookworm",  # read only: present, so never rebuilt
+        f"LIVEDECK_LAB_IMAGE={prefix}/lab:4",
+        f"LIVEDECK_NGINX_IMAGE={prefix}/nginx",
+        f"LIVEDECK_MARIADB_IMAGE={prefix}/mariadb:10.11",
+    ]
+    yield env
+    host = docker.from_env()
+    for image in host.images.list():
+        for tag in image.tags:
+            if tag.startswith(f"{prefix}/"):
+                host.images.remove(tag, force=True)
+    host.close()
+
+
+def test_ci_test_job_lints_and_runs_labs(act: Any, lab_images_of_our_own: list[str]) -> None:
+    done = act("ci.yml", "test", *lab_images_of_our_own, f"PYTEST_ADDOPTS={CI_SUBSET}")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "Job succeeded" in output
+    for step in ("apt packages", "lab images", "tools/bootstrap.sh test"):
+        assert re.search(rf"Success - Main {re.escape(step)}", output), step
+    assert re.search(r"\b\d+ passed\b", output)
+    assert "Found 0 errors" not in output or "All checks passed!" in output
