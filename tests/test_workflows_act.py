@@ -10,6 +10,7 @@ Each run works in a fresh clone of this repository's committed state, and whatev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -50,7 +51,10 @@ def runner_image() -> str:
 
 
 def _act_things(host: Any) -> tuple[set[str], set[str]]:
-    containers = {c.name for c in host.containers.list(all=True) if c.name.startswith("act-")}
+    # One listing call: other tests' containers come and go while it runs.
+    listed = host.api.containers(all=True)
+    names = {n.lstrip("/") for c in listed for n in c.get("Names") or ()}
+    containers = {n for n in names if n.startswith("act-")}
     volumes = {v.name for v in host.volumes.list() if v.name.startswith("act-")}
     return containers, volumes
 
@@ -94,9 +98,11 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
     finally:
         containers, volumes = _act_things(host)
         for name in containers - before[0]:
-            host.containers.get(name).remove(v=True, force=True)
+            with contextlib.suppress(docker.errors.NotFound):
+                host.api.remove_container(name, v=True, force=True)
         for name in volumes - before[1]:
-            host.volumes.get(name).remove(force=True)
+            with contextlib.suppress(docker.errors.NotFound):
+                host.api.remove_volume(name, force=True)
         host.close()
 
 
