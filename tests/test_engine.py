@@ -36,11 +36,10 @@ def test_reach_names_the_engine_and_the_way(environ: dict[str, str], url: str, h
     assert reach.how.startswith(how)
 
 
-def test_the_default_is_the_local_socket_or_a_mounted_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(engine, "_in_container", lambda: False)
-    assert engine.reach({}) == engine.Reach("unix:///var/run/docker.sock", "local socket")
-    monkeypatch.setattr(engine, "_in_container", lambda: True)
-    assert "mounted into this container" in engine.reach({"DOCKER_HOST": ""}).how
+def test_the_default_is_the_local_socket() -> None:
+    expected = engine.Reach("unix:///var/run/docker.sock", "a unix socket")
+    assert engine.reach({}) == expected
+    assert engine.reach({"DOCKER_HOST": ""}) == expected
 
 
 def test_an_engine_that_does_not_share_files_gets_no_bind_mount(tmp_path: Path) -> None:

@@ -57,10 +57,8 @@ def reach(environ: dict[str, str] | None = None) -> Reach:
         how = "ssh (a socket forwarded with the system ssh)"
     elif scheme in ("tcp", "https"):
         how = "tcp with TLS" if env.get("DOCKER_TLS_VERIFY") else "tcp without TLS"
-    elif _in_container():
-        how = "a socket mounted into this container (the engine of the host it runs on)"
     else:
-        how = "local socket"
+        how = "a unix socket"
     return Reach(url, how)
 
 
@@ -135,10 +133,6 @@ def _close_tunnel(process: subprocess.Popen[bytes], folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _in_container() -> bool:
-    return Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
-
-
 _shared: dict[str, bool] = {}
 
 
@@ -167,6 +161,8 @@ def _probe(host: Any, image: str) -> bool:
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             member = tar.extractfile(name)
             return member is not None and member.read() == b"livedeck\n"
+    except docker.errors.ImageNotFound:
+        raise  # no answer without the image: the caller says what to build
     except (docker.errors.DockerException, tarfile.TarError, KeyError, OSError):
         return False  # "bind source path does not exist", or not our file: not shared
     finally:

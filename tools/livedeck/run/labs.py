@@ -158,10 +158,15 @@ def _files_line(host: Any, names: LabNames) -> str:
     try:
         shared = engine.shares_files(host, names.lab_image)
     except docker.errors.DockerException:
-        shared = False
+        return f"unknown until the lab image {names.lab_image} is built ({SETUP_HINT})"
     if shared:
         return "the engine sees livedeck's folders: labs bind-mount registry storage"
-    return "the engine does not see livedeck's folders: labs get their files copied in"
+    # A unix socket whose engine does not see our files: a host's socket mounted into our
+    # container (a CI container job), or a forwarded one.
+    return (
+        "the engine does not see livedeck's folders (a remote engine, or a host's socket"
+        " mounted into livedeck's container): labs get their files copied in"
+    )
 
 
 def _image_lines(names: LabNames) -> list[str]:
