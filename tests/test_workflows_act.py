@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -128,8 +127,10 @@ CI_SUBSET = "tests/test_engine.py tests/test_sandbox.py::test_a_deck_cannot_touc
 
 @pytest.fixture
 def lab_images_of_our_own() -> Iterator[list[str]]:
-    """Image names for the job's lab-images.sh, so it never re-tags the shared ones."""
-    prefix = f"acttest-{secrets.token_hex(3)}"
+    """Image names for the job's lab-images.sh, so it never re-tags the shared ones. Always the
+    same: the job's lab image cache (act's cache server) loads them back under these names, and
+    every tag under the prefix is removed afterwards, loaded or built."""
+    prefix = "livedeck-act"
     env = [
         "LIVEDECK_BASE_IMAGE=livedeck/debian:bookworm",  # read only: present, so never rebuilt
         f"LIVEDECK_LAB_IMAGE={prefix}/lab:4",
