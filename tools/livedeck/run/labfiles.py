@@ -44,9 +44,11 @@ def storage_mount(registry: LabRegistry, names: LabNames, *, shared: bool) -> Mo
     if shared:
         read_only = not registry.upstream
         return Mount(registry.lab_storage, str(registry.storage), type="bind", read_only=read_only)
+    labels = {names.label: registry.name}  # a leftover can be told as a lab's
     if registry.upstream:
-        return Mount(registry.lab_storage, cache_volume(names, registry), type="volume")
-    return Mount(registry.lab_storage, None, type="volume")
+        volume = cache_volume(names, registry)
+        return Mount(registry.lab_storage, volume, type="volume", labels=labels)
+    return Mount(registry.lab_storage, None, type="volume", labels=labels)
 
 
 def cache_volume(names: LabNames, registry: LabRegistry) -> str:
