@@ -15,6 +15,7 @@ from typing import Protocol
 from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
+from livedeck.course.config import in_order
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, OutputError, RecordError
@@ -76,7 +77,9 @@ def find_decks(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.glob("*.md") if p.name.lower() != "readme.md"))
+            found.extend(
+                in_order(path, [p for p in path.glob("*.md") if p.name.lower() != "readme.md"])
+            )
         elif path.is_file():
             found.append(path)
         else:
