@@ -127,3 +127,39 @@ def test_without_a_config_nothing_changes(tmp_path: Path) -> None:
     found = load_deck(deck(tmp_path, "plain"))
     assert found.settings.timeout == 120.0
     assert found.settings.user is None
+
+
+def test_init_writes_a_config_that_builds_the_same_decks(tmp_path: Path) -> None:
+    import shutil
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    course = tmp_path / "course"
+    shutil.copytree(root / "slides", course)
+    (course / ".git").mkdir()
+    env = {"PYTHONPATH": str(root / "tools"), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-m", "livedeck", "init", str(course)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "2 deck(s)" in done.stderr
+    assert "prompt ubuntu@ip-10-0-1-14" in done.stderr
+    assert "images needed: nginx, mariadb:10.11" in done.stderr
+    written = load_course(course / "livedeck.yaml")
+    assert written.order == ("docker-layers", "docker-mariadb")
+    assert written.defaults == {"user": "ubuntu", "host": "ip-10-0-1-14"}
+    before = load_deck(root / "slides" / "docker-layers.md")
+    after = load_deck(course / "docker-layers.md")
+    assert after.commands == before.commands  # same prompts, users and hosts as without it
+    again = subprocess.run(
+        [sys.executable, "-m", "livedeck", "init", str(course)],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert again.returncode != 0
+    assert "already configures" in again.stderr
