@@ -16,6 +16,8 @@ from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.course.config import in_order
+from livedeck.course.schedule import run_course
+from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, OutputError, RecordError
@@ -55,6 +57,7 @@ class BuildOptions:
     keep_going: bool = False  # run every command; report every failure at the end
     images: Choice | None = None  # the run's image source (a deck's front matter may override)
     sources: Mapping[Path, ImageSource] = field(default_factory=dict)  # per deck, over `images`
+    jobs: int = 1  # labs at once (decks of one `after:` chain run one after another)
 
 
 @dataclass
@@ -125,7 +128,16 @@ def build(
     try:
         if options.formats:
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
-        results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
+        results = run_course(
+            decks,
+            lambda deck, labs: _obtain(deck, labs, progress, options, on_deck),
+            start_lab,
+            jobs=options.jobs,
+            run_only=lambda d, labs: run_on_lab(
+                d, labs, None, options.timeout, images=options.images
+            ),
+            salt=None if options.offline else lambda: lab_salt(options.images),
+        )
         with writing(options.out_dir):
             transcripts = [_shown(r) for r in results]
             # Documents are staged apart: marp converts every Markdown file of the slides' folder.
@@ -196,6 +208,7 @@ def check(
     on_deck: Hooks | None = None,
     keep_going: bool = False,
     images: Choice | None = None,
+    jobs: int = 1,
 ) -> list[DeckResult]:
     """Run every deck on a fresh lab and compare with its record.
 
@@ -207,17 +220,26 @@ def check(
         preflight(deck)
     # Without --update every deck needs a record that fits: fail before minutes of running.
     recorded = [_previous(deck) if update else record.read(deck) for deck in decks]
-    found = []
-    for deck, old in zip(decks, recorded, strict=True):
+    old_of = dict(zip([d.path for d in decks], recorded, strict=True))
+
+    def one(deck: Deck, labs: LabFactory) -> DeckResult:
         if on_deck is not None:
             on_deck(deck)
         started = time.monotonic()
-        new = run_on_lab(deck, start_lab, progress, timeout, keep_going=keep_going, images=images)
-        result = _settle(deck, old, new, time.monotonic() - started, write=update)
+        new = run_on_lab(deck, labs, progress, timeout, keep_going=keep_going, images=images)
+        result = _settle(deck, old_of[deck.path], new, time.monotonic() - started, write=update)
         if result.written:
             record.write(deck, _shown(result))
-        found.append(result)
-    return found
+        return result
+
+    return run_course(
+        decks,
+        one,
+        start_lab,
+        jobs=jobs,
+        run_only=lambda d, labs: run_on_lab(d, labs, None, timeout, images=images),
+        salt=lambda: lab_salt(images),
+    )
 
 
 def _obtain(

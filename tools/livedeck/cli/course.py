@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from livedeck.cli.common import Verbs, say, verb
+from livedeck.cli.common import Verbs, say, show_progress, verb
+
+if TYPE_CHECKING:
+    from livedeck.run import Progress
 
 
 def add(verbs: Verbs) -> None:
@@ -43,3 +47,43 @@ def _init(args: argparse.Namespace) -> int:
     if not args.print:
         say(f"wrote {written}")
     return 0
+
+
+def jobs(verb: argparse.ArgumentParser) -> None:
+    """-j N: labs at once."""
+    from livedeck.course.schedule import default_jobs
+
+    default = default_jobs()
+    verb.add_argument(
+        "-j",
+        "--jobs",
+        type=_count,
+        default=default,
+        help=f"decks run at once, each on its own lab (here {default}: from cores and memory);"
+        " decks of one `after:` chain run one after another",
+    )
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of labs, 1 or more, not {text}")
+    return int(text)
+
+
+def progress_for(jobs: int) -> Progress:
+    """Progress lines; when decks run at once, each line names its deck."""
+    if jobs <= 1:
+        return show_progress
+    from livedeck.course.schedule import current_deck
+    from livedeck.model import Command
+    from livedeck.run.session import Outcome
+
+    def named(command: Command, outcome: Outcome) -> None:
+        deck = current_deck()
+        first = command.text.split("\n")[0]
+        shown = first if len(first) <= 60 else first[:57] + "..."
+        status = "" if outcome.status in (0, None) else f" -> exit {outcome.status}"
+        where = f"{deck.name}:{command.line}" if deck else str(command.line)
+        say(f"  {where}  $ {shown}  ({outcome.duration:.1f} s){status}")
+
+    return named

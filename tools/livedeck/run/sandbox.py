@@ -34,6 +34,7 @@ from livedeck.errors import LabError, RegistryError
 from livedeck.images import registry as registry_api
 from livedeck.images import store
 from livedeck.images.sources import ImageSource, LabRegistry, lab_registries, parse_source
+from livedeck.run import states
 from livedeck.run.lab import SHELL_ARGV, LabSpec, terminal_env
 from livedeck.run.labs import (
     SETUP_HINT,
@@ -260,6 +261,8 @@ def start_sandbox(
                             image or names.lab_image,
                             keep=keep,
                         )
+                        if spec.snapshot:  # an earlier deck's Docker data, before the engine
+                            states.load_data(host, container.id, spec.snapshot)
                         container.start()
                 break
             except LabError as error:
