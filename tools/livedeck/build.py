@@ -7,6 +7,7 @@ import errno
 import os
 import shutil
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Protocol
 from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
+from livedeck.course.book import write_book
 from livedeck.course.config import in_order
 from livedeck.course.schedule import run_course
 from livedeck.course.snapshot import lab_salt
@@ -22,7 +24,7 @@ from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, OutputError, RecordError
 from livedeck.images.sources import MIRROR, Choice, ImageSource, for_deck
-from livedeck.index import DeckEntry, deck_status, deck_title, index_html
+from livedeck.index import deck_title
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
@@ -163,7 +165,12 @@ def build(
             )
             made = _publish_documents(decks, staged, options.formats, staging)
             if options.formats:
-                _write_index(decks, [p.name for p in published] + sorted(made), built, staging)
+                overflows = Counter(o.path for o in built.overflows)
+                names = {p.name for p in published} | made
+                whole = any(p.is_dir() for p in paths)  # a folder is a course: one PDF of it
+                write_book(
+                    decks, results, overflows, names, staging, options.formats, themes, whole=whole
+                )
             told = None if waiting is None else lambda: waiting(options.out_dir)
             with reap.folder_lock(options.out_dir, told):
                 # Records first: they need room, the moves (renames) do not, so a full disk
@@ -464,29 +471,6 @@ def _publish_documents(
             os.replace(source, target)
     shutil.rmtree(pages, ignore_errors=True)
     return made
-
-
-def _write_index(
-    decks: Sequence[Deck], published: Sequence[str], built: Built, staging: Path
-) -> None:
-    names = set(published)
-    entries = []
-    for deck in decks:
-        count = sum(1 for o in built.overflows if o.path == deck.path)
-        changes = built.changes.get(deck.path)
-        status, state = deck_status(overflows=count, check=None if changes is None else not changes)
-        html, pdf = f"{deck.name}.html", f"{deck.name}.pdf"
-        entries.append(
-            DeckEntry(
-                deck.name,
-                deck_title(deck),
-                html if html in names else None,
-                pdf if pdf in names else None,
-                status,
-                state,
-            )
-        )
-    (staging / "index.html").write_text(index_html(entries), encoding="utf-8")
 
 
 def _stage_image(deck: Deck, image: str, staging: Path) -> None:

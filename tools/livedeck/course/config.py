@@ -3,8 +3,8 @@
 
 Deck keys (prompt, user, host, timeout, images, setup, ...) are the `livedeck:` keys of a deck's
 front matter, checked by the same code (frontmatter.settings) with errors at the config's own
-file:line; a deck's front matter overrides them key by key. Course keys say where course things
-are: `themes` (theme folders), `files_root` (what `files:` sources are relative to),
+file:line; a deck's front matter overrides them key by key. Course keys: `title` (of the
+course book), `themes` (theme folders), `files_root` (what `files:` sources are relative to),
 `secrets_file`, and `order` (the decks' order in a build and in the book).
 """
 
@@ -27,7 +27,7 @@ from livedeck.model import Settings
 
 FILE = "livedeck.yaml"
 PYPROJECT = "pyproject.toml"
-COURSE_KEYS = ("order", "themes", "files_root", "secrets_file")
+COURSE_KEYS = ("title", "order", "themes", "files_root", "secrets_file")
 # A deck's own business: a course-wide value would make every deck wait for itself.
 DECK_ONLY = frozenset({"after"})
 
@@ -38,6 +38,7 @@ class Course:
 
     root: Path
     source: Path | None = None  # livedeck.yaml or pyproject.toml; None: no config found
+    title: str | None = None  # the course book's title (default: the folder's name)
     defaults: Mapping[str, Any] = field(default_factory=dict)  # deck `livedeck:` keys
     order: tuple[str, ...] = ()  # deck names (file names without .md)
     themes: tuple[Path, ...] = ()
@@ -114,9 +115,13 @@ def parse_course(data: Mapping[str, Any], path: Path, lines: Sequence[str]) -> C
         twice = next(n for n in order if order.count(n) > 1)
         raise DeckError(path, at("order"), f"order: {twice!r} is listed twice")
     themes = tuple(root / p for p in _names(data.get("themes", []), path, at("themes"), "themes"))
+    title = data.get("title")
+    if title is not None and not (isinstance(title, str) and title.strip()):
+        raise DeckError(path, at("title"), "title is the course's name, a line of text")
     return Course(
         root=root,
         source=path,
+        title=title,
         defaults=defaults,
         order=tuple(order),
         themes=themes,
