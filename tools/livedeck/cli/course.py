@@ -10,6 +10,7 @@ from livedeck.cli.common import Verbs, say, show_progress, verb
 
 if TYPE_CHECKING:
     from livedeck.run import Progress
+    from livedeck.run.lab import LabFactory
 
 
 def add(verbs: Verbs) -> None:
@@ -87,3 +88,18 @@ def progress_for(jobs: int) -> Progress:
         say(f"  {where}  $ {shown}  ({outcome.duration:.1f} s){status}")
 
     return named
+
+
+def course_labs(path: Path, start_lab: LabFactory) -> LabFactory:
+    """Labs for `present`: a deck with `after:` starts from the earlier deck's state."""
+    from livedeck.build import run_on_lab
+    from livedeck.course.schedule import labs_for
+    from livedeck.course.snapshot import lab_salt
+    from livedeck.deck import load_deck
+
+    deck = load_deck(path)
+    if deck.settings.after is not None:
+        say(f"livedeck: {path} continues {deck.settings.after}: its lab starts from that state")
+    return labs_for(
+        deck, start_lab, lambda d, labs: run_on_lab(d, labs, None, None), lambda: lab_salt(None)
+    )

@@ -81,6 +81,20 @@ def run_course(
     return [results[todo.index(p)] for p in chains.given]
 
 
+def labs_for(
+    deck: Deck,
+    start_lab: LabFactory,
+    run_only: Callable[[Deck, LabFactory], object],
+    salt: Callable[[], str],
+) -> LabFactory:
+    """The labs a deck runs on outside a build (watch, present): with `after:`, labs that
+    start from the earlier deck's kept state, which is made first (running the decks before
+    it) if it is not kept yet."""
+    if deck.settings.after is None:
+        return start_lab
+    return run_course([deck], lambda _, labs: labs, start_lab, run_only=run_only, salt=salt)[0]
+
+
 def _ignore(run: Callable[[Deck, LabFactory], object]) -> Callable[[Deck, LabFactory], Any]:
     return lambda deck, labs: run(deck, labs)
 
