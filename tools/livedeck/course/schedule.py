@@ -5,6 +5,7 @@ whatever order the labs finished in, so the outputs are those of a serial build.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -26,6 +27,10 @@ MAX_JOBS = 8
 
 
 _current = threading.local()
+# Labs started by decks running on worker threads: Ctrl-C closes them from the main thread, so
+# their runs end at once instead of the build waiting minutes for their last commands.
+_opened: set[_OwnLab] = set()
+_opened_lock = threading.Lock()
 
 
 def current_deck() -> Deck | None:
@@ -143,15 +148,14 @@ class _Labs:
         if self._parent is not None:
             spec = replace(spec, snapshot=self._parent.volume)
         lab = self._start(spec)
+        own = _OwnLab(lab, None if self._keep is None else lambda: self._take(lab, spec.user))
         try:
             if self._parent is not None:
                 snapshot.start_from(self._parent, lab)
         except BaseException:
-            lab.close()
+            own.abort()
             raise
-        if self._keep is None:
-            return lab
-        return _KeptLab(lab, lambda: self._take(lab, spec.user))
+        return own
 
     def _take(self, lab: Lab, user: str) -> None:
         if self._keep is not None:
@@ -163,13 +167,16 @@ class _Labs:
         snapshot.commit(self._keep, self._taken)
 
 
-class _KeptLab:
-    """A lab whose state is kept before it closes."""
+class _OwnLab:
+    """A lab of a deck's run: its state kept before it closes (`before_close`), and known to
+    the build until then, so that Ctrl-C can close it from the main thread."""
 
-    def __init__(self, lab: Lab, before_close: Callable[[], None]) -> None:
+    def __init__(self, lab: Lab, before_close: Callable[[], None] | None) -> None:
         self._lab = lab
         self._before_close = before_close
         self.spec = lab.spec
+        with _opened_lock:
+            _opened.add(self)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._lab, name)
@@ -185,9 +192,16 @@ class _KeptLab:
 
     def close(self) -> None:
         try:
-            self._before_close()
+            if self._before_close is not None:
+                self._before_close()
         finally:
-            self._lab.close()
+            self.abort()
+
+    def abort(self) -> None:
+        """Close the lab, keeping nothing."""
+        with _opened_lock:
+            _opened.discard(self)
+        self._lab.close()
 
 
 def _run(
@@ -201,7 +215,8 @@ def _run(
             done[path] = tasks[path]()
         return [done[p] for p in order]
     running: dict[Future[R], Path] = {}
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="livedeck-lab") as pool:
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="livedeck-lab")
+    try:
         pending = list(order)
         while pending or running:
             ready = [p for p in pending if waits.get(p) is None or waits[p] in done]
@@ -219,9 +234,23 @@ def _run(
                     done[path] = future.result()
                 else:
                     failed[path] = error
+    except BaseException:  # Ctrl-C, SIGTERM: end the runs beside this one now
+        pool.shutdown(wait=False, cancel_futures=True)
+        _close_open_labs()
+        raise
+    pool.shutdown(wait=True)
     if failed:
         raise failed[min(failed, key=order.index)]
     return [done[p] for p in order]
+
+
+def _close_open_labs() -> None:
+    with _opened_lock:
+        labs = list(_opened)
+        _opened.clear()
+    for lab in labs:
+        with contextlib.suppress(Exception):
+            lab.abort()
 
 
 def _serial(order: list[Path], waits: dict[Path, Path]) -> list[Path]:
