@@ -74,6 +74,19 @@ def test_a_changed_earlier_deck_changes_every_key_after_it(tmp_path: Path) -> No
     assert resolve(decks, load_deck).keys("another lab") != after
 
 
+def test_a_changed_course_file_changes_the_key(tmp_path: Path) -> None:
+    (tmp_path / "ch01").mkdir()
+    (tmp_path / "ch01" / "app.py").write_text("print(1)\n", encoding="utf-8")
+    path = write(tmp_path, "one", None, "ls ~/ch01")
+    path.write_text(
+        path.read_text().replace("marp: true\n", "marp: true\nlivedeck:\n  files: {ch01: ~/ch01}\n")
+    )
+    decks = [load_deck(path)]
+    before = resolve(decks, load_deck).keys("lab")
+    (tmp_path / "ch01" / "app.py").write_text("print(2)\n", encoding="utf-8")
+    assert resolve(decks, load_deck).keys("lab") != before
+
+
 def test_the_schedule_waits_for_the_earlier_deck_and_keeps_the_order() -> None:
     started: list[str] = []
     names = ["a", "b", "c", "d"]

@@ -35,14 +35,16 @@ class Chains:
 
     def keys(self, salt: str) -> dict[Path, str]:
         """A key per deck that changes with its text, its settings (course defaults included),
-        every deck before it, and `salt` (the lab image, the image source)."""
+        the course files it copies into the lab, every deck before it, and `salt` (the lab
+        image, the image source)."""
         keys: dict[Path, str] = {}
         for deck in self.decks:
             for path in self.chain(deck):
                 if path not in keys:
                     parent = keys.get(self.after[path], "") if path in self.after else ""
                     seen = self.decks[path]
-                    text = "\0".join((parent, salt, seen.text, repr(seen.settings)))
+                    files = _files_digest(seen)
+                    text = "\0".join((parent, salt, seen.text, repr(seen.settings), files))
                     keys[path] = hashlib.sha256(text.encode()).hexdigest()[:16]
         return keys
 
@@ -91,6 +93,18 @@ def _no_cycle(deck: Deck, after: Mapping[Path, Path], decks: Mapping[Path, Deck]
                 hint="a deck starts from the end of an earlier one: remove one `after:`",
             )
         seen.append(nxt)
+
+
+def _files_digest(deck: Deck) -> str:
+    """What the deck's `files:` hold: names and bytes of every file, folders walked in order."""
+    digest = hashlib.sha256()
+    for source, target in deck.settings.files:
+        root = deck.path.parent / source
+        found = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+        for path in found:
+            digest.update(f"{target}\0{path.relative_to(root) if root.is_dir() else ''}\0".encode())
+            digest.update(path.read_bytes() if path.is_file() else b"missing")
+    return digest.hexdigest()
 
 
 def _line(deck: Deck) -> int:
