@@ -7,7 +7,6 @@ import errno
 import os
 import shutil
 import time
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -17,7 +16,7 @@ from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
 from livedeck.course.book import write_book
-from livedeck.course.config import in_order
+from livedeck.course.config import folder_decks
 from livedeck.course.schedule import run_course
 from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck, parse_deck
@@ -82,9 +81,7 @@ def find_decks(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(
-                in_order(path, [p for p in path.glob("*.md") if p.name.lower() != "readme.md"])
-            )
+            found.extend(folder_decks(path))
         elif path.is_file():
             found.append(path)
         else:
@@ -165,12 +162,9 @@ def build(
             )
             made = _publish_documents(decks, staged, options.formats, staging)
             if options.formats:
-                overflows = Counter(o.path for o in built.overflows)
                 names = {p.name for p in published} | made
                 whole = any(p.is_dir() for p in paths)  # a folder is a course: one PDF of it
-                write_book(
-                    decks, results, overflows, names, staging, options.formats, themes, whole=whole
-                )
+                write_book(decks, results, built.overflows, names, staging, options, themes, whole)
             told = None if waiting is None else lambda: waiting(options.out_dir)
             with reap.folder_lock(options.out_dir, told):
                 # Records first: they need room, the moves (renames) do not, so a full disk

@@ -9,9 +9,11 @@ import math
 import os
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pypdf import PdfReader, PdfWriter
 
@@ -20,6 +22,7 @@ from livedeck.errors import PublishError
 from livedeck.index import DeckEntry, State, deck_title, index_html
 from livedeck.marp import find_chromium, marp_environment, scratch_dir
 from livedeck.model import Deck
+from livedeck.overflow import Overflow
 from livedeck.publish import publish
 from livedeck.results import DeckResult
 
@@ -102,19 +105,27 @@ def contents_pages(count: int) -> int:
     return max(1, math.ceil(count / ROWS))
 
 
+class Formats(Protocol):
+    """The build's options, of which the book reads the formats."""
+
+    @property
+    def formats(self) -> tuple[str, ...]: ...
+
+
 def write_book(
     decks: Sequence[Deck],
     results: Sequence[DeckResult],
-    overflows: Mapping[Path, int],
+    overflowing: Sequence[Overflow],
     made: set[str],
     staging: Path,
-    formats: Sequence[str],
+    options: Formats,
     themes: Sequence[Path] = (),
-    *,
     whole: bool = True,
 ) -> None:
-    """index.html, and (`whole`, with PDF) course.pdf into staging, beside the decks' outputs."""
-    listed = entries(decks, results, overflows, made)
+    """index.html, and (`whole`, with PDF) course.pdf into staging, beside the decks' outputs
+    (`made`: their names)."""
+    formats = options.formats
+    listed = entries(decks, results, Counter(o.path for o in overflowing), made)
     course = find_course(decks[0].path) if decks else None
     title = course.title if course is not None and course.title else _folder_title(decks)
     book = BOOK if whole and "pdf" in formats and decks else None

@@ -214,9 +214,10 @@ def course_files(course: Course, own: Any, settings: Settings) -> Settings:
     return replace(settings, files=tuple((str(base / s), t) for s, t in settings.files))
 
 
-def in_order(folder: Path, decks: Sequence[Path]) -> list[Path]:
-    """A folder's decks in its course's `order` (the ones it does not list after, by name);
-    a name in `order` that is no deck of the folder is an error at its line."""
+def folder_decks(folder: Path) -> list[Path]:
+    """A folder's decks (its *.md files but README.md) in its course's `order`, the ones it
+    does not list after, by name; a name in `order` that is no deck there is an error."""
+    decks = [p for p in folder.glob("*.md") if p.name.lower() != "readme.md"]
     course = find_course(folder / FILE)
     if not course.order or course.root.resolve() != folder.absolute().resolve():
         return sorted(decks)
