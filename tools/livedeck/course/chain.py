@@ -115,4 +115,4 @@ def _missing(name: str, folder: Path) -> str:
     names = sorted(p.stem for p in folder.glob("*.md"))
     close = difflib.get_close_matches(name, names, n=1)
     guess = f" Did you mean {close[0]!r}?" if close else ""
-    return f"after: no deck {name!r} in {folder}.{guess}"
+    return f"after: no deck {name!r} ({name}.md) in {folder.resolve()}.{guess}"
