@@ -147,6 +147,9 @@ class _Labs:
     def __call__(self, spec: LabSpec) -> Lab:
         if self._parent is not None:
             spec = replace(spec, snapshot=self._parent.volume)
+        if self._keep is not None:
+            snapshot.prepare(self._keep)
+            spec = replace(spec, keep_data=self._keep.volume)
         lab = self._start(spec)
         own = _OwnLab(lab, None if self._keep is None else lambda: self._take(lab, spec.user))
         try:

@@ -1,8 +1,8 @@
 """Lab states a later deck starts from (`after:`): taken at the end of a deck's run, kept under
 a key that changes with every deck of the chain, and put into a new lab.
 
-A state is the lab's /var/lib/docker (images, containers, volumes, networks) kept in a volume
-of the host engine (run/states.py copies it disk to disk), the lab user's home kept as a tar on
+A state is the lab's /var/lib/docker (images, containers, volumes, networks) in a volume of the
+host engine (run/states.py), the lab user's home kept as a tar on
 this machine, and the containers that were running, which are started again in the new lab.
 A changed deck gives every state after it a new key: the old states are never used again, and
 the next take of that deck removes them.
@@ -93,10 +93,23 @@ def kept(state: State) -> bool:
         host.close()
 
 
+def prepare(state: State) -> None:
+    """Before the lab of a deck whose end is kept starts: an empty volume for its Docker data
+    (the lab is started with LabSpec.keep_data); older states of the same deck (other keys:
+    it or an earlier deck changed) are removed."""
+    state.folder.mkdir(parents=True, exist_ok=True)
+    state.meta.unlink(missing_ok=True)  # incomplete until commit()
+    host = host_client()
+    try:
+        _forget_others(host, state)
+        states.new_volume(host, state.volume, {f"{lab_names().label}.state": state.deck})
+    finally:
+        host.close()
+
+
 def take(lab: Lab, user: str, state: State) -> dict[str, Any]:
-    """Keep the end of a deck's run: its Docker data and the user's home; what commit() needs
-    to complete the state. Older states of the same deck (other keys: it or an earlier deck
-    changed) are removed."""
+    """At the end of a deck's run, on a lab started with the state's volume: the user's home
+    and the running containers; what commit() writes once the deck succeeded."""
     name, inner = getattr(lab, "name", None), lab.docker()
     if name is None or inner is None:
         raise LabError(
@@ -106,14 +119,9 @@ def take(lab: Lab, user: str, state: State) -> dict[str, Any]:
     with docker_errors("could not list the lab's running containers"):
         running = [c.id for c in inner.containers.list()]
     home = _home(lab, user)
-    lab.exec_root(["sync"])
-    state.folder.mkdir(parents=True, exist_ok=True)
-    state.meta.unlink(missing_ok=True)  # incomplete until commit()
+    lab.exec_root(["sync"])  # the volume is left as the engine had it when the lab goes
     host = host_client()
     try:
-        _forget_others(host, state)
-        labels = {f"{lab_names().label}.state": state.deck}
-        states.save_data(host, name, state.volume, labels)
         archive = states.save_folder(host, name, home)
     finally:
         host.close()

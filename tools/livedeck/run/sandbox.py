@@ -348,7 +348,8 @@ def _create_container(
         cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         mounts=[
-            Mount("/var/lib/docker", None, type="volume"),  # anonymous: removed with the lab
+            # Anonymous: removed with the lab; a named one (spec.keep_data) outlives it.
+            Mount("/var/lib/docker", spec.keep_data, type="volume"),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             Mount(RUN_DIR, str(run_dir), type="bind"),
             *(

@@ -1,10 +1,12 @@
 """A lab's Docker data kept in a volume of the host engine, and put into another lab.
 
-The copy runs in a short-lived helper container of the lab image on the host engine, disk to
-disk (`cp -a` keeps the overlay2 layers' whiteouts and trusted.* xattrs, for which the helper
-gets CAP_SYS_ADMIN): a 200 MB state copies in about a second, where streaming it through the
-API as a tar took 20 s each way. Only the Docker API is used; nothing of this machine is
-mounted into a container.
+A lab whose end is kept holds its /var/lib/docker in a named volume from the start
+(LabSpec.keep_data), which stays when the lab is removed: keeping it copies nothing. A lab that
+starts from it gets a copy, so the kept state stays as it was for the next one. The copy runs
+in a short-lived helper container of the lab image on the host engine, disk to disk (`cp -a`
+keeps the overlay2 layers' whiteouts and trusted.* xattrs, for which the helper gets
+CAP_SYS_ADMIN); streaming 200 MB through the API as a tar took 20 s. Only the Docker API is
+used; nothing of this machine is mounted into a container.
 """
 
 from __future__ import annotations
@@ -23,18 +25,12 @@ DATA = "/var/lib/docker"
 KEPT = "/kept"  # where the helper sees the kept state's volume
 
 
-def save_data(host: Any, lab: str, volume: str, labels: dict[str, str]) -> None:
-    """Copy a lab's /var/lib/docker into a new volume `volume` (replacing one of that name)."""
+def new_volume(host: Any, volume: str, labels: dict[str, str]) -> None:
+    """An empty volume `volume` (replacing one of that name)."""
     with docker_errors(f"could not make the volume {volume}"):
         with _suppress_missing():
             host.volumes.get(volume).remove(force=True)
         host.volumes.create(volume, labels=labels)
-    try:
-        _copy(host, f"{DATA}/.", f"{KEPT}/", volumes_from=lab, volume=volume)
-    except BaseException:
-        with _suppress_missing():
-            host.volumes.get(volume).remove(force=True)
-        raise
 
 
 def load_data(host: Any, lab: str, volume: str) -> None:
