@@ -119,7 +119,6 @@ def take(lab: Lab, user: str, state: State) -> dict[str, Any]:
     with docker_errors("could not list the lab's running containers"):
         running = [c.id for c in inner.containers.list()]
     home = _home(lab, user)
-    lab.exec_root(["sync"])  # the volume is left as the engine had it when the lab goes
     host = host_client()
     try:
         archive = states.save_folder(host, name, home)
