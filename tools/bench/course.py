@@ -4,11 +4,12 @@ the same build run serially (-j 1), side by side.
     .venv/bin/python tools/bench/course.py [--jobs 2] [--rounds 1] [--format html]
 
 Each round builds the course serially, then with --jobs, on fresh labs each time and with no
-kept lab state (every chain's states are taken again in both builds). The first serial build
-writes the records; every later build must tell the same story, so its Markdown and HTML must
+kept lab state (every chain's states are taken again in both builds). A first build writes the
+records; every later build must tell the same story, so its Markdown and HTML must
 be byte for byte those of the first: the benchmark checks that. Prints each side's times and
 the ratio parallel/serial (target <= 0.6). Labs use a label, network and state folder of their
-own, removed at the end. Ratios, not absolute times: the machines here are noisy.
+own, removed at the end. Ratios, not absolute times: the machines here are noisy (the load
+average is printed with the ratio).
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ def main() -> int:
         folder.mkdir()
         (folder / ".git").mkdir()  # the course's root: no config of a folder above applies
         course(folder)
-        first = timed(folder, scratch / "first", 1, formats)
-        print(f"first serial build (writes the records): {first:.1f} s")
+        first = timed(folder, scratch / "first", args.jobs, formats)
+        print(f"first build (-j {args.jobs}, writes the records): {first:.1f} s")
         reference = outputs(scratch / "first")
         serial, parallel = [], []
         for round_ in range(args.rounds):
