@@ -213,7 +213,7 @@ def _run(
     """Run tasks `jobs` at a time, each after the one it waits for; results in `order`."""
     done: dict[Path, R] = {}
     failed: dict[Path, BaseException] = {}
-    if jobs <= 1:
+    if jobs <= 1 or len(order) <= 1:  # on this thread: Ctrl-C reaches the run directly
         for path in _serial(order, waits):
             done[path] = tasks[path]()
         return [done[p] for p in order]
