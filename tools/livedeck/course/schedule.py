@@ -217,12 +217,14 @@ def _run(
         for path in _serial(order, waits):
             done[path] = tasks[path]()
         return [done[p] for p in order]
+    after_it = {p: _waiting_on(p, waits) for p in order}
     running: dict[Future[R], Path] = {}
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="livedeck-lab")
     try:
         pending = list(order)
         while pending or running:
             ready = [p for p in pending if waits.get(p) is None or waits[p] in done]
+            ready.sort(key=lambda p: -after_it[p])  # long chains first: they end the build
             while ready and len(running) < jobs and not failed:
                 path = ready.pop(0)
                 pending.remove(path)
@@ -245,6 +247,12 @@ def _run(
     if failed:
         raise failed[min(failed, key=order.index)]
     return [done[p] for p in order]
+
+
+def _waiting_on(path: Path, waits: dict[Path, Path]) -> int:
+    """How many decks wait, directly or further down the chain, for this one."""
+    children = [p for p, parent in waits.items() if parent == path]
+    return sum(1 + _waiting_on(child, waits) for child in children)
 
 
 def _close_open_labs() -> None:
