@@ -14,7 +14,8 @@ from livedeck.course.chain import resolve
 from livedeck.course.schedule import _run, default_jobs
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError
-from livedeck.run.lab import Lab, LabSpec
+from livedeck.model import Deck
+from livedeck.run.lab import Lab, LabFactory, LabSpec
 from livedeck.run.labs import lab_names
 from livedeck.run.sandbox import start_sandbox
 
@@ -190,3 +191,74 @@ def test_without_after_the_deck_starts_from_an_empty_lab(tmp_path: Path, kept_st
     )
     assert built.decks[0].transcript is not None
     assert built.decks[0].transcript.results[0].screen == ()
+
+
+class FakeLab:
+    """A lab for planning tests: nothing runs, closing is all it does."""
+
+    def __init__(self, spec: LabSpec) -> None:
+        self.spec = spec
+
+    def close(self) -> None:
+        pass
+
+
+def test_only_states_not_kept_are_made_and_each_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from livedeck.course import schedule, snapshot
+
+    write(tmp_path, "one", None, "true")
+    write(tmp_path, "two", "one", "true")
+    write(tmp_path, "three", "two", "true")
+    write(tmp_path, "four", "two", "true")
+    kept: set[str] = set()
+    events: list[str] = []
+    monkeypatch.setattr(snapshot, "kept", lambda state: state.deck in kept)
+    monkeypatch.setattr(snapshot, "prepare", lambda state: None)
+    monkeypatch.setattr(snapshot, "take", lambda lab, user, state: {"deck": state.deck})
+    monkeypatch.setattr(snapshot, "commit", lambda state, meta: kept.add(state.deck))
+    monkeypatch.setattr(snapshot, "start_from", lambda state, lab: None)
+    monkeypatch.setattr(snapshot, "forget", lambda state: None)
+
+    def obtain(deck: Deck, labs: LabFactory) -> str:
+        lab = labs(LabSpec())
+        events.append(f"{deck.name} from {lab.spec.snapshot is not None}")
+        lab.close()
+        return deck.name
+
+    def run_only(deck: Deck, labs: LabFactory) -> None:
+        obtain(deck, labs)
+
+    decks = [load_deck(tmp_path / f"{n}.md") for n in ("three", "four")]
+    for jobs in (1, 2):
+        kept.clear()
+        events.clear()
+        found = schedule.run_course(
+            decks, obtain, FakeLab, jobs=jobs, run_only=run_only, salt=lambda: "lab"
+        )
+        assert found == ["three", "four"]
+        assert sorted(events) == [
+            "four from True",
+            "one from False",
+            "three from True",
+            "two from True",
+        ]
+        assert (
+            events.index("one from False")
+            < events.index("two from True")
+            < events.index("three from True")
+        )
+        assert len(kept) == 2  # one and two: kept once, though two decks start from two
+        events.clear()
+        schedule.run_course(
+            decks, obtain, FakeLab, jobs=jobs, run_only=run_only, salt=lambda: "lab"
+        )
+        assert sorted(events) == ["four from True", "three from True"]  # the chain is not run again
+        one = next(iter(k for k in kept if k == snapshot.state_for(tmp_path / "one.md", "x").deck))
+        kept.discard(one)  # the first deck's state is gone; the second's is still kept
+        events.clear()
+        schedule.run_course(
+            decks, obtain, FakeLab, jobs=jobs, run_only=run_only, salt=lambda: "lab"
+        )
+        assert sorted(events) == ["four from True", "three from True"]

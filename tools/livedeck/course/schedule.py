@@ -66,14 +66,21 @@ def run_course(
         return _run(tasks, {}, [d.path for d in decks], jobs)
     keys = chains.keys(salt())
     states = {p: snapshot.state_for(p, keys[p]) for p in chains.decks}
-    needed = chains.needed()
-    wanted = {p for p in needed if not snapshot.kept(states[p])}
-    todo = list(chains.given)
-    for path in sorted(wanted, key=lambda p: len(chains.chain(p))):
+    # The states the decks to run start from; one not kept is made by running its deck, which
+    # may need the state before it in turn.
+    todo, wanted = list(chains.given), set()
+    parents = [chains.after[p] for p in todo if p in chains.after]
+    while parents:
+        path = parents.pop()
+        if path in wanted or snapshot.kept(states[path]):
+            continue
+        wanted.add(path)
         if path not in todo:
             if run_only is None:
                 raise LabError(f"{path}: its end state is needed and this lab cannot make it")
             todo.append(path)
+            if path in chains.after:
+                parents.append(chains.after[path])
     tasks = {}
     for path in todo:
         deck = chains.decks[path]
@@ -81,7 +88,7 @@ def run_course(
         parent = states[chains.after[path]] if path in chains.after else None
         keep = states[path] if path in wanted else None
         tasks[path] = _task(deck, work, start_lab, parent, keep)
-    waits = {p: chains.after[p] for p in todo if p in chains.after and chains.after[p] in tasks}
+    waits = {p: chains.after[p] for p in todo if p in chains.after and chains.after[p] in wanted}
     results = _run(tasks, waits, todo, jobs)
     return [results[todo.index(p)] for p in chains.given]
 
