@@ -128,14 +128,16 @@ def write_book(
     listed = entries(decks, results, Counter(o.path for o in overflowing), made)
     course = find_course(decks[0].path) if decks else None
     title = course.title if course is not None and course.title else _folder_title(decks)
-    book = BOOK if whole and "pdf" in formats and decks else None
+    names = {d.name for d in decks}  # a deck named `course` keeps its own course.pdf
+    free = next((n for n in (BOOK, "course-book.pdf", "_course.pdf") if n[:-4] not in names), None)
+    book = free if whole and "pdf" in formats and decks else None
     if book is not None:
         scratch = scratch_dir()
         try:
             pdfs = [_pdf_of(d, staging, scratch) for d in decks]
             bound = [(e, p) for e, p in zip(listed, pdfs, strict=True) if p is not None]
             _bind(
-                title, [e for e, _ in bound], [p for _, p in bound], staging / BOOK, scratch, themes
+                title, [e for e, _ in bound], [p for _, p in bound], staging / book, scratch, themes
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
