@@ -137,11 +137,15 @@ def main() -> int:
                     raise SystemExit(f"{side}: outputs differ from the first build's")
             print(
                 f"round {round_ + 1}: serial {serial[-1]:.1f} s,"
-                f" -j {args.jobs} {parallel[-1]:.1f} s"
+                f" -j {args.jobs} {parallel[-1]:.1f} s (load average {os.getloadavg()[0]:.1f})",
+                flush=True,
             )
         ratio = statistics.median(parallel) / statistics.median(serial)
+        best = min(parallel) / min(serial)
+        each = ", ".join(f"{p / s:.2f}" for p, s in zip(parallel, serial, strict=True))
+        print(f"ratio of each round: {each}; of the best times: {best:.2f}")
         print(f"outputs identical: {len(reference)} files (Markdown, HTML) in every build")
-        print(f"ratio -j {args.jobs}/serial: {ratio:.2f} (target <= 0.60)")
+        print(f"ratio -j {args.jobs}/serial of the medians: {ratio:.2f} (target <= 0.60)")
         print(f"cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}")
     finally:
         forget_states()
