@@ -349,8 +349,14 @@ def _create_container(
         cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         mounts=[
-            # Anonymous: removed with the lab; a named one (spec.keep_data) outlives it.
-            Mount("/var/lib/docker", spec.keep_data, type="volume"),
+            # Anonymous and labelled (a leftover can be told as a lab's): removed with the lab;
+            # a named one (spec.keep_data, made beforehand) outlives it.
+            Mount(
+                "/var/lib/docker",
+                spec.keep_data,
+                type="volume",
+                labels=None if spec.keep_data else {names.label: "lab"},
+            ),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             Mount(RUN_DIR, str(run_dir), type="bind"),
             *(
