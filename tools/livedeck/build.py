@@ -15,11 +15,15 @@ from typing import Protocol
 from livedeck import fit, reap, record, secrets
 from livedeck.check import Change, check_asserts, compare
 from livedeck.context import run_plan
+from livedeck.course.book import write_book
+from livedeck.course.config import folder_decks
+from livedeck.course.schedule import run_course
+from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
 from livedeck.errors import DeckError, LabError, LivedeckError, OutputError, RecordError
 from livedeck.images.sources import MIRROR, Choice, ImageSource, for_deck
-from livedeck.index import DeckEntry, deck_status, deck_title, index_html
+from livedeck.index import deck_title
 from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
@@ -55,6 +59,7 @@ class BuildOptions:
     keep_going: bool = False  # run every command; report every failure at the end
     images: Choice | None = None  # the run's image source (a deck's front matter may override)
     sources: Mapping[Path, ImageSource] = field(default_factory=dict)  # per deck, over `images`
+    jobs: int = 1  # labs at once (decks of one `after:` chain run one after another)
 
 
 @dataclass
@@ -77,7 +82,7 @@ def find_decks(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.glob("*.md") if p.name.lower() != "readme.md"))
+            found.extend(folder_decks(path))
         elif path.is_file():
             found.append(path)
         else:
@@ -123,7 +128,16 @@ def build(
     try:
         if options.formats:
             measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
-        results = [_obtain(deck, start_lab, progress, options, on_deck) for deck in decks]
+        results = run_course(
+            decks,
+            lambda deck, labs: _obtain(deck, labs, progress, options, on_deck),
+            start_lab,
+            jobs=options.jobs,
+            run_only=lambda d, labs: run_on_lab(
+                d, labs, None, options.timeout, images=options.images
+            ),
+            salt=None if options.offline else lambda: lab_salt(options.images),
+        )
         with writing(options.out_dir):
             transcripts = [_shown(r) for r in results]
             # Documents are staged apart: marp converts every Markdown file of the slides' folder.
@@ -149,7 +163,9 @@ def build(
             )
             made = _publish_documents(decks, staged, options.formats, staging)
             if options.formats:
-                _write_index(decks, [p.name for p in published] + sorted(made), built, staging)
+                names = {p.name for p in published} | made
+                whole = any(p.is_dir() for p in paths)  # a folder is a course: one PDF of it
+                write_book(decks, results, built.overflows, names, staging, options, themes, whole)
             told = None if waiting is None else lambda: waiting(options.out_dir)
             with reap.folder_lock(options.out_dir, told):
                 # Records first: they need room, the moves (renames) do not, so a full disk
@@ -194,6 +210,7 @@ def check(
     on_deck: Hooks | None = None,
     keep_going: bool = False,
     images: Choice | None = None,
+    jobs: int = 1,
 ) -> list[DeckResult]:
     """Run every deck on a fresh lab and compare with its record.
 
@@ -205,17 +222,26 @@ def check(
         preflight(deck)
     # Without --update every deck needs a record that fits: fail before minutes of running.
     recorded = [_previous(deck) if update else record.read(deck) for deck in decks]
-    found = []
-    for deck, old in zip(decks, recorded, strict=True):
+    old_of = dict(zip([d.path for d in decks], recorded, strict=True))
+
+    def one(deck: Deck, labs: LabFactory) -> DeckResult:
         if on_deck is not None:
             on_deck(deck)
         started = time.monotonic()
-        new = run_on_lab(deck, start_lab, progress, timeout, keep_going=keep_going, images=images)
-        result = _settle(deck, old, new, time.monotonic() - started, write=update)
+        new = run_on_lab(deck, labs, progress, timeout, keep_going=keep_going, images=images)
+        result = _settle(deck, old_of[deck.path], new, time.monotonic() - started, write=update)
         if result.written:
             record.write(deck, _shown(result))
-        found.append(result)
-    return found
+        return result
+
+    return run_course(
+        decks,
+        one,
+        start_lab,
+        jobs=jobs,
+        run_only=lambda d, labs: run_on_lab(d, labs, None, timeout, images=images),
+        salt=lambda: lab_salt(images),
+    )
 
 
 def _obtain(
@@ -443,29 +469,6 @@ def _publish_documents(
             os.replace(source, target)
     shutil.rmtree(pages, ignore_errors=True)
     return made
-
-
-def _write_index(
-    decks: Sequence[Deck], published: Sequence[str], built: Built, staging: Path
-) -> None:
-    names = set(published)
-    entries = []
-    for deck in decks:
-        count = sum(1 for o in built.overflows if o.path == deck.path)
-        changes = built.changes.get(deck.path)
-        status, state = deck_status(overflows=count, check=None if changes is None else not changes)
-        html, pdf = f"{deck.name}.html", f"{deck.name}.pdf"
-        entries.append(
-            DeckEntry(
-                deck.name,
-                deck_title(deck),
-                html if html in names else None,
-                pdf if pdf in names else None,
-                status,
-                state,
-            )
-        )
-    (staging / "index.html").write_text(index_html(entries), encoding="utf-8")
 
 
 def _stage_image(deck: Deck, image: str, staging: Path) -> None:

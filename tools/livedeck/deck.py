@@ -13,6 +13,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from livedeck import directives, frontmatter, shellsyntax
+from livedeck.course.config import Course, course_files, find_course, with_defaults
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
 from livedeck.paths import lab_path
@@ -71,14 +72,20 @@ def load_deck(path: Path) -> Deck:
             f"the deck is not UTF-8 text (byte {data[error.start]:#04x})",
             hint="save the deck as UTF-8 (Marp reads UTF-8 only)",
         ) from None
-    return parse_deck(text, path)
+    return parse_deck(text, path, find_course(path))
 
 
-def parse_deck(text: str, path: Path) -> Deck:
-    """Parse a Marp deck held in `text`; `path` only names it in errors and outputs."""
+def parse_deck(text: str, path: Path, course: Course | None = None) -> Deck:
+    """Parse a Marp deck held in `text`; `path` only names it in errors and outputs; `course`
+    gives the defaults its front matter overrides."""
     lines = text.split("\n")
     front, body_start = frontmatter.front_matter(lines, path)
-    settings = frontmatter.settings(front.get("livedeck"), path, lines)
+    own = front.get("livedeck")
+    if course is None:
+        settings = frontmatter.settings(own, path, lines)
+    else:
+        settings = frontmatter.settings(with_defaults(course, own), path, lines)
+        settings = course_files(course, own, settings)
     prompt = frontmatter.compile_prompt(settings.prompt, path, lines)
     shell = _Shell(root_user=settings.user == "root")
     slides, blocks, found, verbatim = _scan(lines, body_start, prompt, path, shell)

@@ -51,10 +51,17 @@ class DeckEntry:
 
 
 def index_html(
-    entries: Sequence[DeckEntry], *, title: str = "Decks", note: str = "", lang: str = "en"
+    entries: Sequence[DeckEntry],
+    *,
+    title: str = "Decks",
+    note: str = "",
+    lang: str = "en",
+    book: str | None = None,
 ) -> str:
-    """A small self-contained HTML page listing the decks, their outputs and status."""
+    """A small self-contained HTML page listing the decks, their outputs and status (and a
+    link to `book`, the whole course as one PDF)."""
     rows = "\n".join(_row(entry) for entry in entries)
+    whole = f"<p>{_link('The whole course as one PDF', book)}</p>\n" if book else ""
     if not entries:
         rows = '<tr><td colspan="3">No decks were built.</td></tr>'
     footer = f"<footer>{escape(note)}</footer>\n" if note else ""
@@ -68,7 +75,7 @@ def index_html(
 </head>
 <body>
 <h1>{escape(title)}</h1>
-<table>
+{whole}<table>
 <thead><tr><th>Deck</th><th>Slides</th><th>Status</th></tr></thead>
 <tbody>
 {rows}

@@ -21,6 +21,15 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 MARP_IN_REPO = Path("tools/marp/node_modules/.bin/marp")
+# marp-cli's npm folder with livedeck's Node scripts (tools/marp): the repo's, or one named by
+# LIVEDECK_MARP_DIR when livedeck runs from an installed wheel, which carries no node_modules.
+MARP_DIR_ENV = "LIVEDECK_MARP_DIR"
+
+
+def marp_folder(env: Mapping[str, str] = os.environ) -> Path:
+    """Where marp-cli, Chromium's driver, xterm.js and livedeck's Node scripts are installed."""
+    override = env.get(MARP_DIR_ENV)
+    return Path(override) if override else REPO_ROOT / "tools" / "marp"
 
 
 SETUP = "tools/setup/publish-deps.sh"
@@ -176,7 +185,7 @@ def check_tools(formats: Sequence[str], env: Mapping[str, str] = os.environ) -> 
 def find_marp(env: Mapping[str, str]) -> Path:
     """marp-cli from $LIVEDECK_MARP or the repo's pinned install; ToolMissing says how to fix."""
     override = env.get("LIVEDECK_MARP")
-    marp = Path(override) if override else REPO_ROOT / MARP_IN_REPO
+    marp = Path(override) if override else marp_folder(env) / "node_modules" / ".bin" / "marp"
     if not os.access(marp, os.X_OK):
         where = f"LIVEDECK_MARP={marp} is not" if override else f"{marp} is missing, so not"
         raise ToolMissing(

@@ -16,7 +16,6 @@ from typing import Any
 from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.marp import (
-    REPO_ROOT,
     Format,
     MarpRun,
     Runner,
@@ -24,12 +23,13 @@ from livedeck.marp import (
     find_chromium,
     find_marp,
     marp_environment,
+    marp_folder,
     marp_messages,
     run_marp,
 )
 from livedeck.overflow import CodeBox, SlideBox
 
-MEASURE_SCRIPT = REPO_ROOT / "tools" / "marp" / "measure.mjs"
+MEASURE_SCRIPT = marp_folder() / "measure.mjs"
 
 
 # The HTML that publish makes, without the presenter's JavaScript: one <section> per slide.

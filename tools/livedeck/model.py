@@ -125,6 +125,7 @@ class Settings:
     packages: tuple[str, ...] = ()  # Debian packages the lab has on top of its own tools
     secrets: tuple[str, ...] = ()  # secrets exported into the lab's shell by their names
     images: str | None = None  # image source: mirror, hub or a registry URL (livedeck.images)
+    after: str | None = None  # the deck whose lab state at its end this deck starts from
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from livedeck.course.config import find_course
 from livedeck.errors import DeckError
 from livedeck.model import Deck
 
@@ -21,7 +22,8 @@ REDACTED = "********"
 def values(deck: Deck, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
     """The value of every secret the deck's commands type; DeckError names a missing one."""
     found: dict[str, str] = {}
-    files = _files((deck.path.parent / FILE, Path.cwd() / FILE))
+    course = find_course(deck.path).secrets_file  # the course config's `secrets_file:`
+    files = _files((deck.path.parent / FILE, *((course,) if course else ()), Path.cwd() / FILE))
     wanted = [(name, _settings_line(deck)) for name in deck.settings.secrets]
     wanted += [(i.secret, c.line) for c in deck.commands for i in c.input if i.secret]
     for name, line in wanted:

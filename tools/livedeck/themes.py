@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from livedeck.course.config import find_course
 from livedeck.errors import DeckError, LivedeckError
 from livedeck.marp import REPO_ROOT
 from livedeck.model import Deck
@@ -29,9 +30,14 @@ _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 
 
 def theme_dirs_for(deck_path: Path) -> tuple[Path, ...]:
-    """Where a deck's themes are looked for: its own folder's `themes/`, then `slides/themes/`."""
+    """Where a deck's themes are looked for: its course's theme folders, its own folder's
+    `themes/`, then `slides/themes/`."""
     own = deck_path.absolute().parent / "themes"
-    return (own,) if own.resolve() == REPO_THEMES.resolve() else (own, REPO_THEMES)
+    course = find_course(deck_path).themes  # the course config's `themes:` come first
+    found = (
+        (*course, own) if own.resolve() == REPO_THEMES.resolve() else (*course, own, REPO_THEMES)
+    )
+    return tuple(dict.fromkeys(found))
 
 
 def theme_name(css: str) -> str | None:

@@ -26,17 +26,17 @@ from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.marp import (
     FORMATS,
-    REPO_ROOT,
     find_chromium,
     find_marp,
     marp_environment,
+    marp_folder,
     marp_messages,
     single_command,
 )
 from livedeck.measure import BARE_HTML, RENDER_FAILED, slide_box
 from livedeck.overflow import SlideBox
 
-WARM_SCRIPT = REPO_ROOT / "tools" / "marp" / "warm.mjs"
+WARM_SCRIPT = marp_folder() / "warm.mjs"
 
 
 class WarmMarp:

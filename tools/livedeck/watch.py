@@ -33,6 +33,8 @@ from livedeck.build import (
     run_on_lab,
     stage_deck,
 )
+from livedeck.course.schedule import labs_for
+from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck
 from livedeck.errors import LivedeckError, RecordError
 from livedeck.model import Deck
@@ -106,7 +108,13 @@ def rebuild(
     try:
         transcript, ran = record.read(deck), False
     except RecordError:
-        transcript = run_on_lab(deck, start_lab, None, options.timeout, options.columns)
+        labs = labs_for(
+            deck,
+            start_lab,
+            lambda d, own: run_on_lab(d, own, None, options.timeout, images=options.images),
+            lambda: lab_salt(options.images),
+        )
+        transcript = run_on_lab(deck, labs, None, options.timeout, options.columns)
         ran = True
     options.out_dir.mkdir(parents=True, exist_ok=True)
     staging = reap.owned_tempdir(STAGING, options.out_dir)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 
 from livedeck import __version__
-from livedeck.cli import labs, live, pipeline
+from livedeck.cli import course, labs, live, pipeline
 from livedeck.cli.common import EXIT_DECK as EXIT_DECK
 from livedeck.cli.common import EXIT_ENVIRONMENT as EXIT_ENVIRONMENT
 from livedeck.cli.common import EXIT_USAGE as EXIT_USAGE
@@ -31,6 +31,7 @@ examples:
   livedeck watch                      preview decks in the browser while writing them
   livedeck list --json                the decks, their outputs and images (for CI)
   livedeck present slides/docker-layers.md   run the deck's commands live in its slides
+  livedeck init slides/               write the course config for a folder of decks
   livedeck lab up                     start a lab to try commands by hand
   livedeck images add ubuntu:22.04    let every lab pull an image of this machine
   livedeck outdated --json            which decks' images changed upstream?
@@ -74,6 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     pipeline.add(verbs)
     live.add(verbs)
     labs.add(verbs)
+    course.add(verbs)
     return parser
 
 

@@ -115,11 +115,12 @@ def _watch(args: argparse.Namespace) -> int:
 def _present(args: argparse.Namespace) -> int:
     import threading
 
+    from livedeck.cli.course import course_labs
     from livedeck.present import open_show, present_in_browser
     from livedeck.present import terminal as in_terminal
 
     signal.signal(signal.SIGHUP, terminate)  # a closed terminal (or tmux) ends it cleanly too
-    start = None if args.offline else lab_factory(args.lab)
+    start = None if args.offline else course_labs(args.deck, lab_factory(args.lab))
     if start is not None:
         say(f"livedeck: starting the lab of {args.deck} and running its setup")
     show = open_show(args.deck, start, timeout=args.timeout)

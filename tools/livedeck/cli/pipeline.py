@@ -28,6 +28,7 @@ from livedeck.cli.common import (
     verb,
     waiting,
 )
+from livedeck.cli.course import jobs, progress_for
 from livedeck.errors import UsageError
 
 
@@ -63,6 +64,7 @@ def add(verbs: Verbs) -> None:
         action="store_true",
         help="record and show this run even where it tells the record's story (new IDs, dates)",
     )
+    jobs(build)
     build.add_argument("--strict", action="store_true", help="fail if a slide overflows")
     build.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     build.add_argument("-q", "--quiet", action="store_true", help="print errors only")
@@ -85,6 +87,7 @@ def add(verbs: Verbs) -> None:
     check.add_argument(
         "--timeout", type=seconds, help="seconds a command may run (deck default 120)"
     )
+    jobs(check)
     check.add_argument("-q", "--quiet", action="store_true", help="print errors and changes only")
     check.set_defaults(handler=_check)
     listing = verb(
@@ -155,8 +158,9 @@ def _build(args: argparse.Namespace) -> int:
         fresh=args.fresh,
         keep_going=args.keep_going,
         images=None if args.offline else image_choice(args),
+        jobs=args.jobs,
     )
-    progress = None if args.quiet or os.environ.get("CI") else show_progress  # quiet in CI logs
+    progress = None if args.quiet or os.environ.get("CI") else progress_for(args.jobs)
     on_deck = None if args.quiet else announce
     served = mirror_serves() if args.lab == "docker" else None
     built = build(args.paths, options, lab_factory(args.lab), progress, on_deck, waiting, served)
@@ -179,7 +183,7 @@ def _check(args: argparse.Namespace) -> int:
     from livedeck.check import report
     from livedeck.results import check_data
 
-    progress = None if args.quiet else show_progress
+    progress = None if args.quiet else progress_for(args.jobs)
     on_deck = None if args.quiet else announce
     found = check(
         args.paths,
@@ -190,6 +194,7 @@ def _check(args: argparse.Namespace) -> int:
         on_deck=on_deck,
         keep_going=args.keep_going,
         images=image_choice(args),
+        jobs=args.jobs,
     )
     changed = [result for result in found if result.changes]
     for result in changed:  # with --json, stdout holds the JSON alone

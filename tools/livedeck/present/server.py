@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from livedeck.errors import LivedeckError, ToolMissing
-from livedeck.marp import REPO_ROOT
+from livedeck.marp import marp_folder
 from livedeck.present.director import Director
 from livedeck.present.page import ASSETS, PRESENT_JS, BadAction, inject, read_action
 from livedeck.serve.policy import Policy, body_length
 from livedeck.serve.server import HOST, KEEPALIVE_SECONDS, LocalHandler, serve_in_background
 
-XTERM = REPO_ROOT / "tools/marp/node_modules/@xterm/xterm"
+XTERM = marp_folder() / "node_modules/@xterm/xterm"
 XTERM_FILES = {"xterm.js": XTERM / "lib/xterm.js", "xterm.css": XTERM / "css/xterm.css"}
 MAX_BODY = 64 * 1024
 

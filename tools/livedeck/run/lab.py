@@ -32,6 +32,12 @@ class LabSpec:
     rows: int = 50
     packages: tuple[str, ...] = ()  # Debian packages on top of the lab's own tools
     images: str = "mirror"  # where its `docker pull` gets images: mirror, hub, or a registry URL
+    # The Docker data to start from (a deck's `after:`): a volume run/states.py made, copied
+    # into the lab before its Docker engine starts. Only the Docker lab takes one.
+    snapshot: str | None = None
+    # A volume (made beforehand) to hold the lab's Docker data, left when the lab is removed:
+    # the end of a deck that others start from is kept without a copy.
+    keep_data: str | None = None
 
 
 class Channel(Protocol):

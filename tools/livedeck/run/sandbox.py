@@ -39,6 +39,7 @@ from livedeck.errors import LabError, RegistryError
 from livedeck.images import registry as registry_api
 from livedeck.images import store
 from livedeck.images.sources import ImageSource, LabRegistry, lab_registries, parse_source
+from livedeck.run import states
 from livedeck.run.engine import shares_files
 from livedeck.run.inner import InnerEngine
 from livedeck.run.lab import SHELL_ARGV, LabSpec, terminal_env
@@ -272,6 +273,8 @@ def start_sandbox(
                             image or names.lab_image,
                             keep=keep,
                         )
+                        if spec.snapshot:  # an earlier deck's Docker data, before the engine
+                            states.load_data(host, container.id, spec.snapshot)
                         container.start()
                 break
             except LabError as error:
@@ -356,8 +359,14 @@ def _create_container(
         cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         mounts=[
-            # Anonymous: removed with the lab; labelled, so a leftover can be told as a lab's.
-            Mount("/var/lib/docker", None, type="volume", labels={names.label: "lab"}),
+            # Anonymous and labelled (a leftover can be told as a lab's): removed with the lab;
+            # a named one (spec.keep_data, made beforehand) outlives it.
+            Mount(
+                "/var/lib/docker",
+                spec.keep_data,
+                type="volume",
+                labels=None if spec.keep_data else {names.label: "lab"},
+            ),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             *(storage_mount(r, names, shared=shared) for r in registries),
         ],
