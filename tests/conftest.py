@@ -104,3 +104,14 @@ def browser() -> Iterator[Browser]:
     chromium = Browser()
     yield chromium
     chromium.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The act runs of the workflows build a runner image (about 11 min on a new machine) and
+    run each job in it (minutes each): they run when asked for, not in every test run."""
+    if os.environ.get("LIVEDECK_TEST_WORKFLOWS") == "1":
+        return
+    skip = pytest.mark.skip(reason="the workflows under act: LIVEDECK_TEST_WORKFLOWS=1 runs them")
+    for item in items:
+        if item.get_closest_marker("workflows"):
+            item.add_marker(skip)

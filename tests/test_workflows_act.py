@@ -33,7 +33,7 @@ ACTIONS = {
     "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830",
 }
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.workflows]
 
 
 def _act_binary() -> str:
