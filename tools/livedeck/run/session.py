@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 
 from wcwidth import wcswidth
@@ -86,6 +86,10 @@ class SessionError(Exception):
     """The shell itself went away, never started, or lost livedeck's hooks."""
 
 
+class EchoError(SessionError):
+    """A secret was due at a prompt that would show it (the terminal echoes what is typed)."""
+
+
 class DriftError(SessionError):
     """What came back does not belong to the command just typed: never guess whose it is."""
 
@@ -142,6 +146,7 @@ class Session:
         self.in_program: str | None = None  # prompt of the program commands now go to
         self._settle_seen: tuple[int, ...] = ()  # the output a pause was last looked at
         self._inputs: list[str] = []  # lines still to type for the running command
+        self._hidden: Set[str] = frozenset()  # those of them typed only with echo off
         self._hook(replace_pid=None)
 
     @property
@@ -161,14 +166,18 @@ class Session:
         timeout: float,
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
+        *,
+        hidden: Set[str] = frozenset(),
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command.
 
-        `inputs` are lines typed, one at each pause, while the command waits for input.
+        `inputs` are lines typed, one at each pause, while the command waits for input; those
+        in `hidden` (secrets) only where the terminal does not echo them (else EchoError).
         """
         started = time.monotonic()
         deadline = started + timeout
         self._inputs = list(inputs)
+        self._hidden = hidden
         if self.in_program is None:
             lines, status, prompt, timed_out = self._type_to_shell(text, deadline, on_output)
         else:
@@ -225,7 +234,7 @@ class Session:
                 if data is not _SETTLED:
                     return self._hung(terminal, b"")
                 if self._inputs:
-                    self._send(self._inputs.pop(0))
+                    self._send_input()
                     continue
                 settled = self._settled(terminal)
                 if settled is not None:
@@ -284,7 +293,7 @@ class Session:
             data, marker = self._next_marker(deadline, terminal, keep, watch=True)
             if marker is not None or data is not _SETTLED or not self._inputs:
                 break
-            self._send(self._inputs.pop(0))
+            self._send_input()
         if marker is None and data is not _SETTLED:
             _, status, _, timed_out = self._hung(terminal, b"")
             return self._program_screen(bytes(raw), prompt, text, None), status, None, timed_out
@@ -547,6 +556,25 @@ class Session:
 
     def _send(self, text: str) -> None:
         self._channel.send(text.encode() + b"\n")
+
+    def _send_input(self) -> None:
+        """Type the next `input:` line; a secret only if the terminal will not show it."""
+        line = self._inputs.pop(0)
+        if line in self._hidden and self._echoes():
+            self._inputs.clear()
+            raise EchoError(
+                "the terminal echoes what is typed at this moment (no password prompt waits):"
+                " the value would show on the screen and could reach the shell's history"
+            )
+        self._send(line)
+
+    def _echoes(self) -> bool:
+        """The lab's terminal shows typed keys (or cannot be asked). A terminal in raw mode
+        (`docker exec -it` relays the keys to a program's own terminal) does not: what that
+        program echoes is redacted on the stream like any output."""
+        pid = self._shells[-1].pid
+        status, settings = self._lab.exec_root(["stty", "-a", "-F", f"/proc/{pid}/fd/0"])
+        return pid < 0 or status != 0 or "-echo" not in settings.split()
 
     def close(self) -> None:
         """End the shell."""
