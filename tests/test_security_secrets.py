@@ -310,7 +310,7 @@ def test_short_secrets_are_refused_before_a_lab_starts(
     host = docker.from_env()
     label = lab_namespace["LIVEDECK_LAB_LABEL"]
     assert host.containers.list(all=True, filters={"label": label}) == []
-    assert not (tmp_path / "build").exists()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and p.parent != slides]
 
 
 def test_an_input_secret_is_not_typed_where_the_terminal_echoes(tmp_path: Path) -> None:
@@ -325,7 +325,7 @@ def test_an_input_secret_is_not_typed_where_the_terminal_echoes(tmp_path: Path) 
         "build", str(deck), "--lab", "local", "--format", "none", value=value, cwd=tmp_path
     )
     assert done.returncode != 0
-    assert "echo.md:2: a secret of `input:` was not typed" in done.stderr
+    assert "echo.md:3: a secret of `input:` was not typed" in done.stderr
     assert not leaks(done.stdout + done.stderr + files_text(tmp_path), value)
 
 
