@@ -174,7 +174,16 @@ def test_a_build_shows_every_form_of_a_secret_nowhere(
     built: tuple[Path, str, subprocess.CompletedProcess[str]],
 ) -> None:
     folder, value, done = built
+    everything = {
+        "build/": files_text(folder / "build"),
+        "slides/ and the record": files_text(folder / "slides"),
+        "stdout (--json)": done.stdout,
+        "stderr": done.stderr,
+    }
+    found = {where: leaks(text, value) for where, text in everything.items()}
+    assert not any(found.values()), found
     assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)
     markdown = (folder / "build" / "forms.md").read_text(encoding="utf-8")
     # The commands did print the value: each of its forms stands hidden on the slides.
     for shown in (
@@ -186,15 +195,6 @@ def test_a_build_shows_every_form_of_a_secret_nowhere(
         assert shown in markdown
     assert markdown.count("********") >= 12
     assert "export" not in markdown  # nothing was typed to give the shell its secrets
-    everything = {
-        "build/": files_text(folder / "build"),
-        "slides/ and the record": files_text(folder / "slides"),
-        "stdout (--json)": done.stdout,
-        "stderr": done.stderr,
-    }
-    assert json.loads(done.stdout)
-    found = {where: leaks(text, value) for where, text in everything.items()}
-    assert not any(found.values()), found
 
 
 def test_present_streams_no_form_of_a_secret(
@@ -223,13 +223,13 @@ def test_present_streams_no_form_of_a_secret(
     finally:
         present.stop()
     streamed = output.decode("utf-8", errors="replace")
-    assert "plain: ********" in streamed  # the live output did carry the (hidden) value
     found = {
         "output events": leaks(streamed, value),
         "events": leaks("\n".join(seen), value),
         "messages": leaks("\n".join(present.lines), value),
     }
     assert not any(found.values()), found
+    assert "plain: ********" in streamed  # the live output did carry the (hidden) value
 
 
 def test_refresh_summarises_without_a_secret(
@@ -276,9 +276,9 @@ def test_a_failing_setup_shows_its_output_without_the_secret(
     done = livedeck(
         "build", "slides/setup.md", "--format", "none", "--json", value=value, cwd=tmp_path
     )
+    assert not leaks(done.stdout + done.stderr, value), done.stderr
     assert done.returncode != 0
     assert "setup command 1" in done.stderr and "/nowhere/********" in done.stderr
-    assert not leaks(done.stdout + done.stderr, value), done.stderr
 
     watch = Livedeck(
         "watch", str(slides), "--out", str(tmp_path / "build"), env={"APP_SECRET": value}
@@ -291,8 +291,8 @@ def test_a_failing_setup_shows_its_output_without_the_secret(
             state = events.get(timeout=180)
     finally:
         watch.stop()
-    assert "/nowhere/********" in state
     assert not leaks(state + "\n".join(watch.lines), value), state
+    assert "/nowhere/********" in state
 
 
 def test_short_secrets_are_refused_before_a_lab_starts(
