@@ -29,7 +29,6 @@ MIN_LENGTH = 8  # shorter values would hide ordinary words
 # What may sit between two characters of a value: line breaks, a terminal's escape sequences.
 _BREAK = rb"(?:\r?\n|\r|\x1b\[[0-9;?]{0,8}[@-~])"
 _GAP = _BREAK + b"{0,2}"
-_GAP_MAX = 2 * 12
 _PARTIAL_ESCAPE = re.compile(rb"\x1b(?:\[[0-9;?]{0,8})?\Z")
 _BREAKS = re.compile(_BREAK)
 
@@ -59,7 +58,8 @@ def _escaped(char: str) -> Unit:
 def _json(char: str) -> Unit:
     """A JSON or Go string (`docker inspect`, jq): \\uXXXX escapes, Go's for <, > and &."""
     escaped = json.dumps(char)[1:-1]
-    found = {escaped, json.dumps(char, ensure_ascii=False)[1:-1], escaped.upper()}
+    upper = re.sub(r"\\u([0-9a-f]{4})", lambda hex4: "\\u" + hex4.group(1).upper(), escaped)
+    found = {escaped, json.dumps(char, ensure_ascii=False)[1:-1], upper}
     if char in "<>&'/" or ord(char) > 0x7E:
         found |= {f"\\u{ord(char):04x}", f"\\u{ord(char):04X}"} if ord(char) < 0x10000 else set()
     found |= {"\\/"} if char == "/" else set()
@@ -172,7 +172,6 @@ class Redactor:
         ).union(b for units in self._sequences for unit in units for r in unit for b in r)
         self._outside = re.compile(b"[^" + b"".join(re.escape(bytes([b])) for b in alphabet) + b"]")
         self._held = b""
-        self.found = 0  # how many values were hidden so far
 
     @property
     def holding(self) -> bool:
@@ -185,8 +184,7 @@ class Redactor:
         if self._pattern is None:
             self._held = b""
             return text
-        text, count = self._pattern.subn(REDACTED.encode(), text)
-        self.found += count
+        text = self._pattern.sub(REDACTED.encode(), text)
         cut = self._hold_from(text)
         self._held = text[cut:]
         return text[:cut]
