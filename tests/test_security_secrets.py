@@ -32,26 +32,48 @@ FORMS_DECK = f"""---
 marp: true
 livedeck:
   secrets: [APP_SECRET]
+  fit: shrink
 ---
 
-## Forms
+## Plain and wrapped
 
 ```bash
 {PROMPT} echo "plain: $APP_SECRET"
 {PROMPT} printf '%188s%s\\n' wrapped "$APP_SECRET"
+```
+
+---
+
+## Quoted
+
+```bash
 {PROMPT} declare -p APP_SECRET
 {PROMPT} printf '%q\\n' "$APP_SECRET"
 {PROMPT} echo "${{APP_SECRET@Q}}"
+```
+
+---
+
+## Traced
+
+```bash
 {PROMPT} set -x; : "$APP_SECRET"; set +x
 ```
 
 ---
 
-## Encoded
+## JSON and URL
 
 ```bash
 {PROMPT} jq -cn --arg v "$APP_SECRET" '{{json: $v}}'
 {PROMPT} jq -rn --arg v "$APP_SECRET" '$v|@uri'
+```
+
+---
+
+## Base64
+
+```bash
 {PROMPT} printf '%s' "$APP_SECRET" | base64
 {PROMPT} printf 'u%s' "$APP_SECRET" | base64 -w 12
 {PROMPT} printf 'u:%s' "$APP_SECRET" | base64
@@ -63,6 +85,13 @@ livedeck:
 
 ```bash
 {PROMPT} docker run -d --name holder -e APP_SECRET nginx
+```
+
+---
+
+## Its Env, and the history
+
+```bash
 {PROMPT} docker inspect holder | grep -A1 '"Env"'
 {PROMPT} history | tail -3
 ```
