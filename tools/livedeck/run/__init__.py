@@ -20,7 +20,14 @@ from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
 from livedeck.run.guard import guarded
 from livedeck.run.lab import Lab, LabSpec
-from livedeck.run.session import DriftError, EchoError, Outcome, Session, SessionError
+from livedeck.run.session import (
+    DriftError,
+    EchoError,
+    NotRunError,
+    Outcome,
+    Session,
+    SessionError,
+)
 from livedeck.shellsyntax import command_lines
 
 # Prompts of programs that read commands, known without any setting: a bare shell prompt
@@ -130,7 +137,7 @@ class Run:
         self._home = self._session.identity
         for number, text in enumerate(self._setup_lines(), 1):
             setup = Command(self.deck.body_line - 1, "", text, "", "", ())
-            outcome = self._type(setup, text, self._limit)
+            outcome = self._type(setup, text, self._limit, in_history=False)
             self._check(setup, outcome, f"setup command {number}", self._limit)
 
     def _setup_lines(self) -> list[str]:
@@ -161,7 +168,15 @@ class Run:
         seconds = command.expect.timeout or self._limit
         inputs = [self._secrets[i.secret] if i.secret else i.text for i in command.input]
         typed_secrets = {self._secrets[i.secret] for i in command.input if i.secret}
-        outcome = self._type(command, typed, seconds, on_output, inputs, typed_secrets)
+        outcome = self._type(
+            command,
+            typed,
+            seconds,
+            on_output,
+            inputs,
+            hidden=typed_secrets,
+            in_history=not command.hidden,
+        )
         outcome = replace(outcome, lines=secrets.redact(outcome.lines, self._secrets.values()))
         if self._progress is not None and not command.hidden:
             self._progress(command, outcome)
@@ -204,7 +219,9 @@ class Run:
         step = Command(hidden.line, "", hidden.text, "", "", ())
         while True:
             left = max(deadline - time.monotonic(), 1.0)
-            outcome = self._type(step, hidden.text, left if hidden.until else self._limit)
+            outcome = self._type(
+                step, hidden.text, left if hidden.until else self._limit, in_history=False
+            )
             if outcome.status == 0 and not outcome.timed_out:
                 return
             if not hidden.until or time.monotonic() >= deadline:
@@ -326,12 +343,16 @@ class Run:
         limit: float,
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
+        *,
         hidden: Set[str] = frozenset(),
+        in_history: bool = True,
     ) -> Outcome:
         assert self._session is not None
         shown = secrets.redact([text], self._secrets.values())[0]  # for messages
         try:
-            return self._session.type(text, limit, on_output, inputs, hidden=hidden)
+            return self._session.type(
+                text, limit, on_output, inputs, hidden=hidden, in_history=in_history
+            )
         except EchoError as error:
             raise DeckError(
                 self.deck.path,
@@ -349,6 +370,15 @@ class Run:
                 culprit.text,
                 f"cannot tell which screen belongs to this command: {error}",
                 hint=_DRIFT_HINT,
+            ) from error
+        except NotRunError as error:
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                shown,
+                str(error),
+                hint="a `!` starts a history expansion in bash, as on any terminal: quote it"
+                " with '...' or write \\!; a quote left open makes bash ask for more",
             ) from error
         except SessionError as error:
             raise CommandFailed(
