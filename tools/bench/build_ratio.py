@@ -46,8 +46,8 @@ class KeptLab:
     def __call__(self, spec: LabSpec) -> KeptLab:
         return self
 
-    def shell(self):  # type: ignore[no-untyped-def]
-        return self.lab.shell()
+    def shell(self, env=None):  # type: ignore[no-untyped-def]
+        return self.lab.shell(env)
 
     def exec_root(self, argv):  # type: ignore[no-untyped-def]
         return self.lab.exec_root(argv)

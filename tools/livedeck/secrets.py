@@ -1,22 +1,22 @@
-"""Secrets a deck types (a database password): from the environment or a git-ignored file.
+"""Secrets a deck uses (a database password): from the environment or a git-ignored file.
 
-A secret's value is typed into the lab when a command waits for input and is never written
-anywhere: screens are redacted before they reach a slide, a record or a message.
+A `secrets:` value reaches the lab's shell through its environment (run/guard.py), an `input:`
+one is typed only where a program asks with echo off; every byte read from the lab is redacted
+(livedeck.redaction) before a screen, a slide, a record or a message is made of it.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from livedeck.course.config import find_course
 from livedeck.errors import DeckError
 from livedeck.model import Deck
+from livedeck.redaction import MIN_LENGTH, REDACTED, scrub
 
 FILE = ".livedeck-secrets"  # NAME=value lines, beside the deck or in the working folder
-REDACTED = "********"
 
 
 def values(deck: Deck, environ: Mapping[str, str] = os.environ) -> dict[str, str]:
@@ -36,13 +36,34 @@ def values(deck: Deck, environ: Mapping[str, str] = os.environ) -> dict[str, str
                 hint=f"export {name}=... or put `{name}=...` in {deck.path.parent / FILE}"
                 " (git-ignored)",
             )
+        _check(deck, line, name, value)
         found[name] = value
     return found
 
 
-def exports(deck: Deck, found: Mapping[str, str]) -> list[str]:
-    """The shell lines that give the lab's shell the deck's `secrets:` as variables."""
-    return [f"export {name}={shlex.quote(found[name])}" for name in deck.settings.secrets]
+def _check(deck: Deck, line: int, name: str, value: str) -> None:
+    """A value that can be hidden without hiding ordinary text, and typed as one line."""
+    if len(value) < MIN_LENGTH:
+        raise DeckError(
+            deck.path,
+            line,
+            f"secret {name} is shorter than {MIN_LENGTH} characters: hiding it would hide"
+            " ordinary words of every screen",
+            hint=f"give the lab's service a longer password (at least {MIN_LENGTH} characters)",
+        )
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in value):
+        raise DeckError(
+            deck.path,
+            line,
+            f"secret {name} holds a control character (a newline, a tab...): it cannot be"
+            " typed as one line, nor hidden in every form a terminal shows",
+            hint="remove it from the value",
+        )
+
+
+def environment(deck: Deck, found: Mapping[str, str]) -> dict[str, str]:
+    """The deck's `secrets:` as variables for the lab's shell's environment."""
+    return {name: found[name] for name in deck.settings.secrets}
 
 
 def _settings_line(deck: Deck) -> int:
@@ -51,14 +72,12 @@ def _settings_line(deck: Deck) -> int:
 
 
 def redact(lines: Iterable[str], secrets: Iterable[str]) -> tuple[str, ...]:
-    """The lines with every secret value replaced."""
-    hidden = sorted((s for s in secrets if s), key=len, reverse=True)
-    out = []
-    for line in lines:
-        for value in hidden:
-            line = line.replace(value, REDACTED)
-        out.append(line)
-    return tuple(out)
+    """The lines with every secret value hidden, in any form, also across two lines."""
+    given = list(lines)
+    return tuple(scrub("\n".join(given), secrets).split("\n")) if given else ()
+
+
+__all__ = ["FILE", "REDACTED", "environment", "redact", "values"]
 
 
 def _files(paths: Iterable[Path]) -> dict[str, str]:

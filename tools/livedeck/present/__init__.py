@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from livedeck import reap, record
+from livedeck import reap, record, secrets
 from livedeck.build import stage_deck
 from livedeck.context import run_plan
 from livedeck.deck import load_deck
@@ -21,6 +21,7 @@ from livedeck.errors import LivedeckError
 from livedeck.present.show import Show, TappedLab, record_date
 from livedeck.publish import publish
 from livedeck.run import Run, lab_spec
+from livedeck.run.guard import guarded
 from livedeck.run.lab import LabFactory
 from livedeck.themes import resolve_theme, theme_dirs_for
 
@@ -33,8 +34,11 @@ def open_show(path: Path, start_lab: LabFactory | None, *, timeout: float | None
     date = record_date(record.record_path(deck.path))
     if start_lab is None:
         return Show(deck, recorded, date)
+    found = secrets.values(deck)  # a missing or too short secret fails before a lab starts
+    env = secrets.environment(deck, found)
     try:
-        lab = TappedLab(start_lab(lab_spec(deck)))
+        # Under the tap: the program's keys, the spare shell and the Run all read redacted.
+        lab = TappedLab(guarded(start_lab(lab_spec(deck)), tuple(found.values()), env))
     except LivedeckError as error:
         return Show(deck, recorded, date, why_replay=f"no lab: {error}")
     run = Run(deck, lab, run_plan(deck), timeout=timeout)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -272,9 +272,14 @@ class TappedLab:
         assert self._deck_channel is not None
         return self._deck_channel
 
-    def shell(self) -> Channel:
+    @property
+    def hidden(self) -> tuple[str, ...]:
+        """The secret values the lab below hides (run/guard.py)."""
+        return tuple(getattr(self._lab, "hidden", ()))
+
+    def shell(self, env: Mapping[str, str] | None = None) -> Channel:
         """The deck's shell (the Run opens one)."""
-        channel = self._lab.shell()
+        channel = self._lab.shell(env)
         if self._deck_channel is None:
             self._deck_channel = channel
         return channel

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -18,8 +18,16 @@ from livedeck import secrets
 from livedeck.errors import CommandFailed, DeckError, Failures, LabError
 from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
+from livedeck.run.guard import guarded
 from livedeck.run.lab import Lab, LabSpec
-from livedeck.run.session import DriftError, NotRunError, Outcome, Session, SessionError
+from livedeck.run.session import (
+    DriftError,
+    EchoError,
+    NotRunError,
+    Outcome,
+    Session,
+    SessionError,
+)
 from livedeck.shellsyntax import command_lines
 
 # Prompts of programs that read commands, known without any setting: a bare shell prompt
@@ -80,11 +88,13 @@ class Run:
         keep_going: bool = False,
     ) -> None:
         self.deck = deck
-        self._lab = lab
+        self._secrets = secrets.values(deck)  # a missing secret fails before anything runs
+        # Secrets reach the shell in its environment; all it prints comes back redacted.
+        values = tuple(self._secrets.values())
+        self._lab = guarded(lab, values, secrets.environment(deck, self._secrets))
         self._plan = plan or Plan()
         self._keep_going = keep_going
         self.failures: list[DeckError] = []  # with keep_going: what failed, in deck order
-        self._secrets = secrets.values(deck)  # a missing secret fails before anything runs
         self._limit = timeout or deck.settings.timeout
         self._progress = progress
         self._commands = [c for c in deck.commands if c.runnable]
@@ -125,11 +135,6 @@ class Run:
         except SessionError as error:
             raise LabError(f"cannot open a shell on the lab: {error}") from error
         self._home = self._session.identity
-        for export in secrets.exports(self.deck, self._secrets):  # typed, shown nowhere
-            step = Command(self.deck.body_line - 1, "", "export", "", "", ())
-            outcome = self._type(step, export, self._limit, in_history=False)
-            if outcome.status != 0:
-                raise LabError(f"{self.deck.path}: could not export the deck's secrets")
         for number, text in enumerate(self._setup_lines(), 1):
             setup = Command(self.deck.body_line - 1, "", text, "", "", ())
             outcome = self._type(setup, text, self._limit, in_history=False)
@@ -162,8 +167,15 @@ class Run:
             self._hidden(hidden)
         seconds = command.expect.timeout or self._limit
         inputs = [self._secrets[i.secret] if i.secret else i.text for i in command.input]
+        typed_secrets = {self._secrets[i.secret] for i in command.input if i.secret}
         outcome = self._type(
-            command, typed, seconds, on_output, inputs, in_history=not command.hidden
+            command,
+            typed,
+            seconds,
+            on_output,
+            inputs,
+            hidden=typed_secrets,
+            in_history=not command.hidden,
         )
         outcome = replace(outcome, lines=secrets.redact(outcome.lines, self._secrets.values()))
         if self._progress is not None and not command.hidden:
@@ -332,12 +344,24 @@ class Run:
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
         *,
+        hidden: Set[str] = frozenset(),
         in_history: bool = True,
     ) -> Outcome:
         assert self._session is not None
         shown = secrets.redact([text], self._secrets.values())[0]  # for messages
         try:
-            return self._session.type(text, limit, on_output, inputs, in_history=in_history)
+            return self._session.type(
+                text, limit, on_output, inputs, hidden=hidden, in_history=in_history
+            )
+        except EchoError as error:
+            raise DeckError(
+                self.deck.path,
+                command.line,
+                f"a secret of `input:` was not typed: {error}",
+                hint="a secret is typed only at a prompt that hides what is typed (a password"
+                " prompt); check that the command asks for it, and that `input:` lists the lines"
+                " before it",
+            ) from error
         except DriftError as error:
             culprit = self._results[-1].command if error.previous and self._results else command
             raise CommandFailed(

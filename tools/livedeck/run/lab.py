@@ -12,7 +12,7 @@ import signal
 import struct
 import subprocess
 import termios
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,8 +61,9 @@ class Lab(Protocol):
 
     spec: LabSpec
 
-    def shell(self) -> Channel:
-        """Start SHELL_ARGV as spec.user under a pty of spec's size."""
+    def shell(self, env: Mapping[str, str] | None = None) -> Channel:
+        """Start SHELL_ARGV as spec.user under a pty of spec's size, with `env` added to its
+        environment (how secrets reach it: never as typed text)."""
 
     def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
         """Run a side command as root on the lab (not in the deck's shell); exit code and output."""
@@ -157,9 +158,9 @@ class LocalLab:
         )
         self._channels: list[PtyChannel] = []
 
-    def shell(self) -> PtyChannel:
-        """Start an interactive bash on a local pty."""
-        channel = PtyChannel(SHELL_ARGV, self.spec, self._env)
+    def shell(self, env: Mapping[str, str] | None = None) -> PtyChannel:
+        """Start an interactive bash on a local pty, with `env` added to its environment."""
+        channel = PtyChannel(SHELL_ARGV, self.spec, {**self._env, **(env or {})})
         self._channels.append(channel)
         return channel
 

@@ -26,7 +26,7 @@ import socket
 import tarfile
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +93,15 @@ class DockerLab:
             None if keep else weakref.finalize(self, remove_lab, host, container.id, run_dir)
         )
 
-    def shell(self) -> ExecChannel:
-        """Start `bash -i` as spec.user in the user's home under a pty of spec's size."""
-        env = {**terminal_env(self.spec), "HOME": self._home, "USER": self.spec.user}
+    def shell(self, env: Mapping[str, str] | None = None) -> ExecChannel:
+        """Start `bash -i` as spec.user in the user's home under a pty of spec's size, with
+        `env` added to its environment (the engine's API carries it: no command line shows it)."""
+        env = {
+            **terminal_env(self.spec),
+            "HOME": self._home,
+            "USER": self.spec.user,
+            **(env or {}),
+        }
         with docker_errors("could not start a shell in the lab"):
             exec_id = self._host.api.exec_create(
                 self._container.id,

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass, field
 
 from wcwidth import wcswidth
@@ -88,6 +88,10 @@ class Outcome:
 
 class SessionError(Exception):
     """The shell itself went away, never started, or lost livedeck's hooks."""
+
+
+class EchoError(SessionError):
+    """A secret was due at a prompt that would show it (the terminal echoes what is typed)."""
 
 
 class NotRunError(SessionError):
@@ -151,6 +155,7 @@ class Session:
         self.in_program: str | None = None  # prompt of the program commands now go to
         self._settle_seen: tuple[int, ...] = ()  # the output a pause was last looked at
         self._inputs: list[str] = []  # lines still to type for the running command
+        self._hidden: Set[str] = frozenset()  # those of them typed only with echo off
         self._hook(replace_pid=None)
 
     @property
@@ -171,16 +176,19 @@ class Session:
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str] = (),
         *,
+        hidden: Set[str] = frozenset(),
         in_history: bool = True,
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command.
 
-        `inputs` are lines typed, one at each pause, while the command waits for input. A
+        `inputs` are lines typed, one at each pause, while the command waits for input; those
+        in `hidden` (secrets) only where the terminal does not echo them (else EchoError). A
         command not `in_history` (setup, a `file:` block) is taken out of the shell's history.
         """
         started = time.monotonic()
         deadline = started + timeout
         self._inputs = list(inputs)
+        self._hidden = hidden
         if self.in_program is None:
             typed = text if in_history else f"{HIDE}; {text}"
             lines, status, prompt, timed_out = self._type_to_shell(typed, deadline, on_output)
@@ -299,7 +307,7 @@ class Session:
                 if data is not _SETTLED:
                     return self._hung(terminal, b"")
                 if self._inputs:
-                    self._send(self._inputs.pop(0))
+                    self._send_input()
                     continue
                 settled = self._settled(terminal)
                 if settled is not None:
@@ -358,7 +366,7 @@ class Session:
             data, marker = self._next_marker(deadline, terminal, keep, watch=True)
             if marker is not None or data is not _SETTLED or not self._inputs:
                 break
-            self._send(self._inputs.pop(0))
+            self._send_input()
         if marker is None and data is not _SETTLED:
             _, status, _, timed_out = self._hung(terminal, b"")
             return self._program_screen(bytes(raw), prompt, text, None), status, None, timed_out
@@ -622,6 +630,32 @@ class Session:
 
     def _send(self, text: str) -> None:
         self._channel.send(text.encode() + b"\n")
+
+    def _send_input(self) -> None:
+        """Type the next `input:` line; a secret only if the terminal will not show it."""
+        line = self._inputs.pop(0)
+        if line in self._hidden and self._echoes():
+            self._inputs.clear()
+            raise EchoError(
+                "the terminal echoes what is typed at this moment (no password prompt waits):"
+                " the value would show on the screen and could reach the shell's history"
+            )
+        self._send(line)
+
+    def _echoes(self) -> bool:
+        """Typed keys would show (or cannot be asked about). A password prompt turns echo off
+        and keeps the line mode; with the line mode off too, readline may be reading the
+        shell's own next command (it echoes itself): only a program in the foreground
+        (`docker exec -it` relaying keys to a password prompt in a container) may then get a
+        secret, and what it echoes is redacted on the stream like any output."""
+        pid = self._shells[-1].pid
+        status, found = self._lab.exec_root(
+            ["sh", "-c", 'stty -a -F "/proc/$1/fd/0" && ps -o tpgid= -p "$1"', "sh", str(pid)]
+        )
+        words = found.split()
+        if pid < 0 or status != 0 or "-echo" not in words:
+            return True
+        return "-icanon" in words and words[-1] == str(pid)  # the shell reads its next line
 
     def close(self) -> None:
         """End the shell."""

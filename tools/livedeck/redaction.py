@@ -1,0 +1,283 @@
+"""Secret values hidden in a byte stream, in every form a terminal, a shell or a tool makes of them.
+
+A value is matched character by character in each of a few schemes: in one, a character may
+appear as itself or as its renderings there (a shell's backslash or quote escapes, `printf %q`'s
+octal bytes, JSON's `\\u` escapes, URL percent bytes, HTML entities), and line breaks or
+terminal escape sequences may sit between any two characters (a program wrapping its output,
+`base64` at 76 columns, colours).
+Base64 has no per-character rendering: its three alignments are matched as text of their own.
+
+`Redactor` works on a stream read in pieces: the end of a piece that may be the start of a
+value is held back until the next piece (or until `flush`), so a value split across two reads
+is still caught.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import shlex
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+from urllib.parse import quote, quote_plus
+
+REDACTED = "********"
+MIN_LENGTH = 8  # shorter values would hide ordinary words
+
+# What may sit between two characters of a value: line breaks, a terminal's escape sequences.
+_BREAK = rb"(?:\r?\n|\r|\x1b\[[0-9;?]{0,8}[@-~])"
+_GAP = _BREAK + b"{0,2}"
+_PARTIAL_ESCAPE = re.compile(rb"\x1b(?:\[[0-9;?]{0,8})?\Z")
+_BREAKS = re.compile(_BREAK)
+
+Unit = tuple[bytes, ...]  # the renderings of one character in one scheme, longest first
+_ByFirst = dict[int, tuple[bytes, ...]]
+
+
+def _plain(char: str) -> Unit:
+    return (char.encode(),)
+
+
+def _quoted(char: str) -> Unit:
+    """Inside single quotes: shlex.quote, bash's `set -x` and ${v@Q} (a quote ends them)."""
+    return (b"'\"'\"'", b"'\\''") if char == "'" else _plain(char)
+
+
+def _escaped(char: str) -> Unit:
+    """Backslash escapes: `printf %q`, `declare -p`, $'...' (octal bytes outside UTF-8)."""
+    raw = char.encode()
+    if char == "\\":
+        return (b"\\\\",)  # always doubled: no run of backslashes reads two ways
+    if not char.isascii():
+        return (b"".join(b"\\%o" % byte for byte in raw), raw)
+    return (b"\\" + raw, raw) if not char.isalnum() else (raw,)
+
+
+def _json(char: str) -> Unit:
+    """A JSON or Go string (`docker inspect`, jq): \\uXXXX escapes, Go's for <, > and &."""
+    escaped = json.dumps(char)[1:-1]
+    upper = re.sub(r"\\u([0-9a-f]{4})", lambda hex4: "\\u" + hex4.group(1).upper(), escaped)
+    found = {escaped, json.dumps(char, ensure_ascii=False)[1:-1], upper}
+    if char in "<>&'/" or ord(char) > 0x7E:
+        found |= {f"\\u{ord(char):04x}", f"\\u{ord(char):04X}"} if ord(char) < 0x10000 else set()
+    found |= {"\\/"} if char == "/" else set()
+    return tuple(sorted((f.encode() for f in found), key=len, reverse=True))
+
+
+def _url(char: str) -> Unit:
+    raw = char.encode()
+    found = {quote_plus(char).encode(), quote(char, safe="").encode(), raw}
+    found |= {b"".join(b"%%%02x" % byte for byte in raw)}
+    return tuple(sorted(found, key=len, reverse=True))
+
+
+def _html(char: str) -> Unit:
+    found = {html.escape(char).encode(), b"&#%d;" % ord(char), b"&#x%x;" % ord(char)}
+    return tuple(sorted(found | {char.encode()}, key=len, reverse=True))
+
+
+def _json_of(scheme: Callable[[str], Unit]) -> Callable[[str], Unit]:
+    """A scheme's renderings inside a JSON string (a command line in `docker inspect`)."""
+
+    def rendered(char: str) -> Unit:
+        return tuple(json.dumps(r.decode())[1:-1].encode() for r in scheme(char))
+
+    return rendered
+
+
+# Each scheme renders every character of a value one way or a few, never ambiguously: a
+# character's renderings and its neighbours' cannot be read as one another, so matching a long
+# run of like characters never backtracks without end.
+SCHEMES: tuple[Callable[[str], Unit], ...] = (
+    _plain,
+    _quoted,
+    _escaped,
+    _json,
+    _json_of(_escaped),
+    _json_of(_json),
+    _url,
+    _html,
+)
+
+
+def base64_runs(value: str) -> tuple[bytes, ...]:
+    """The base64 text of the value wherever it sits in the encoded data: for each of the three
+    alignments, the characters that depend on the value's bytes alone (standard and URL-safe)."""
+    data = value.encode()
+    runs = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data + bytes(2))
+        first = -(-8 * offset // 6)  # the first character made of the value's bits only
+        last = (8 * (offset + len(data))) // 6  # one past the last such character
+        run = encoded[first:last]
+        runs |= {run, run.replace(b"+", b"-").replace(b"/", b"_")}
+    return tuple(sorted(runs))
+
+
+def forms(value: str) -> tuple[str, ...]:
+    """Concrete texts the tools of a lab make of a value (for tests: each must be hidden)."""
+    ascii_json = json.dumps(value)[1:-1]
+    utf8_json = json.dumps(value, ensure_ascii=False)[1:-1]
+    go_json = utf8_json.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    dollar = "".join(
+        c if c.isascii() and c not in "'\\" else "\\" + c if c.isascii() else _octal(c)
+        for c in value
+    )
+    return tuple(
+        dict.fromkeys(
+            [
+                value,
+                shlex.quote(value),
+                "'" + value.replace("'", "'\\''") + "'",  # bash's set -x and ${v@Q}
+                _printf_q(value),
+                '"' + "".join("\\" + c if c in '"\\$`' else c for c in value) + '"',  # declare -p
+                "$'" + dollar + "'",  # printf %q and declare -p outside a UTF-8 locale
+                ascii_json,
+                utf8_json,
+                go_json,
+                json.dumps(json.dumps(value))[1:-1],
+                quote(value, safe=""),
+                quote_plus(value),
+                html.escape(value),
+                *(run.decode() for run in base64_runs(value)),
+            ]
+        )
+    )
+
+
+def _printf_q(value: str) -> str:
+    """bash's `printf %q` in a UTF-8 locale, for values without control characters."""
+    out = "".join("\\" + c if c in " '\"\\$`|&;()<>!{}[]*?^," else c for c in value)
+    return "\\" + out if value[:1] in "~#" else out  # a word's first ~ or # only
+
+
+def _octal(char: str) -> str:
+    return "".join(f"\\{byte:o}" for byte in char.encode())
+
+
+class Redactor:
+    """Replaces secret values in a stream of bytes read in pieces."""
+
+    def __init__(self, values: Iterable[str]) -> None:
+        self.values = tuple(sorted({v for v in values if v}, key=len, reverse=True))
+        self._pattern, self._sequences = _compile(self.values)
+        self._longest = max((sum(len(u[0]) for u in units) for units in self._sequences), default=0)
+        self._window = self._longest * 3  # the same, with breaks (wraps, colours) in between
+        self._indexed = tuple(_by_first(units) for units in self._sequences)
+        self._starters = frozenset(r[0] for units in self._sequences for r in units[0])
+        alphabet = frozenset(
+            b"\r\n\x1b[;?0123456789" + bytes(range(0x40, 0x7F))  # what breaks are made of
+        ).union(b for units in self._sequences for unit in units for r in unit for b in r)
+        self._outside = re.compile(b"[^" + b"".join(re.escape(bytes([b])) for b in alphabet) + b"]")
+        self._held = b""
+
+    @property
+    def holding(self) -> bool:
+        """Bytes wait for the next piece: they may start a value."""
+        return bool(self._held)
+
+    def feed(self, data: bytes) -> bytes:
+        """The bytes that can be passed on now, values hidden; the rest is held back."""
+        text = self._held + data
+        if self._pattern is None:
+            self._held = b""
+            return text
+        text = self._pattern.sub(REDACTED.encode(), text)
+        cut = self._hold_from(text)
+        self._held = text[cut:]
+        return text[:cut]
+
+    def flush(self) -> bytes:
+        """Everything held back (the stream paused or ended: no value continues it)."""
+        held, self._held = self._held, b""
+        return held
+
+    def hide(self, data: bytes) -> bytes:
+        """A whole text with its values hidden."""
+        return self.feed(data) + self.flush()
+
+    def _hold_from(self, text: bytes) -> int:
+        """Where the part of `text` that may begin a value starts (len(text): none)."""
+        # Only the run of bytes a value's forms (or a break) are made of can be its start.
+        floor = max(0, len(text) - self._window)
+        outside = self._outside.search(text[floor:][::-1])
+        start = len(text) - outside.start() if outside else floor
+        region = text[start:]
+        partial = _PARTIAL_ESCAPE.search(region)
+        body = region[: partial.start()] if partial else region
+        squeezed = _BREAKS.sub(b"", body)
+        # A value's beginning is no longer than its longest form.
+        for index in range(max(0, len(squeezed) - self._longest), len(squeezed)):
+            if squeezed[index] in self._starters and any(
+                _starts(units, 0, squeezed, index) for units in self._indexed
+            ):
+                return start + _unsqueezed(body, index)
+        return len(text)
+
+
+def _unsqueezed(body: bytes, index: int) -> int:
+    """Where the byte at `index` of body without its breaks is in body."""
+    removed = 0
+    for gap in _BREAKS.finditer(body):
+        if gap.start() > index + removed:
+            break
+        removed += gap.end() - gap.start()
+    return index + removed
+
+
+def _starts(units: tuple[_ByFirst, ...], index: int, text: bytes, at: int) -> bool:
+    """text[at:] is the beginning of a match of units[index:] (cut anywhere, even inside a
+    rendering); breaks are already taken out of it."""
+    if at == len(text):
+        return True
+    if index == len(units):
+        return False
+    for rendering in units[index].get(text[at], ()):
+        if text.startswith(rendering, at):
+            if _starts(units, index + 1, text, at + len(rendering)):
+                return True
+        elif rendering.startswith(text[at:]):
+            return True
+    return False
+
+
+def _by_first(units: tuple[Unit, ...]) -> tuple[_ByFirst, ...]:
+    """Each unit's renderings by their first byte: the only ones worth a look."""
+    found = []
+    for unit in units:
+        firsts: dict[int, list[bytes]] = {}
+        for rendering in unit:
+            firsts.setdefault(rendering[0], []).append(rendering)
+        found.append({first: tuple(r) for first, r in firsts.items()})
+    return tuple(found)
+
+
+@lru_cache(maxsize=64)  # one pattern per set of values: every shell and message shares it
+def _compile(
+    values: tuple[str, ...],
+) -> tuple[re.Pattern[bytes] | None, tuple[tuple[Unit, ...], ...]]:
+    """One pattern for every value and form (longest first), and each form's units."""
+    sequences: list[tuple[Unit, ...]] = []
+    for value in values:
+        sequences.extend(tuple(scheme(c) for c in value) for scheme in SCHEMES)
+        sequences.extend(tuple((bytes([b]),) for b in run) for run in base64_runs(value))
+    sequences.sort(key=len, reverse=True)
+    if not sequences:
+        return None, ()
+    alternatives = [
+        _GAP.join(b"(?:" + b"|".join(_spread(r) for r in unit) + b")" for unit in units)
+        for units in sequences
+    ]
+    return re.compile(b"|".join(alternatives)), tuple(sequences)
+
+
+def _spread(rendering: bytes) -> bytes:
+    """A rendering as a pattern that also matches it broken between two of its characters."""
+    return _GAP.join(re.escape(c.encode()) for c in rendering.decode())
+
+
+def scrub(text: str, values: Iterable[str]) -> str:
+    """A text with the values hidden."""
+    return Redactor(values).hide(text.encode()).decode("utf-8", errors="replace")
