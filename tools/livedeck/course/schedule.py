@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
@@ -191,8 +191,8 @@ class _OwnLab:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._lab, name)
 
-    def shell(self) -> Any:
-        return self._lab.shell()
+    def shell(self, env: Mapping[str, str] | None = None) -> Any:
+        return self._lab.shell(env)
 
     def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
         return self._lab.exec_root(argv)
