@@ -107,10 +107,29 @@ def _coerce(key: str, value: Any, kind: Any, path: Path, lines: Sequence[str]) -
     if "tuple" in wanted:
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            if key == "volatile":
+                _check_patterns(items, path, lines)
             return tuple(items)
     elif "str" in wanted and isinstance(value, str):
         return value
     raise DeckError(path, key_line(lines, key), f"livedeck.{key} has the wrong type ({value!r})")
+
+
+def _check_patterns(patterns: Sequence[str], path: Path, lines: Sequence[str]) -> None:
+    """Each `volatile:` pattern is a regular expression: wrong here, not after a whole run."""
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as error:
+            line = key_line(lines, "volatile")
+            line = next((n for n, t in enumerate(lines, 1) if n >= line and pattern in t), line)
+            raise DeckError(
+                path,
+                line,
+                f"livedeck.volatile: {pattern!r} is not a regular expression ({error})",
+                hint="Python's re syntax, e.g. 'took \\d+ ms'; a ( [ { or . that stands for itself"
+                " needs a backslash",
+            ) from error
 
 
 def _files(value: Any, path: Path, line: int) -> tuple[tuple[str, str], ...]:

@@ -21,9 +21,8 @@ from livedeck import __version__
 from livedeck import facts as lab_facts
 from livedeck.errors import OutputError, RecordError
 from livedeck.model import Command, Deck, Result, Transcript
+from livedeck.recordfields import FORMAT, check_fields, facts_position, line_of
 
-FORMAT = 2  # 2: every screen line ends with a newline, so a screen of one blank line survives
-READABLE = (1, 2)
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.
 # Written by `livedeck build` and `livedeck check --update`; commit it beside the deck.
@@ -74,7 +73,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
 def load(text: str, deck: Deck, path: Path) -> Transcript:
     """The transcript a record holds, checked against the deck it claims to record."""
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        data = YAML(typ="rt", pure=True).load(text)  # round trip: it knows each field's line
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         # YAML may find the problem at the end of the text, past the record's last line.
@@ -89,17 +88,9 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         raise RecordError(
             path, 1, f"the record is not valid YAML: {error}", hint=_REBUILD.format(deck=deck.path)
         ) from error
-    if not isinstance(data, dict) or data.get("format") not in READABLE or "commands" not in data:
-        raise RecordError(
-            path,
-            1,
-            f"not a livedeck record (format {FORMAT})",
-            hint=_REBUILD.format(deck=deck.path),
-        )
+    check_fields(data, path, _REBUILD.format(deck=deck.path))
     runnable = [c for c in deck.commands if c.runnable]
     entries = data["commands"]
-    if not isinstance(entries, list):
-        raise RecordError(path, 1, "the record's `commands:` must be a list")
     for command, entry in zip(runnable, entries, strict=False):
         if not isinstance(entry, dict) or entry.get("command") != command.text:
             had = entry.get("command") if isinstance(entry, dict) else entry
@@ -117,22 +108,23 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
             hint=_REBUILD.format(deck=deck.path),
         )
-    try:
-        results = tuple(
-            _result(command, entry, data["format"], deck)
-            for command, entry in zip(runnable, entries, strict=True)
-        )
-        facts = {
-            int(key.split()[1]): lab_facts.from_data(value)
-            for key, value in (data.get("facts") or {}).items()
-        }
-    except (KeyError, TypeError, ValueError, IndexError) as error:
-        raise RecordError(
-            path, 1, f"the record is damaged: {error!r}", hint=_REBUILD.format(deck=deck.path)
-        ) from error
-    return Transcript(
-        deck.path, results, facts, {str(k): str(v) for k, v in (data.get("lab") or {}).items()}
+    results = tuple(
+        _result(command, entry, data["format"], deck)
+        for command, entry in zip(runnable, entries, strict=True)
     )
+    facts = {}
+    for key, value in (data.get("facts") or {}).items():
+        try:
+            facts[facts_position(key)] = lab_facts.from_data(value)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise RecordError(
+                path,
+                line_of(data["facts"], key),
+                f"the lab facts `{key}:` are damaged ({error!r})",
+                hint=_REBUILD.format(deck=deck.path),
+            ) from error
+    lab = {str(k): str(v) for k, v in (data.get("lab") or {}).items()}
+    return Transcript(deck.path, results, facts, lab)
 
 
 _REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
@@ -149,21 +141,27 @@ def _bare_after(deck: Deck, command: Command) -> list[Command]:
 
 
 def _result(command: Any, entry: dict[str, Any], version: int, deck: Deck) -> Result:
+    """A command's result from its entry, whose fields recordfields checked."""
     following = _bare_after(deck, command)
-    text = entry.get("screen") or ""
-    if not isinstance(text, str):
-        raise TypeError(f"screen of line {entry.get('line')} is not text")
+    bare = entry.get("bare") or {}
+    if any(int(n) > len(following) for n in bare):
+        raise RecordError(
+            deck.path,
+            command.line,
+            f"the record {record_path(deck.path).name} has more bare prompts after this command"
+            f" than the deck ({len(following)})",
+            hint=_REBUILD.format(deck=deck.path),
+        )
+    prompt = entry.get("prompt")
     return Result(
         command=command,
-        screen=screen_lines(text, version),
+        screen=screen_lines(str(entry.get("screen") or ""), version),
         status=entry["exit"],
         duration=0.0,  # older records hold `seconds:`: run-to-run noise, ignored
-        prompt=entry.get("prompt"),
-        typed=entry.get("typed", ""),
-        cwd=entry.get("cwd", ""),
-        bare=tuple(
-            (following[int(n) - 1].line, str(p)) for n, p in (entry.get("bare") or {}).items()
-        ),
+        prompt=None if prompt is None else str(prompt),
+        typed=str(entry.get("typed", "")),
+        cwd=str(entry.get("cwd", "")),
+        bare=tuple((following[int(n) - 1].line, str(p)) for n, p in bare.items()),
     )
 
 

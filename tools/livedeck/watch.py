@@ -34,7 +34,7 @@ from livedeck.build import (
     stage_deck,
 )
 from livedeck.deck import load_deck
-from livedeck.errors import LivedeckError, RecordError
+from livedeck.errors import LivedeckError, NewerRecord, RecordError
 from livedeck.model import Deck
 from livedeck.overflow import overflow_error
 from livedeck.publish import publish
@@ -105,6 +105,8 @@ def rebuild(
     themes = [theme] if theme else []
     try:
         transcript, ran = record.read(deck), False
+    except NewerRecord:
+        raise  # a newer livedeck's record is not replaced by a save in an editor
     except RecordError:
         transcript = run_on_lab(deck, start_lab, None, options.timeout, options.columns)
         ran = True
