@@ -145,3 +145,34 @@ def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the watcher did not rebuild in time"
         time.sleep(0.05)
+
+
+
+SETUP = """\
+---
+livedeck:
+  setup: ['echo {word} > {folder}/greeting']
+---
+
+# Setup
+
+```bash
+me@box:~$ cat {folder}/greeting
+```
+"""
+
+
+def test_an_edit_of_setup_runs_the_deck_again(
+    slides: Path, tmp_path: Path, watching: Callable[[], Watching]
+) -> None:
+    deck = slides / "s.md"
+    deck.write_text(SETUP.format(word="hello", folder=tmp_path), encoding="utf-8")
+    out = tmp_path / "build"
+    w = watching()
+    first = w.wait_for(1)
+    assert first.error is None and first.ran
+    assert "greeting\nhello\n" in (out / "s.md").read_text(encoding="utf-8")
+    deck.write_text(SETUP.format(word="bonjour", folder=tmp_path), encoding="utf-8")
+    again = w.wait_for(2)
+    assert again.error is None and again.ran  # not rendered from the old record
+    assert "greeting\nbonjour\n" in (out / "s.md").read_text(encoding="utf-8")

@@ -22,6 +22,7 @@ from livedeck import facts as lab_facts
 from livedeck.errors import OutputError, RecordError
 from livedeck.model import Command, Deck, Result, Transcript
 from livedeck.recordfields import FORMAT, check_fields, facts_position, line_of
+from livedeck.runswith import runs_with
 
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.
@@ -58,6 +59,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
         "livedeck": __version__,
         "deck": deck.path.name,
         "lab": dict(transcript.engine),
+        "runs_with": runs_with(deck),
         "commands": commands,
     }
     if transcript.facts:
@@ -108,6 +110,16 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
             hint=_REBUILD.format(deck=deck.path),
         )
+    made_with = data.get("runs_with")  # older records do not say: they fit while commands do
+    if made_with is not None and made_with != runs_with(deck):
+        raise RecordError(
+            deck.path,
+            _livedeck_line(deck),
+            f"the record {path.name} was made with another setup: livedeck's setup:, files:,"
+            " packages:, images:, secrets:, user/host/size, or a command's before:/input:"
+            " changed since",
+            hint=_REBUILD.format(deck=deck.path),
+        )
     results = tuple(
         _result(command, entry, data["format"], deck)
         for command, entry in zip(runnable, entries, strict=True)
@@ -128,6 +140,12 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
 
 
 _REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
+
+
+def _livedeck_line(deck: Deck) -> int:
+    """The line of the front matter's `livedeck:` key (or the deck's first)."""
+    lines = deck.text.split("\n")[: deck.body_line - 1]
+    return next((n for n, t in enumerate(lines, 1) if t.startswith("livedeck:")), 1)
 
 
 def _bare_after(deck: Deck, command: Command) -> list[Command]:
