@@ -147,7 +147,6 @@ def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
-
 SETUP = """\
 ---
 livedeck:
