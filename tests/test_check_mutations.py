@@ -21,7 +21,15 @@ from livedeck import record
 from livedeck.check import compare_result, normalise
 from livedeck.deck import load_deck, parse_deck
 from livedeck.model import Deck, Result, Transcript
-from livedeck.noise import Known, Span, known, normalise_screen, screen_spans
+from livedeck.noise import (
+    Known,
+    Span,
+    known,
+    line_spans,
+    named_by_id,
+    normalise_screen,
+    screen_spans,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = sorted(
@@ -44,6 +52,7 @@ class Mutation:
     screen: tuple[str, ...]
     status: int | None
     noise: bool  # the change touches only noise: check may call it the same story
+    prompt: str | None = None  # a program's prompt shown before the command, changed
 
 
 def deck_of(path: Path) -> Deck:
@@ -51,9 +60,25 @@ def deck_of(path: Path) -> Deck:
     return load_deck(path.with_name(name))
 
 
-def mutations(result: Result, spans: list[list[Span]], lines: list[str]) -> Iterator[Mutation]:
+def _other(token: str) -> str:
+    """Another word or number in place of `token`."""
+    if token.isdigit():
+        return str(int(token) + 1)
+    return token[:-1] + ("y" if token[-1] != "y" else "z")
+
+
+def mutations(
+    result: Result, spans: list[list[Span]], lines: list[str], facts: Known
+) -> Iterator[Mutation]:
     screen = result.screen
     yield Mutation("exit status", screen, 1 if result.status == 0 else 0, False)
+    prompt = result.prompt or ""
+    prompt_noise = line_spans(prompt, facts)
+    for token in re.finditer(r"[A-Za-z]+|\d+", prompt):
+        a, b = token.span()
+        noise = any(s.start < b and a < s.end for s in prompt_noise)
+        changed = prompt[:a] + _other(token.group()) + prompt[b:]
+        yield Mutation(f"prompt {prompt!r}", screen, result.status, noise, changed)
     for n, line in enumerate(screen):
 
         def at(new: str, n: int = n) -> tuple[str, ...]:
@@ -62,12 +87,7 @@ def mutations(result: Result, spans: list[list[Span]], lines: list[str]) -> Iter
         for token in re.finditer(r"[A-Za-z]+|\d+", line):
             a, b = token.span()
             noise = any(s.start < b and a < s.end for s in spans[n])
-            text = token.group()
-            new = (
-                str(int(text) + 1)
-                if text.isdigit()
-                else text[:-1] + ("y" if text[-1] != "y" else "z")
-            )
+            text, new = token.group(), _other(token.group())
             yield Mutation(
                 f"token {text!r} of line {n + 1}",
                 at(line[:a] + new + line[b:]),
@@ -85,7 +105,7 @@ def mutations(result: Result, spans: list[list[Span]], lines: list[str]) -> Iter
         yield Mutation(f"replace line {n + 1}", at("a line of another story"), result.status, False)
         if n + 1 < len(screen) and lines[n] != lines[n + 1]:
             swapped = (*screen[:n], screen[n + 1], line, *screen[n + 2 :])
-            by_ids = "<id>" in lines[n] and "<id>" in lines[n + 1]
+            by_ids = named_by_id(lines[n]) and named_by_id(lines[n + 1])
             yield Mutation(f"swap lines {n + 1} and {n + 2}", swapped, result.status, by_ids)
 
 
@@ -99,8 +119,10 @@ def test_every_real_change_to_a_recorded_screen_is_reported(path: Path) -> None:
     for result in transcript.results:
         spans = screen_spans(result.screen, facts, extra)
         lines = normalise_screen(result.screen, facts, extra)
-        for mutation in mutations(result, spans, lines):
+        for mutation in mutations(result, spans, lines, facts):
             new = replace(result, screen=mutation.screen, status=mutation.status)
+            if mutation.prompt is not None:
+                new = replace(new, prompt=mutation.prompt)
             seen = facts | known(deck, [Transcript(deck.path, (new,))])
             reported = compare_result(result, new, extra, seen) is not None
             counted["noise" if mutation.noise else "real"] += 1

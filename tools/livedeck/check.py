@@ -50,9 +50,18 @@ def compare_result(
     summary = []
     if old.status != new.status:
         summary.append(f"exit status {old.status} -> {new.status}")
+    # What the slide shows around the screen: a program's prompt, the directory of a `run`
+    # block's prompt, the real prompts of bare prompt lines (a container's prompt holds its ID).
+    for what, was, now in (
+        ("prompt", old.prompt or "", new.prompt or ""),
+        ("directory", old.cwd, new.cwd),
+        ("prompt of a bare line", repr(old.bare), repr(new.bare)),
+    ):
+        if normalise(was, extra, facts) != normalise(now, extra, facts):
+            summary.append(f"{what} {was!r} -> {now!r}")
     before = normalise_screen(old.screen, facts, extra)
     after = normalise_screen(new.screen, facts, extra)
-    # Lines equal after normalising may swap places, and so may neighbours that show IDs.
+    # Lines equal after normalising may swap places, and so may neighbours named by IDs.
     if in_any_order(before) != in_any_order(after):
         moved = sorted(before) == sorted(after)
         summary.extend(["lines in another order"] if moved else _counts(before, after))

@@ -5,8 +5,9 @@ durations, sizes, and the deck's own `volatile:` patterns. Each is found where D
 program) prints one, never because a word merely looks like one: a 12-digit ID counts when the
 lab reported it (its facts, or the full 64-digit ID printed elsewhere in either run), when it sits
 in a column whose header names an ID, or where `docker pull` lists layers; a container name
-counts when the lab reported it (facts, the NAMES column of `docker ps`) and the deck never typed
-it. Everything else on a screen, indentation included, is compared exactly.
+counts when the lab reported it (facts, the NAMES column of `docker ps`), the deck never typed
+it and it has the shape of the names Docker makes up (`adjective_surname`). Everything else on a
+screen, indentation included, is compared exactly.
 """
 
 from __future__ import annotations
@@ -54,6 +55,9 @@ _GAP = re.compile(r"(?<=\S) {2,}(?=\S)")  # columns realign when a value's width
 _HEADER_ID = re.compile(r"(?:^|(?<=  ))([A-Z]+ ID)(?=  |$)")
 _HEADER_NAMES = re.compile(r"(?:^|(?<=  ))NAMES$")
 _WORD = re.compile(r"[\w.-]+")
+# The names Docker gives a container without --name: adjective_surname, a digit on a clash.
+_DOCKER_NAME = re.compile(r"[a-z]+_[a-z]+\d?")
+_NAMED_BY_ID = re.compile(r"<id>(?:-[\w.]+)?$")  # `<id>`, `<id>-init`
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,9 @@ class Span:
 
 def known(deck: Deck, transcripts: Iterable[Transcript]) -> Known:
     """The IDs and chosen names the lab reported in these runs (facts, `lab:`, screens)."""
-    typed = {w for c in deck.commands for w in _WORD.findall(c.text)}
+    written = [c.text for c in deck.commands] + list(deck.settings.setup)
+    written += [h.text for c in deck.commands for h in c.before]
+    typed = {w for text in written for w in _WORD.findall(text)}
     ids: set[str] = set()
     names: set[str] = set()
     for transcript in transcripts:
@@ -102,7 +108,8 @@ def known(deck: Deck, transcripts: Iterable[Transcript]) -> Known:
         for result in transcript.results:
             ids.update(h for line in result.screen for h in _HEX64.findall(line))
             names.update(_names_column(result.screen))
-    return Known(frozenset(ids), frozenset(names - typed))
+    chosen = {n for n in names - typed if _DOCKER_NAME.fullmatch(n)}
+    return Known(frozenset(ids), frozenset(chosen))
 
 
 def _names_column(screen: Sequence[str]) -> Iterable[str]:
@@ -204,13 +211,18 @@ def normalise_screen(
     return [apply(line, s) for line, s in zip(screen, spans, strict=True)]
 
 
+def named_by_id(line: str) -> bool:
+    """A normalised line that ends in an ID: a file or folder named by one (`ls` of layers)."""
+    return _NAMED_BY_ID.search(line) is not None
+
+
 def in_any_order(lines: Sequence[str]) -> list[str]:
-    """The lines with each run of consecutive lines that show an ID sorted: where IDs order
-    lines (`ls` of layer folders), their order is noise too."""
+    """The normalised lines, each run of consecutive lines named by an ID sorted: such a
+    listing is sorted by the names, which are random, so their order is noise too."""
     out: list[str] = []
     run: list[str] = []
     for line in [*lines, None]:
-        if line is not None and "<id>" in line:
+        if line is not None and named_by_id(line):
             run.append(line)
             continue
         out.extend(sorted(run))
