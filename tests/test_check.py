@@ -115,3 +115,14 @@ def test_lines_in_another_order_are_a_change_unless_equal_after_normalising() ->
     flipped[pull] = replace(result, screen=same[::-1])
     before, after = (replace(second, results=tuple(r)) for r in (results, flipped))
     assert compare(DECK, before, after) == []
+
+
+def test_a_programs_prompt_is_compared_with_a_containers_id_set_aside() -> None:
+    deck = parse_deck(ONE, Path("one.md"))
+    command = deck.commands[0]
+
+    def run(prompt: str) -> Transcript:
+        return Transcript(deck.path, (Result(command, ("hi",), 0, 0.0, prompt=prompt),))
+
+    assert compare(deck, run("root@3f2a1b4c5d6e:/# "), run("root@0a1b2c3d4e5f:/# ")) == []
+    assert compare(deck, run("MariaDB [(none)]> "), run("MariaDB [shop]> "))

@@ -46,6 +46,7 @@ RULES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("duration", re.compile(r"\b\d+m\d+\.\d+s\b")),  # bash's `time`
     ("size", re.compile(r"\b\d+(?:\.\d+)?(?:B|kB|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\b")),
     ("size", re.compile(r"(?<=^total )\d+$")),  # ls -l: blocks in use
+    ("id", re.compile(r"(?<=@)[0-9a-f]{12}(?=:)")),  # a container's prompt: its host name
     ("id", re.compile(r"(?<=\bconnection id is )\d+\b|(?<=\bThread ID: )\d+\b")),
     ("id", re.compile(r"(?<=\bConnection id:)\s*\d+\b")),
 )
