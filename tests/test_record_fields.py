@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -129,3 +130,32 @@ def test_a_course_file_edit_is_another_setup(tmp_path: Path) -> None:
     (tmp_path / "story.txt").write_text("two\n", encoding="utf-8")
     with pytest.raises(RecordError, match="made with another setup"):
         record.load(text, load_deck(path), path)
+
+
+GOLDEN = Path(__file__).parent / "golden" / "docker-layers.record.yaml"
+FLAGSHIP = Path(__file__).resolve().parent.parent / "slides" / "docker-layers.md"
+
+
+def facts_fields() -> list[int]:
+    """The line numbers (0-based) of every scalar field of the golden record's lab facts."""
+    lines = GOLDEN.read_text(encoding="utf-8").split("\n")
+    start = lines.index("facts:")
+    return [
+        n
+        for n in range(start + 2, len(lines))
+        if re.match(r"^ +(- )?[a-z_]+: \S", lines[n]) and not lines[n].strip().startswith("after")
+    ]
+
+
+def test_every_lab_fact_of_the_wrong_kind_is_named_at_its_line() -> None:
+    deck = load_deck(FLAGSHIP)
+    lines = GOLDEN.read_text(encoding="utf-8").split("\n")
+    fields = facts_fields()
+    assert len(fields) > 100
+    for n in fields[::7]:  # every 7th: all kinds of field, in well under a second each
+        key, _, value = lines[n].partition(": ")
+        wrong = "[1, 2]" if value.startswith(("'", "sha", "2")) or not value.isdigit() else "many"
+        broken = [*lines[:n], f"{key}: {wrong}", *lines[n + 1 :]]
+        with pytest.raises(RecordError) as caught:
+            record.load("\n".join(broken), deck, GOLDEN)
+        assert caught.value.line == n + 1, (lines[n], str(caught.value))

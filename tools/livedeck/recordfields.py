@@ -116,6 +116,7 @@ def check_fields(data: Any, path: Path, hint: str) -> None:
             raise fail(line_of(facts, key), f"`{key}:` is not `after N commands`")
         if not isinstance(facts[key], dict):
             raise fail(line_of(facts, key), f"`{key}:` must hold the lab's facts (a mapping)")
+        _check_shape(facts[key], FACTS, line_of(facts, key), fail)
 
 
 def _check_command(entry: Any, line: int, fail: Callable[[int, str], RecordError]) -> None:
@@ -131,6 +132,70 @@ def _check_command(entry: Any, line: int, fail: Callable[[int, str], RecordError
     for place, prompt in (entry.get("bare") or {}).items():
         if not (_count(place) and place > 0 and isinstance(prompt, str)):
             raise fail(line_of(entry, "bare", line), "`bare:` maps 1, 2, ... to prompts (text)")
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _labels(value: Any) -> bool:
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _optional_count(value: Any) -> bool:
+    return value is None or _count(value)
+
+
+Shape = dict[str, "Check | tuple[str, Shape]"]
+# The lab facts a record keeps (livedeck.facts.to_data): a field's check, or a list of mappings.
+LAYER: Shape = {
+    "diff_id": _text,
+    "size": _optional_count,
+    "created_by": _text,
+    "overlay2_dir": _optional_text,
+}
+IMAGE: Shape = {
+    "id": _text,
+    "tags": _texts,
+    "digests": _texts,
+    "size": _count,
+    "created": _text,
+    "labels": _labels,
+    "layers": ("layers", LAYER),
+}
+CONTAINER: Shape = {
+    **{key: _text for key in ("id", "name", "image", "image_id", "status", "created")},
+    "labels": _labels,
+    "rw_dir": _optional_text,
+    "init_dir": _optional_text,
+}
+FACTS: Shape = {
+    "engine": _text,
+    "storage_driver": _text,
+    "images": ("images", IMAGE),
+    "containers": ("containers", CONTAINER),
+}
+
+
+def _check_shape(
+    node: dict[str, Any], shape: Shape, line: int, fail: Callable[[int, str], RecordError]
+) -> None:
+    """Every field of a facts mapping present and of its kind (a list of mappings goes deeper)."""
+    for key, want in shape.items():
+        where = line_of(node, key, line)
+        if key not in node:
+            raise fail(line, f"these lab facts have no `{key}:`")
+        value = node[key]
+        if isinstance(want, tuple):
+            if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                raise fail(where, f"`{key}:` must be a list of mappings")
+            for n, item in enumerate(value):
+                _check_shape(item, want[1], line_of(value, n, where), fail)
+        elif not want(value):
+            if isinstance(value, dict):  # a label: point at the one that is wrong
+                bad = next((k for k, v in value.items() if not isinstance(v, str)), None)
+                where = line_of(value, bad, where) if bad is not None else where
+            raise fail(where, f"`{key}: {value!r}` is not what the lab's facts hold there")
 
 
 def facts_position(key: str) -> int:
