@@ -271,10 +271,7 @@ def start_sandbox(
         if not keep:
             watcher = _watch_owner(host, container.id)
         # Made while the inner engine starts; lab-user prints the user's home directory.
-        status, output = _exec_root(host, container.id, ["lab-user", spec.user])
-        if status != 0:
-            raise LabError(f"could not create the lab user {spec.user!r}: {output.strip()}")
-        home = output.strip().splitlines()[-1]
+        home = _lab_user(host, container.id, spec.user)
         _wait_ready(container, run_dir, timeout)
     except BaseException:  # also Ctrl-C: never leave a half-started lab behind
         with _signals_held():
@@ -405,6 +402,21 @@ def _exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, 
             time.sleep(0.01)
             code = host.api.exec_inspect(exec_id)["ExitCode"]
     return (-1 if code is None else int(code)), output.decode("utf-8", errors="replace")
+
+
+def _lab_user(host: Any, container_id: str, user: str) -> str:
+    """Make the lab's user; its home directory. A loaded engine may return an exec's output
+    empty although the process printed it, so an empty answer is asked again, never indexed."""
+    status, output = _exec_root(host, container_id, ["lab-user", user])
+    if status != 0:
+        raise LabError(f"could not create the lab user {user!r}: {output.strip()}")
+    for _ in range(5):
+        if output.strip():
+            return output.strip().splitlines()[-1]
+        time.sleep(0.2)
+        status, output = _exec_root(host, container_id, ["getent", "passwd", user])
+        output = output.strip().rpartition(":")[0].rpartition(":")[2] if status == 0 else ""
+    raise LabError(f"the lab did not say where {user!r}'s home directory is")
 
 
 def _watch_owner(host: Any, container_id: str) -> Any:
