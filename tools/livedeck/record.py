@@ -72,10 +72,11 @@ def dump(deck: Deck, transcript: Transcript) -> str:
     return out.getvalue()
 
 
-def load(text: str, deck: Deck, path: Path) -> Transcript:
-    """The transcript a record holds, checked against the deck it claims to record."""
+def _parse(text: str, deck: Deck, path: Path, lines: bool = False) -> Any:
+    """The record's YAML as data; with `lines`, as round-trip data that knows each field's line
+    (slower: only read so when a field is wrong)."""
     try:
-        data = YAML(typ="rt", pure=True).load(text)  # round trip: it knows each field's line
+        return YAML(typ="rt" if lines else "safe", pure=True).load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         # YAML may find the problem at the end of the text, past the record's last line.
@@ -90,7 +91,16 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         raise RecordError(
             path, 1, f"the record is not valid YAML: {error}", hint=_REBUILD.format(deck=deck.path)
         ) from error
-    check_fields(data, path, _REBUILD.format(deck=deck.path))
+
+
+def load(text: str, deck: Deck, path: Path) -> Transcript:
+    """The transcript a record holds, checked against the deck it claims to record."""
+    data = _parse(text, deck, path)
+    try:
+        check_fields(data, path, _REBUILD.format(deck=deck.path))
+    except RecordError:
+        check_fields(_parse(text, deck, path, lines=True), path, _REBUILD.format(deck=deck.path))
+        raise
     runnable = [c for c in deck.commands if c.runnable]
     entries = data["commands"]
     for command, entry in zip(runnable, entries, strict=False):
@@ -131,7 +141,7 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise RecordError(
                 path,
-                line_of(data["facts"], key),
+                line_of(_parse(text, deck, path, lines=True)["facts"], key),
                 f"the lab facts `{key}:` are damaged ({error!r})",
                 hint=_REBUILD.format(deck=deck.path),
             ) from error
