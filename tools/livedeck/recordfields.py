@@ -94,7 +94,7 @@ def check_fields(data: Any, path: Path, hint: str) -> None:
             " build with --fresh or check with --update",
         )
     if version not in READABLE or not _count(version):
-        raise fail(where, f"`format: {version}` is no livedeck record format ({FORMAT} is)")
+        raise fail(where, f"`format: {version!r}` is no livedeck record format ({FORMAT} is)")
     for key in ("livedeck", "deck", "runs_with"):
         if key in data and not _scalar(data[key]):
             raise fail(line_of(data, key), f"`{key}:` must be text")
