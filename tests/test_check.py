@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from livedeck import record
 from livedeck.check import compare, report
 from livedeck.deck import load_deck, parse_deck
+from livedeck.errors import DeckError
 from livedeck.model import Result, Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,3 +129,16 @@ def test_a_programs_prompt_is_compared_with_a_containers_id_set_aside() -> None:
 
     assert compare(deck, run("root@3f2a1b4c5d6e:/# "), run("root@0a1b2c3d4e5f:/# ")) == []
     assert compare(deck, run("MariaDB [(none)]> "), run("MariaDB [shop]> "))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [("(unclosed", "is not a regular expression"), (".*", "matches an empty text")],
+)
+def test_a_volatile_pattern_that_cannot_work_is_named_at_its_line(
+    pattern: str, message: str
+) -> None:
+    text = f"---\nlivedeck:\n  volatile:\n    - 'took \\d+ ms'\n    - '{pattern}'\n---\n"
+    with pytest.raises(DeckError, match=message) as caught:
+        parse_deck(text, Path("v.md"))
+    assert caught.value.line == 5

@@ -119,17 +119,29 @@ def _check_patterns(patterns: Sequence[str], path: Path, lines: Sequence[str]) -
     """Each `volatile:` pattern is a regular expression: wrong here, not after a whole run."""
     for pattern in patterns:
         try:
-            re.compile(pattern)
+            compiled = re.compile(pattern)
         except re.error as error:
-            line = key_line(lines, "volatile")
-            line = next((n for n, t in enumerate(lines, 1) if n >= line and pattern in t), line)
             raise DeckError(
                 path,
-                line,
+                _item_line(lines, "volatile", pattern),
                 f"livedeck.volatile: {pattern!r} is not a regular expression ({error})",
                 hint="Python's re syntax, e.g. 'took \\d+ ms'; a ( [ { or . that stands for itself"
                 " needs a backslash",
             ) from error
+        if compiled.fullmatch(""):
+            raise DeckError(
+                path,
+                _item_line(lines, "volatile", pattern),
+                f"livedeck.volatile: {pattern!r} matches an empty text, so it could hide any"
+                " change from `livedeck check`",
+                hint="make it match only the text that changes on every run, e.g. 'took \\d+ ms'",
+            )
+
+
+def _item_line(lines: Sequence[str], key: str, item: str) -> int:
+    """The line of one item of a front-matter list: the first at or after its key holding it."""
+    start = key_line(lines, key)
+    return next((n for n, text in enumerate(lines, 1) if n >= start and item in text), start)
 
 
 def _files(value: Any, path: Path, line: int) -> tuple[tuple[str, str], ...]:
