@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from livedeck import record
-from livedeck.check import compare_result, normalise
+from livedeck.check import compare, compare_result, normalise
 from livedeck.deck import load_deck, parse_deck
 from livedeck.model import Deck, Result, Transcript
 from livedeck.noise import (
@@ -177,3 +177,12 @@ def test_a_name_the_deck_typed_is_the_story() -> None:
         deck, [Transcript(deck.path, (Result(deck.commands[0], s, 0, 0.0),)) for s in screens]
     )
     assert both.names == {"busy_bassi"}
+
+
+@pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_run_is_the_same_story_as_its_own_record(path: Path) -> None:
+    """What a run holds and its record drops (a written prompt's directory) is no change."""
+    deck = deck_of(path)
+    recorded = record.load(path.read_text(encoding="utf-8"), deck, path)
+    run = replace(recorded, results=tuple(replace(r, cwd="~/x") for r in recorded.results))
+    assert compare(deck, record.load(record.dump(deck, run), deck, path), run) == []

@@ -51,12 +51,15 @@ def compare_result(
     if old.status != new.status:
         summary.append(f"exit status {old.status} -> {new.status}")
     # What the slide shows around the screen: a program's prompt, the directory of a `run`
-    # block's prompt, the real prompts of bare prompt lines (a container's prompt holds its ID).
-    for what, was, now in (
+    # block's prompt (a written prompt shows its own, and the record keeps none), the real
+    # prompts of bare prompt lines (a container's prompt holds its ID).
+    around = [
         ("prompt", old.prompt or "", new.prompt or ""),
-        ("directory", old.cwd, new.cwd),
         ("prompt of a bare line", repr(old.bare), repr(new.bare)),
-    ):
+    ]
+    if not command.prompt:
+        around.append(("directory", old.cwd, new.cwd))
+    for what, was, now in around:
         if normalise(was, extra, facts) != normalise(now, extra, facts):
             summary.append(f"{what} {was!r} -> {now!r}")
     before = normalise_screen(old.screen, facts, extra)
