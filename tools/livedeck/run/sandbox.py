@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import secrets
 import select
 import shutil
@@ -391,32 +392,33 @@ def _host_name_servers() -> list[str]:
     return [server for server in servers if not server.startswith(("127.", "::1"))]
 
 
+# A side command ends its output with its exit status between two RS bytes: a loaded engine
+# sometimes returns an exec's output empty or cut (moby#27289), and a lost answer must never be
+# read as "no output". Its stderr goes to stdout so the status comes last.
+_SIDE = ["sh", "-c", '"$@" 2>&1; printf "\\036LDEND%d\\036" "$?"', "sh"]
+_END = re.compile(r"\x1eLDEND(\d+)\x1e\Z")
+
+
 def _exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, str]:
-    with docker_errors(f"could not run {' '.join(argv)!r} in the lab"):
-        exec_id = host.api.exec_create(container_id, list(argv), user="root")["Id"]
-        output: bytes = host.api.exec_start(exec_id)
-        code = host.api.exec_inspect(exec_id)["ExitCode"]
-        for _ in range(50):  # the exit code may lag the end of the output by a moment
-            if code is not None:
-                break
-            time.sleep(0.01)
-            code = host.api.exec_inspect(exec_id)["ExitCode"]
-    return (-1 if code is None else int(code)), output.decode("utf-8", errors="replace")
+    """Run argv as root in the lab: its exit status and output. argv must be safe to run
+    again: an answer the engine lost is asked again, and never taken for an empty one."""
+    for _ in range(3):
+        with docker_errors(f"could not run {' '.join(argv)!r} in the lab"):
+            exec_id = host.api.exec_create(container_id, [*_SIDE, *argv], user="root")["Id"]
+            output = host.api.exec_start(exec_id).decode("utf-8", errors="replace")
+        found = _END.search(output)
+        if found:
+            return int(found.group(1)), output[: found.start()]
+        time.sleep(0.2)
+    raise LabError(f"the lab's engine lost the output of {' '.join(argv)!r} three times")
 
 
 def _lab_user(host: Any, container_id: str, user: str) -> str:
-    """Make the lab's user; its home directory. A loaded engine may return an exec's output
-    empty although the process printed it, so an empty answer is asked again, never indexed."""
+    """Make the lab's user (lab-user is idempotent); its home directory."""
     status, output = _exec_root(host, container_id, ["lab-user", user])
-    if status != 0:
+    if status != 0 or not output.strip():
         raise LabError(f"could not create the lab user {user!r}: {output.strip()}")
-    for _ in range(5):
-        if output.strip():
-            return output.strip().splitlines()[-1]
-        time.sleep(0.2)
-        status, output = _exec_root(host, container_id, ["getent", "passwd", user])
-        output = output.strip().rpartition(":")[0].rpartition(":")[2] if status == 0 else ""
-    raise LabError(f"the lab did not say where {user!r}'s home directory is")
+    return output.strip().splitlines()[-1]
 
 
 def _watch_owner(host: Any, container_id: str) -> Any:
