@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from livedeck import record
 from livedeck.cli import main
 from livedeck.deck import load_deck, parse_deck
-from livedeck.errors import NewerRecord, RecordError
+from livedeck.errors import LivedeckError, NewerRecord, RecordError
 from livedeck.model import Result, Transcript
 from livedeck.recordfields import COMMAND_FIELDS
 
@@ -159,3 +161,41 @@ def test_every_lab_fact_of_the_wrong_kind_is_named_at_its_line() -> None:
         with pytest.raises(RecordError) as caught:
             record.load("\n".join(broken), deck, GOLDEN)
         assert caught.value.line == n + 1, (lines[n], str(caught.value))
+
+
+VALUES = ["[a, b]", "5", "{x: 1}", "null", "true", "-1", "'x'", "99", "1.5", "[]", "{}"]
+RECORD_LINES = GOLDEN.read_text(encoding="utf-8").split("\n")
+DAMAGED_DECK = load_deck(FLAGSHIP)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, len(RECORD_LINES) - 1),
+            st.sampled_from(["drop", "value", "repeat", "indent"]),
+            st.sampled_from(VALUES),
+            st.integers(0, 6),
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_a_damaged_record_is_read_or_refused_never_a_traceback(
+    damage: list[tuple[int, str, str, int]],
+) -> None:
+    lines = list(RECORD_LINES)
+    for n, what, value, spaces in damage:
+        n %= len(lines)
+        if what == "drop":
+            del lines[n]
+        elif what == "value":
+            lines[n] = lines[n].partition(": ")[0] + ": " + value
+        elif what == "repeat":
+            lines.insert(n, lines[(n * 7) % len(lines)])
+        else:
+            lines[n] = " " * spaces + lines[n].lstrip()
+    try:
+        record.load("\n".join(lines), DAMAGED_DECK, GOLDEN)
+    except LivedeckError as error:
+        assert str(error)
