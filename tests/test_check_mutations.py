@@ -74,7 +74,7 @@ def mutations(
     yield Mutation("exit status", screen, 1 if result.status == 0 else 0, False)
     prompt = result.prompt or ""
     prompt_noise = line_spans(prompt, facts)
-    for token in re.finditer(r"[A-Za-z]+|\d+", prompt):
+    for token in re.finditer(r"[^\W\d_]+|\d+", prompt):
         a, b = token.span()
         noise = any(s.start < b and a < s.end for s in prompt_noise)
         changed = prompt[:a] + _other(token.group()) + prompt[b:]
@@ -84,7 +84,7 @@ def mutations(
         def at(new: str, n: int = n) -> tuple[str, ...]:
             return (*screen[:n], new, *screen[n + 1 :])
 
-        for token in re.finditer(r"[A-Za-z]+|\d+", line):
+        for token in re.finditer(r"[^\W\d_]+|\d+", line):
             a, b = token.span()
             noise = any(s.start < b and a < s.end for s in spans[n])
             text, new = token.group(), _other(token.group())
