@@ -346,7 +346,8 @@ def _create_container(
         cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         mounts=[
-            Mount("/var/lib/docker", None, type="volume"),  # anonymous: removed with the lab
+            # Anonymous: removed with the lab; labelled, so a leftover can be told as a lab's.
+            Mount("/var/lib/docker", None, type="volume", labels={names.label: "lab"}),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             Mount(RUN_DIR, str(run_dir), type="bind"),
             *(
