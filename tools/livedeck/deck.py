@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
 from collections.abc import Sequence
@@ -380,13 +381,16 @@ def _file_block(
 
 
 def file_write(target: str, body: Sequence[str]) -> str:
-    """The command line that writes `body` to `target` (parents made): one heredoc."""
-    delimiter = "LIVEDECK_EOF"
-    while delimiter in body:
-        delimiter += "_"
+    """The command line that writes `body` to `target` (parents made), byte for byte: the text
+    goes in base64 through one heredoc, so no byte of it is read as a key, a line length limit,
+    a `!` history expansion or the heredoc's end."""
+    content = "".join(line + "\n" for line in body).encode()
+    encoded = base64.encodebytes(content).decode().split("\n")[:-1]
     folder, _, _ = target.rpartition("/")
-    lines = [f"mkdir -p {_lab_path(folder or '/')} && cat > {_lab_path(target)} <<'{delimiter}'"]
-    return "\n".join([*lines, *body, delimiter])
+    lines = [
+        f"mkdir -p {_lab_path(folder or '/')} && base64 -d > {_lab_path(target)} <<'LIVEDECK_EOF'"
+    ]
+    return "\n".join([*lines, *encoded, "LIVEDECK_EOF"])  # `_` is no base64 character
 
 
 def _lab_path(target: str) -> str:
