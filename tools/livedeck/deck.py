@@ -15,6 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from livedeck import directives, frontmatter, shellsyntax
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
+from livedeck.paths import lab_path
 
 # Fences whose bare `$ ` lines are prompts: the languages people mark terminal sessions with.
 SHELL_FENCES = frozenset(
@@ -351,13 +352,14 @@ def _file_directive(pending: _Pending, path: Path) -> tuple[int, str] | None:
             hint="move the other keys to the directive of a transcript block",
         )
     target = data["file"]
-    if not isinstance(target, str) or not target.startswith(("/", "~/")) or "\n" in target:
+    if not isinstance(target, str):
         raise DeckError(
             path,
             line,
             f"`file:` must be a path in the lab starting with `/` or `~/`, not {target!r}",
             hint="for example <!-- livedeck: {file: ~/app/Dockerfile} -->",
         )
+    lab_path(target, "file", deck=path, line=line)
     if target.endswith("/"):
         raise DeckError(path, line, f"`file:` names a folder ({target}); name the file")
     return line, target
