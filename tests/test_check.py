@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from livedeck import record
-from livedeck.check import compare, normalise, report
-from livedeck.deck import load_deck
-from livedeck.model import Transcript
+from livedeck.check import compare, report
+from livedeck.deck import load_deck, parse_deck
+from livedeck.errors import DeckError
+from livedeck.model import Result, Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden"
@@ -28,19 +31,51 @@ def test_two_real_runs_differ_only_in_noise() -> None:
     assert compare(DECK, first, second) == []
 
 
-def test_docker_noise_is_normalised() -> None:
-    assert normalise(
-        '237e34821eea   nginx     "/docker-entrypoint.…"   About a minute ago   Up About a minute   80/tcp    ecstatic_visvesvaraya'
-    ) == ('<id> nginx "/docker-entrypoint.…" <age> ago Up <age> 80/tcp <name>')
-    assert normalise(
-        "drwx--x---  4 root root  4096 Jun 17 06:01 5dc378c99eedd46fc3aca29e771c7a044b91ac71f4ebff2da0be8260da057350"
-    ) == ("drwx--x--- <n> root root <n> <date> <id>")
-    assert (
-        normalise("nginx        latest    0e901e68141f   2 weeks ago   142MB")
-        == "nginx latest <id> <age> ago <size>"
+ONE = """\
+---
+marp: true
+---
+
+```bash
+$ ./run-tests
+```
+"""
+
+
+def reported(old: tuple[str, ...], new: tuple[str, ...]) -> bool:
+    """Whether check reports a new screen `new` of a command recorded as `old`."""
+    deck = parse_deck(ONE, Path("one.md"))
+    first, second = (
+        Transcript(deck.path, (Result(deck.commands[0], screen, 0, 0.0),)) for screen in (old, new)
     )
-    assert normalise("Digest: sha256:" + "a" * 64) == "Digest: sha256:<digest>"
-    assert normalise("build 42 took 3s", extra=[r"\d+s"]) == "build 42 took <volatile>"
+    return bool(compare(deck, first, second))
+
+
+def test_a_word_word_line_end_is_no_container_name() -> None:
+    assert reported(("3 tests_passed",), ("3 tests_failed",))
+
+
+def test_a_twelve_digit_number_is_no_image_id() -> None:
+    assert reported(("order 123456789012",), ("order 123456789013",))
+    assert reported(("123456789012",), ("123456789013",))
+
+
+def test_indentation_is_part_of_the_story() -> None:
+    assert reported(("total:", "  one"), ("total:", "one"))
+    assert reported(("  - a",), ("    - a",))
+
+
+def test_ids_and_names_docker_chose_are_noise() -> None:
+    header = "CONTAINER ID   IMAGE     COMMAND   CREATED         STATUS         PORTS     NAMES"
+    old = (
+        header,
+        '237e34821eea   nginx     "x"       2 minutes ago   Up 2 minutes   80/tcp    busy_bassi',
+    )
+    new = (
+        header,
+        '0123456789ab   nginx     "x"       1 second ago    Up 1 second    80/tcp    cool_wu',
+    )
+    assert not reported(old, new)
 
 
 def test_one_layer_fewer_is_a_change_named_at_the_pull_line() -> None:
@@ -83,3 +118,27 @@ def test_lines_in_another_order_are_a_change_unless_equal_after_normalising() ->
     flipped[pull] = replace(result, screen=same[::-1])
     before, after = (replace(second, results=tuple(r)) for r in (results, flipped))
     assert compare(DECK, before, after) == []
+
+
+def test_a_programs_prompt_is_compared_with_a_containers_id_set_aside() -> None:
+    deck = parse_deck(ONE, Path("one.md"))
+    command = deck.commands[0]
+
+    def run(prompt: str) -> Transcript:
+        return Transcript(deck.path, (Result(command, ("hi",), 0, 0.0, prompt=prompt),))
+
+    assert compare(deck, run("root@3f2a1b4c5d6e:/# "), run("root@0a1b2c3d4e5f:/# ")) == []
+    assert compare(deck, run("MariaDB [(none)]> "), run("MariaDB [shop]> "))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [("(unclosed", "is not a regular expression"), (".*", "matches an empty text")],
+)
+def test_a_volatile_pattern_that_cannot_work_is_named_at_its_line(
+    pattern: str, message: str
+) -> None:
+    text = f"---\nlivedeck:\n  volatile:\n    - 'took \\d+ ms'\n    - '{pattern}'\n---\n"
+    with pytest.raises(DeckError, match=message) as caught:
+        parse_deck(text, Path("v.md"))
+    assert caught.value.line == 5

@@ -10,7 +10,8 @@ and what a user must see:
     lab: docker                    the Docker lab (default: --lab local, no Docker)
     format: html                   --format (default: none)
     args: [--offline]              more options
-    encoding: latin-1              how the deck is written (default: utf-8)
+    encoding: latin-1              how the deck is written (default: utf-8; utf-8-sig: a BOM)
+    newline: "\r\n"                 the line ends the deck is written with (default: \n)
     env: {NAME: value}             more environment
     record_from: DECK TEXT         build this earlier version of the deck first: its real record
     record: TEXT                   the record beside the deck, as these bytes (Latin-1)
@@ -203,7 +204,9 @@ def _run_case(
         (root / deck).write_text(case.card["record_from"], encoding="utf-8")
         _livedeck(["build", str(deck), "--lab", "local", "--format", "none"], root, env, check=True)
         shutil.rmtree(build)
-    (root / deck).write_text(case.deck, encoding=case.card.get("encoding", "utf-8"))
+    (root / deck).write_text(
+        case.deck, encoding=case.card.get("encoding", "utf-8"), newline=case.card.get("newline")
+    )
     if "record" in case.card:
         (root / record).write_bytes(case.card["record"].encode("latin-1"))
     _seed(seed, build, case.name)

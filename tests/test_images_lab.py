@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +20,16 @@ from pathlib import Path
 import pytest
 
 from livedeck.cli import EXIT_DECK, EXIT_ENVIRONMENT, main
+from livedeck.cli.common import mirror_serves
+from livedeck.deck import load_deck
 from livedeck.images.push import temporary_registry
+from livedeck.preflight import preflight, registry_serves
 from livedeck.run.labs import host_client, lab_names
 from registries import Upstream, files, save_image
 
 pytestmark = pytest.mark.docker
 
+ROOT = Path(__file__).resolve().parent.parent
 APP = "livedeck-test/app"  # a small image this module builds: the base and two COPY layers
 
 
@@ -89,6 +96,26 @@ def test_added_images_pull_with_one_pull_complete_per_layer(
     record = (tmp_path / "slides" / "images.record.yaml").read_text()
     assert "  images: mirror\n" in record
     assert added[f"{APP}:v1"]["digest"] in record
+
+
+def test_two_images_added_at_once_are_served_and_not_warned_about(
+    lab_env: dict[str, str], app_image: str, tmp_path: Path
+) -> None:
+    base = lab_names().base_image
+    done = subprocess.run(
+        [sys.executable, "-m", "livedeck", "images", "add", app_image, base],
+        env={**os.environ, **lab_env, "PYTHONPATH": str(ROOT / "tools")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr and done.returncode == 0, done.stderr
+    assert (
+        f"added {app_image} (3 layers" in done.stdout and f"added {base} (1 layers" in done.stdout
+    )
+    deck = load_deck(_deck(tmp_path, [f"docker pull {app_image}", f"docker run --rm {base} true"]))
+    assert preflight(deck, mirror_serves()) == []  # the lab pulls both: no "not served" warning
+    assert [n.line for n in preflight(deck, registry_serves(tmp_path))] == [8, 9]
 
 
 def test_an_image_name_of_another_registry_is_refused(

@@ -144,7 +144,7 @@ def _first_pixel(png: Path) -> tuple[int, int, int]:
 def test_only_slides_whose_story_changed_get_pictures_in_the_decks_theme(tmp_path: Path) -> None:
     story, ids = tmp_path / "story.txt", tmp_path / "ids.txt"
     story.write_text("a: Pull complete\nb: Pull complete\n", encoding="utf-8")
-    ids.write_text("container 0123456789ab created\n", encoding="utf-8")
+    ids.write_text(f"container {'0123456789abcdef' * 4} created\n", encoding="utf-8")
     deck = tmp_path / "slides" / "noisy.md"
     (deck.parent / "themes").mkdir(parents=True)
     (deck.parent / "themes" / "plain.css").write_text(THEME, encoding="utf-8")
@@ -152,7 +152,8 @@ def test_only_slides_whose_story_changed_get_pictures_in_the_decks_theme(tmp_pat
     out = tmp_path / "build"
     assert main(["build", str(deck), "--lab", "local", "--format", "none", "--out", str(out)]) == 0
     story.write_text("a: Pull complete\n", encoding="utf-8")
-    ids.write_text("container ba9876543210 created\n", encoding="utf-8")  # noise: an ID
+    # Noise: a full ID (a 12-digit one counts only where the lab reported it: README)
+    ids.write_text(f"container {'fedcba9876543210' * 4} created\n", encoding="utf-8")
     text = refresh(deck, "--all")
     assert "Slides whose story changed: 1\n" in text
     pictures = sorted(p.name for p in (tmp_path / "refresh-pictures" / "noisy").iterdir())

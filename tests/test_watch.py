@@ -3,6 +3,7 @@ render from the record; rapid saves make one rebuild."""
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,12 +21,12 @@ DECK = "# {title}\n\n```bash\nme@box:~$ echo {word}\n```\n"
 class Watching:
     """watch() in a thread over one deck folder, Markdown only, on this machine's shell."""
 
-    def __init__(self, folder: Path, out: Path) -> None:
+    def __init__(self, folder: Path, out: Path, lab: type[LocalLab] = LocalLab) -> None:
         self.seen: list[Rebuilt] = []
         self._stop = threading.Event()
         options = BuildOptions(out_dir=out, formats=())
         self._thread = threading.Thread(
-            target=watch, args=([folder], options, LocalLab, self.seen.append, self._stop)
+            target=watch, args=([folder], options, lab, self.seen.append, self._stop)
         )
         self._thread.start()
 
@@ -145,3 +146,63 @@ def _wait(condition: Callable[[], bool], seconds: float = 20) -> None:
     while not condition():
         assert time.monotonic() < deadline, "the watcher did not rebuild in time"
         time.sleep(0.05)
+
+
+SETUP = """\
+---
+livedeck:
+  setup: ['echo {word} > {folder}/greeting']
+---
+
+# Setup
+
+```bash
+me@box:~$ cat {folder}/greeting
+```
+"""
+
+
+def test_an_edit_of_setup_runs_the_deck_again(
+    slides: Path, tmp_path: Path, watching: Callable[[], Watching]
+) -> None:
+    deck = slides / "s.md"
+    deck.write_text(SETUP.format(word="hello", folder=tmp_path), encoding="utf-8")
+    out = tmp_path / "build"
+    w = watching()
+    first = w.wait_for(1)
+    assert first.error is None and first.ran
+    assert "greeting\nhello\n" in (out / "s.md").read_text(encoding="utf-8")
+    deck.write_text(SETUP.format(word="bonjour", folder=tmp_path), encoding="utf-8")
+    again = w.wait_for(2)
+    assert again.error is None and again.ran  # not rendered from the old record
+    assert "greeting\nbonjour\n" in (out / "s.md").read_text(encoding="utf-8")
+
+
+class CopyingLab(LocalLab):
+    """This machine's shell, taking a deck's course files as the Docker lab does (a copy)."""
+
+    def copy_in(self, source: Path, target: str) -> None:
+        shutil.copy(source, target)
+
+
+def test_an_edit_of_a_course_file_runs_the_deck_again(slides: Path, tmp_path: Path) -> None:
+    (slides / "story.txt").write_text("once\n", encoding="utf-8")
+    copied = tmp_path / "in-the-lab.txt"
+    deck = slides / "c.md"
+    deck.write_text(
+        f"---\nlivedeck:\n  files: {{story.txt: {copied}}}\n---\n\n"
+        f"```bash\nme@box:~$ cat {copied}\n```\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "build"
+    w = Watching(slides, out, CopyingLab)
+    try:
+        first = w.wait_for(1)
+        assert first.error is None and first.ran
+        assert "in-the-lab.txt\nonce\n" in (out / "c.md").read_text(encoding="utf-8")
+        (slides / "story.txt").write_text("twice\n", encoding="utf-8")
+        again = w.wait_for(2)
+        assert again.error is None and again.ran
+        assert "in-the-lab.txt\ntwice\n" in (out / "c.md").read_text(encoding="utf-8")
+    finally:
+        w.close()

@@ -21,7 +21,14 @@ from livedeck.course.schedule import run_course
 from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck, parse_deck
 from livedeck.document import document_html
-from livedeck.errors import DeckError, LabError, LivedeckError, OutputError, RecordError
+from livedeck.errors import (
+    DeckError,
+    LabError,
+    LivedeckError,
+    NewerRecord,
+    OutputError,
+    RecordError,
+)
 from livedeck.images.sources import MIRROR, Choice, ImageSource, for_deck
 from livedeck.index import deck_title
 from livedeck.marp import check_tools
@@ -118,6 +125,9 @@ def build(
     # Everything that needs no lab is checked before the first lab starts.
     warnings = [n for d in decks for n in preflight(d, None if options.offline else served)]
     themes = sorted({t for t in (resolve_theme(d, theme_dirs_for(d.path)) for d in decks) if t})
+    if not options.offline:
+        for deck in decks:  # a record this livedeck cannot read is not replaced by accident
+            _previous(deck, replace_newer=options.fresh)
     if options.formats:
         check_tools(options.formats)  # before minutes of running, not after
     with writing(options.out_dir):
@@ -221,7 +231,7 @@ def check(
     for deck in decks:
         preflight(deck)
     # Without --update every deck needs a record that fits: fail before minutes of running.
-    recorded = [_previous(deck) if update else record.read(deck) for deck in decks]
+    recorded = [_previous(deck, True) if update else record.read(deck) for deck in decks]
     old_of = dict(zip([d.path for d in decks], recorded, strict=True))
 
     def one(deck: Deck, labs: LabFactory) -> DeckResult:
@@ -270,7 +280,7 @@ def _obtain(
     )
     return _settle(
         deck,
-        _previous(deck),
+        _previous(deck, replace_newer=options.fresh),
         new,
         time.monotonic() - started,
         fresh=options.fresh,
@@ -314,10 +324,17 @@ def image_digests(lab: Mapping[str, str]) -> dict[str, str]:
     return {k.removeprefix("image "): v for k, v in lab.items() if k.startswith("image ")}
 
 
-def _previous(deck: Deck) -> Transcript | None:
-    """The deck's record, if there is one that fits this version of the deck."""
+def _previous(deck: Deck, replace_newer: bool = False) -> Transcript | None:
+    """The deck's record, if there is one that fits this version of the deck.
+
+    A record of a newer livedeck is an error unless `replace_newer` (--fresh, --update).
+    """
     try:
         return record.read(deck)
+    except NewerRecord:
+        if replace_newer:
+            return None
+        raise
     except RecordError:  # none yet, another version of the deck, or damaged: the run replaces it
         return None
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,43 +12,13 @@ from livedeck.context import context_at
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
 from livedeck.model import Deck, Result, Transcript
+from livedeck.noise import NOTHING, Known, apply, in_any_order, known, line_spans, normalise_screen
 from livedeck.template import evaluate
 
-MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
-AGE = (
-    r"(?:Less than a second|About an? (?:minute|hour)|an? (?:minute|hour|day|week|month|year)"
-    r"|\d+ (?:second|minute|hour|day|week|month|year)s?)"
-)
-# Docker output that differs on every run although nothing in the story changed. Order matters.
-RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"sha256:[0-9a-f]{64}"), "sha256:<digest>"),
-    (re.compile(r"\b[0-9a-f]{64}\b"), "<id>"),
-    (re.compile(r"\b[0-9a-f]{12}\b"), "<id>"),
-    (re.compile(r"\b\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?"), "<time>"),
-    (re.compile(rf"\b{MONTH}\s+\d{{1,2}}\s+(?:\d\d:\d\d|\d{{4}})\b"), "<date>"),
-    (re.compile(rf"\b{AGE}\b"), "<age>"),
-    (re.compile(r"\b\d+(?:\.\d+)?(?:B|kB|MB|GB|TB)\b"), "<size>"),
-    # ls -l: link count and size are bookkeeping of the file system, not the lesson
-    (
-        re.compile(r"^([-dlcbps][-rwxsStT]{9}[.+@]?)\s+\d+\s+(\S+)\s+(\S+)\s+\d+\s+"),
-        r"\1 <n> \2 \3 <n> ",
-    ),
-    (re.compile(r"^total \d+$"), "total <n>"),
-    # database clients: how long a query took, which connection this is
-    (re.compile(r"\(\d+(?:\.\d+)? sec\)"), "(<n> sec)"),
-    (re.compile(r"\b(connection id is|Thread ID:|Connection id:)\s*\d+"), r"\1 <n>"),
-    (re.compile(r"\b[a-z]+_[a-z]+$"), "<name>"),  # docker's random container names (NAMES)
-    (re.compile(r"\s+"), " "),  # columns realign when a value's width changes
-)
 
-
-def normalise(line: str, extra: Sequence[str] = ()) -> str:
-    """A screen line with run-to-run noise replaced by placeholders."""
-    for pattern in extra:
-        line = re.sub(pattern, "<volatile>", line)
-    for rule, replacement in RULES:
-        line = rule.sub(replacement, line)
-    return line.strip()
+def normalise(line: str, extra: Sequence[str] = (), facts: Known = NOTHING) -> str:
+    """A screen line with run-to-run noise replaced by placeholders (livedeck.noise)."""
+    return apply(line, line_spans(line, facts, extra))
 
 
 @dataclass(frozen=True)
@@ -65,22 +34,39 @@ class Change:
 def compare(deck: Deck, recorded: Transcript, fresh: Transcript) -> list[Change]:
     """The commands whose exit status or meaningful screen lines changed."""
     extra = deck.settings.volatile
+    facts = known(deck, (recorded, fresh))
     changes = []
     for old, new in zip(recorded.results, fresh.results, strict=True):
-        change = _compare(old, new, extra)
+        change = compare_result(old, new, extra, facts)
         if change is not None:
             changes.append(change)
     return changes
 
 
-def _compare(old: Result, new: Result, extra: Sequence[str]) -> Change | None:
+def compare_result(
+    old: Result, new: Result, extra: Sequence[str] = (), facts: Known = NOTHING
+) -> Change | None:
+    """One command's new result against its record: None when only noise differs."""
     command = old.command
     summary = []
     if old.status != new.status:
         summary.append(f"exit status {old.status} -> {new.status}")
-    before = [normalise(line, extra) for line in old.screen]
-    after = [normalise(line, extra) for line in new.screen]
-    if before != after:  # lines equal after normalising may swap places; no others
+    # What the slide shows around the screen: a program's prompt, the directory of a `run`
+    # block's prompt (a written prompt shows its own, and the record keeps none), the real
+    # prompts of bare prompt lines (a container's prompt holds its ID).
+    around = [
+        ("prompt", old.prompt or "", new.prompt or ""),
+        ("prompt of a bare line", repr(old.bare), repr(new.bare)),
+    ]
+    if not command.prompt:
+        around.append(("directory", old.cwd, new.cwd))
+    for what, was, now in around:
+        if normalise(was, extra, facts) != normalise(now, extra, facts):
+            summary.append(f"{what} {was!r} -> {now!r}")
+    before = normalise_screen(old.screen, facts, extra)
+    after = normalise_screen(new.screen, facts, extra)
+    # Lines equal after normalising may swap places, and so may neighbours named by IDs.
+    if in_any_order(before) != in_any_order(after):
         moved = sorted(before) == sorted(after)
         summary.extend(["lines in another order"] if moved else _counts(before, after))
     if not summary:

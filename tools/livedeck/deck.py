@@ -72,7 +72,14 @@ def load_deck(path: Path) -> Deck:
             f"the deck is not UTF-8 text (byte {data[error.start]:#04x})",
             hint="save the deck as UTF-8 (Marp reads UTF-8 only)",
         ) from None
-    return parse_deck(text, path, find_course(path))
+    return parse_deck(plain_text(text), path, find_course(path))
+
+
+def plain_text(text: str) -> str:
+    """A deck's text as livedeck reads it: without the byte order mark some editors put first
+    (it would hide the front matter) and with `\n` line ends (Windows editors save `\r\n`,
+    which a command typed into the lab would carry). Outputs are written with `\n`."""
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
 
 
 def parse_deck(text: str, path: Path, course: Course | None = None) -> Deck:

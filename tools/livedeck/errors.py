@@ -37,6 +37,11 @@ class RecordError(DeckError):
     """A deck's record is missing, damaged, or from another version of the deck."""
 
 
+class NewerRecord(RecordError):
+    """A record written by a newer livedeck: replaced only when the author asks (--fresh,
+    --update), never because a run happened."""
+
+
 class CommandFailed(DeckError):
     """A deck command exited with an unexpected status or never finished."""
 

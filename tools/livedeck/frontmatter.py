@@ -108,10 +108,41 @@ def _coerce(key: str, value: Any, kind: Any, path: Path, lines: Sequence[str]) -
     if "tuple" in wanted:
         items = [value] if isinstance(value, str) else value
         if isinstance(items, list) and all(isinstance(item, str) for item in items):
+            if key == "volatile":
+                _check_patterns(items, path, lines)
             return tuple(items)
     elif "str" in wanted and isinstance(value, str):
         return value
     raise DeckError(path, key_line(lines, key), f"livedeck.{key} has the wrong type ({value!r})")
+
+
+def _check_patterns(patterns: Sequence[str], path: Path, lines: Sequence[str]) -> None:
+    """Each `volatile:` pattern is a regular expression: wrong here, not after a whole run."""
+    for pattern in patterns:
+        try:
+            compiled = re.compile(pattern)
+        except re.error as error:
+            raise DeckError(
+                path,
+                _item_line(lines, "volatile", pattern),
+                f"livedeck.volatile: {pattern!r} is not a regular expression ({error})",
+                hint="Python's re syntax, e.g. 'took \\d+ ms'; a ( [ { or . that stands for itself"
+                " needs a backslash",
+            ) from error
+        if compiled.fullmatch(""):
+            raise DeckError(
+                path,
+                _item_line(lines, "volatile", pattern),
+                f"livedeck.volatile: {pattern!r} matches an empty text, so it could hide any"
+                " change from `livedeck check`",
+                hint="make it match only the text that changes on every run, e.g. 'took \\d+ ms'",
+            )
+
+
+def _item_line(lines: Sequence[str], key: str, item: str) -> int:
+    """The line of one item of a front-matter list: the first at or after its key holding it."""
+    start = key_line(lines, key)
+    return next((n for n, text in enumerate(lines, 1) if n >= start and item in text), start)
 
 
 def _files(value: Any, path: Path, line: int) -> tuple[tuple[str, str], ...]:

@@ -15,6 +15,7 @@ from livedeck.context import run_plan
 from livedeck.deck import FENCE, SHELL_FENCES
 from livedeck.directives import RESERVED
 from livedeck.errors import DeckError
+from livedeck.images import store
 from livedeck.images.names import pulled_images
 from livedeck.model import Deck
 from livedeck.paths import contained, course_root
@@ -248,5 +249,19 @@ def registry_serves(storage: Path) -> Served:
         if "@" in image:
             return manifests.is_dir()
         return (manifests / "tags" / tag).is_dir()
+
+    return serves
+
+
+def lab_serves(seeded: Path, images_dir: Path) -> Served:
+    """What a lab can pull: the seeded mirror's images and those `livedeck images add` added
+    (the snapshot `current` names, as a lab mounts it)."""
+    mirror = registry_serves(seeded)
+
+    def serves(image: str) -> bool:
+        if mirror(image):
+            return True
+        with store.reading(images_dir) as added:
+            return added is not None and registry_serves(added)(image)
 
     return serves

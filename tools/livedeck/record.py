@@ -22,9 +22,9 @@ from livedeck import facts as lab_facts
 from livedeck.errors import OutputError, RecordError
 from livedeck.model import Command, Deck, Result, Transcript
 from livedeck.paths import contained, course_root
+from livedeck.recordfields import FORMAT, check_fields, facts_position, line_of
+from livedeck.runswith import runs_with
 
-FORMAT = 2  # 2: every screen line ends with a newline, so a screen of one blank line survives
-READABLE = (1, 2)
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.
 # Written by `livedeck build` and `livedeck check --update`; commit it beside the deck.
@@ -60,6 +60,7 @@ def dump(deck: Deck, transcript: Transcript) -> str:
         "livedeck": __version__,
         "deck": deck.path.name,
         "lab": dict(transcript.engine),
+        "runs_with": runs_with(deck),
         "commands": commands,
     }
     if transcript.facts:
@@ -72,10 +73,11 @@ def dump(deck: Deck, transcript: Transcript) -> str:
     return out.getvalue()
 
 
-def load(text: str, deck: Deck, path: Path) -> Transcript:
-    """The transcript a record holds, checked against the deck it claims to record."""
+def _parse(text: str, deck: Deck, path: Path, lines: bool = False) -> Any:
+    """The record's YAML as data; with `lines`, as round-trip data that knows each field's line
+    (slower: only read so when a field is wrong)."""
     try:
-        data = YAML(typ="safe", pure=True).load(text)
+        return YAML(typ="rt" if lines else "safe", pure=True).load(text)
     except MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         # YAML may find the problem at the end of the text, past the record's last line.
@@ -90,17 +92,18 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
         raise RecordError(
             path, 1, f"the record is not valid YAML: {error}", hint=_REBUILD.format(deck=deck.path)
         ) from error
-    if not isinstance(data, dict) or data.get("format") not in READABLE or "commands" not in data:
-        raise RecordError(
-            path,
-            1,
-            f"not a livedeck record (format {FORMAT})",
-            hint=_REBUILD.format(deck=deck.path),
-        )
+
+
+def load(text: str, deck: Deck, path: Path) -> Transcript:
+    """The transcript a record holds, checked against the deck it claims to record."""
+    data = _parse(text, deck, path)
+    try:
+        check_fields(data, path, _REBUILD.format(deck=deck.path))
+    except RecordError:
+        check_fields(_parse(text, deck, path, lines=True), path, _REBUILD.format(deck=deck.path))
+        raise
     runnable = [c for c in deck.commands if c.runnable]
     entries = data["commands"]
-    if not isinstance(entries, list):
-        raise RecordError(path, 1, "the record's `commands:` must be a list")
     for command, entry in zip(runnable, entries, strict=False):
         if not isinstance(entry, dict) or entry.get("command") != command.text:
             had = entry.get("command") if isinstance(entry, dict) else entry
@@ -118,25 +121,42 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
             hint=_REBUILD.format(deck=deck.path),
         )
-    try:
-        results = tuple(
-            _result(command, entry, data["format"], deck)
-            for command, entry in zip(runnable, entries, strict=True)
-        )
-        facts = {
-            int(key.split()[1]): lab_facts.from_data(value)
-            for key, value in (data.get("facts") or {}).items()
-        }
-    except (KeyError, TypeError, ValueError, IndexError) as error:
+    made_with = data.get("runs_with")  # older records do not say: they fit while commands do
+    if made_with is not None and made_with != runs_with(deck):
         raise RecordError(
-            path, 1, f"the record is damaged: {error!r}", hint=_REBUILD.format(deck=deck.path)
-        ) from error
-    return Transcript(
-        deck.path, results, facts, {str(k): str(v) for k, v in (data.get("lab") or {}).items()}
+            deck.path,
+            _livedeck_line(deck),
+            f"the record {path.name} was made with another setup: livedeck's setup:, files:,"
+            " packages:, images:, secrets:, user/host/size, or a command's before:/input:"
+            " changed since",
+            hint=_REBUILD.format(deck=deck.path),
+        )
+    results = tuple(
+        _result(command, entry, data["format"], deck)
+        for command, entry in zip(runnable, entries, strict=True)
     )
+    facts = {}
+    for key, value in (data.get("facts") or {}).items():
+        try:
+            facts[facts_position(key)] = lab_facts.from_data(value)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise RecordError(
+                path,
+                line_of(_parse(text, deck, path, lines=True)["facts"], key),
+                f"the lab facts `{key}:` are damaged ({error!r})",
+                hint=_REBUILD.format(deck=deck.path),
+            ) from error
+    lab = {str(k): str(v) for k, v in (data.get("lab") or {}).items()}
+    return Transcript(deck.path, results, facts, lab)
 
 
 _REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
+
+
+def _livedeck_line(deck: Deck) -> int:
+    """The line of the front matter's `livedeck:` key (or the deck's first)."""
+    lines = deck.text.split("\n")[: deck.body_line - 1]
+    return next((n for n, t in enumerate(lines, 1) if t.startswith("livedeck:")), 1)
 
 
 def _bare_after(deck: Deck, command: Command) -> list[Command]:
@@ -150,21 +170,27 @@ def _bare_after(deck: Deck, command: Command) -> list[Command]:
 
 
 def _result(command: Any, entry: dict[str, Any], version: int, deck: Deck) -> Result:
+    """A command's result from its entry, whose fields recordfields checked."""
     following = _bare_after(deck, command)
-    text = entry.get("screen") or ""
-    if not isinstance(text, str):
-        raise TypeError(f"screen of line {entry.get('line')} is not text")
+    bare = entry.get("bare") or {}
+    if any(int(n) > len(following) for n in bare):
+        raise RecordError(
+            deck.path,
+            command.line,
+            f"the record {record_path(deck.path).name} has more bare prompts after this command"
+            f" than the deck ({len(following)})",
+            hint=_REBUILD.format(deck=deck.path),
+        )
+    prompt = entry.get("prompt")
     return Result(
         command=command,
-        screen=screen_lines(text, version),
+        screen=screen_lines(str(entry.get("screen") or ""), version),
         status=entry["exit"],
         duration=0.0,  # older records hold `seconds:`: run-to-run noise, ignored
-        prompt=entry.get("prompt"),
-        typed=entry.get("typed", ""),
-        cwd=entry.get("cwd", ""),
-        bare=tuple(
-            (following[int(n) - 1].line, str(p)) for n, p in (entry.get("bare") or {}).items()
-        ),
+        prompt=None if prompt is None else str(prompt),
+        typed=str(entry.get("typed", "")),
+        cwd=str(entry.get("cwd", "")),
+        bare=tuple((following[int(n) - 1].line, str(p)) for n, p in bare.items()),
     )
 
 

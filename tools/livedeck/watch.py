@@ -36,7 +36,7 @@ from livedeck.build import (
 from livedeck.course.schedule import labs_for
 from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck
-from livedeck.errors import LivedeckError, RecordError
+from livedeck.errors import LivedeckError, NewerRecord, RecordError
 from livedeck.model import Deck
 from livedeck.overflow import overflow_error
 from livedeck.publish import publish
@@ -69,13 +69,15 @@ class _Inputs:
 
     deck: Path
     pictures: set[Path] = field(default_factory=set)  # found in its last rendered Markdown
+    course: set[Path] = field(default_factory=set)  # its `files:`, copied into the lab
     seen: dict[Path, str] = field(default_factory=dict)  # path -> digest
 
     def files(self) -> set[Path]:
-        return {self.deck, record.record_path(self.deck), *self.pictures}
+        return {self.deck, record.record_path(self.deck), *self.pictures, *self.course}
 
     def folders(self) -> set[Path]:
-        return {self.deck.parent, *theme_dirs_for(self.deck), *(p.parent for p in self.pictures)}
+        shown = self.pictures | self.course
+        return {self.deck.parent, *theme_dirs_for(self.deck), *(p.parent for p in shown)}
 
     def concerns(self, path: Path) -> bool:
         themes = {d.resolve() for d in theme_dirs_for(self.deck)}
@@ -107,6 +109,8 @@ def rebuild(
     themes = [theme] if theme else []
     try:
         transcript, ran = record.read(deck), False
+    except NewerRecord:
+        raise  # a newer livedeck's record is not replaced by a save in an editor
     except RecordError:
         labs = labs_for(
             deck,
@@ -209,8 +213,9 @@ def _rebuild(
     if ran:  # the record we just wrote is no change to rebuild for
         recorded = record.record_path(inputs.deck)
         inputs.seen[recorded] = _digest(recorded)
-    for picture in inputs.pictures - inputs.seen.keys():
-        inputs.seen[picture] = _digest(picture)
+    inputs.course = _course_files(inputs.deck)
+    for path in (inputs.pictures | inputs.course) - inputs.seen.keys():
+        inputs.seen[path] = _digest(path)
     report(Rebuilt(inputs.deck, built=built, ran=ran, seconds=time.monotonic() - started))
 
 
@@ -252,6 +257,19 @@ def _pictures(deck: Deck, staged: Path) -> set[Path]:
     """The picture files of the deck's folder that its rendered Markdown shows."""
     shown = (deck.path.parent / image for image in local_images(staged.read_text("utf-8")))
     return {picture.resolve() for picture in shown if picture.is_file()}
+
+
+def _course_files(deck_path: Path) -> set[Path]:
+    """The files the deck's `files:` copies into the lab: an edit of one runs the deck again."""
+    try:
+        deck = load_deck(deck_path)
+    except LivedeckError:
+        return set()
+    found: set[Path] = set()
+    for source, _ in deck.settings.files:
+        path = (deck.path.parent / source).resolve()
+        found |= {p for p in path.rglob("*") if p.is_file()} if path.is_dir() else {path}
+    return found
 
 
 def _digest(path: Path) -> str:

@@ -232,11 +232,12 @@ def images_flag(args: argparse.Namespace) -> str | None:
 
 
 def mirror_serves() -> Served:
-    """Which images the lab's registry mirror serves (read from its storage)."""
-    from livedeck.preflight import registry_serves
+    """Which images the lab can pull: the seeded mirror's and the added ones (read from storage)."""
+    from livedeck.preflight import lab_serves
     from livedeck.run.labs import lab_names
 
-    return registry_serves(lab_names().registry_dir)
+    names = lab_names()
+    return lab_serves(names.registry_dir, names.images_dir)
 
 
 def terminate(signum: int, frame: FrameType | None) -> NoReturn:

@@ -48,37 +48,28 @@ def add_images(
     refs = [_hub_ref(name) for name in wanted]
     with tempfile.TemporaryDirectory(prefix="livedeck-images-") as scratch:
         if from_file is not None:
-            archive_path, label = from_file, f"file {from_file.name}"
             if not from_file.is_file():
                 raise LivedeckError(f"{from_file}: no such file")
+            archives, label = [(from_file, refs)], f"file {from_file.name}"
         else:
             if not refs:
                 raise LivedeckError(
                     "name the images to add", hint="livedeck images add ubuntu:22.04"
                 )
-            archive_path, label = Path(scratch) / "saved.tar", "host engine"
-            _save_from_host([str(r) for r in refs], archive_path)
-        try:
-            archive = tarfile.open(archive_path)  # noqa: SIM115 - closed by the `with` below
-        except (OSError, tarfile.TarError) as error:
-            raise LivedeckError(f"{archive_path}: not a `docker save` archive: {error}") from error
-        with archive:
-            try:
-                chosen = _choose(saved_images(archive), refs)
-            except ValueError as error:
-                raise LivedeckError(f"{archive_path}: {error}") from error
-            host = host_client()
-            with store.new_snapshot(names.images_dir, lambda: _mounted(host)) as snapshot:
-                with temporary_registry(snapshot) as base:
-                    for ref, image in chosen:
-                        try:
-                            push_saved(archive, image, base, ref.repo, ref.tag)
-                        except (ValueError, KeyError) as error:
-                            raise LivedeckError(f"{archive_path}: {error}") from error
-                store.write_sources(
-                    snapshot, {f"{ref.repo}:{ref.tag}": _source(label, ref) for ref, _ in chosen}
-                )
-                added = store.catalog(snapshot)
+            # One archive per image: the engine's API saves one name per call.
+            archives = [(Path(scratch) / f"saved-{n}.tar", [ref]) for n, ref in enumerate(refs)]
+            _save_from_host([(str(ref), path) for path, (ref,) in archives])
+            label = "host engine"
+        host = host_client()
+        chosen: list[tuple[Ref, SavedImage]] = []
+        with store.new_snapshot(names.images_dir, lambda: _mounted(host)) as snapshot:
+            with temporary_registry(snapshot) as base:
+                for archive_path, wanted_here in archives:
+                    chosen += _push_archive(archive_path, wanted_here, base)
+            store.write_sources(
+                snapshot, {f"{ref.repo}:{ref.tag}": _source(label, ref) for ref, _ in chosen}
+            )
+            added = store.catalog(snapshot)
     keys = {(ref.repo, ref.tag) for ref, _ in chosen}
     return [image for image in added if (image.repo, image.tag) in keys]
 
@@ -96,9 +87,26 @@ def _hub_ref(name: str) -> Ref:
     return ref
 
 
-def _save_from_host(wanted: list[str], target: Path) -> None:
+def _push_archive(path: Path, refs: list[Ref], base: str) -> list[tuple[Ref, SavedImage]]:
+    """Push the images `refs` names (every named one without refs) from a `docker save` file."""
+    try:
+        archive = tarfile.open(path)  # noqa: SIM115 - closed by the `with` below
+    except (OSError, tarfile.TarError) as error:
+        raise LivedeckError(f"{path}: not a `docker save` archive: {error}") from error
+    with archive:
+        try:
+            chosen = _choose(saved_images(archive), refs)
+            for ref, image in chosen:
+                push_saved(archive, image, base, ref.repo, ref.tag)
+        except (ValueError, KeyError) as error:
+            raise LivedeckError(f"{path}: {error}") from error
+    return chosen
+
+
+def _save_from_host(wanted: list[tuple[str, Path]]) -> None:
+    """`docker save` each image into its file; every name is looked up before any is saved."""
     host = host_client()
-    for name in wanted:
+    for name, _ in wanted:
         try:
             host.images.get(name)
         except docker.errors.ImageNotFound:
@@ -106,9 +114,10 @@ def _save_from_host(wanted: list[str], target: Path) -> None:
                 f"the host's Docker engine has no image {name}",
                 hint="build or load it first, or add a `docker save` file with --from-file",
             ) from None
-    with docker_errors("could not save the images"), target.open("wb") as out:
-        for chunk in host.api.get_image(wanted if len(wanted) > 1 else wanted[0]):
-            out.write(chunk)
+    for name, target in wanted:
+        with docker_errors(f"could not save the image {name}"), target.open("wb") as out:
+            for chunk in host.api.get_image(name):
+                out.write(chunk)
 
 
 def _choose(saved: list[SavedImage], refs: list[Ref]) -> list[tuple[Ref, SavedImage]]:
