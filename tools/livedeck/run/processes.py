@@ -43,7 +43,7 @@ class Process:
     tpgid: int  # the foreground process group of its terminal
     command: str
     stat: str = "S"  # R running, S sleeping, D disk, T stopped, ...
-    wchan: str = ""  # the kernel function it sleeps in
+    wchan: str | None = None  # the kernel function it sleeps in (None: not known)
 
     @property
     def foreground(self) -> bool:
@@ -53,7 +53,7 @@ class Process:
     @property
     def idle(self) -> bool:
         """It sleeps waiting for input (or a signal), not for time, a child or a disk."""
-        return self.stat.startswith("S") and self.wchan in INPUT_WAITS
+        return self.stat.startswith("S") and (self.wchan is None or self.wchan in INPUT_WAITS)
 
 
 def parse_ps(table: str) -> dict[int, Process]:
@@ -119,4 +119,8 @@ def waiting_bash(processes: dict[int, Process], shell: int) -> int | None:
     for pid in below:
         below.extend(children.get(pid, []))
     shells = [p for p in below if processes[p].command == "bash"]
-    return max(shells, key=lambda p: depth[p]) if shells else None
+    if not shells:
+        return None
+    deepest = max(shells, key=lambda p: depth[p])
+    # In the foreground between two commands of a loop, a bash runs: it waits only when idle.
+    return deepest if processes[deepest].idle else None
