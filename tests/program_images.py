@@ -4,12 +4,13 @@ Docker Hub) and served to the labs of one test module under Docker Hub names.
 - `alpine:latest` is NOT Alpine: it is busybox (Debian's `busybox-static`) on an empty image,
   whose `/bin/sh` is busybox ash with alpine's prompt (`/ # `), as a tutorial's
   `docker run -it alpine /bin/sh` shows it.
-- `python:3.11` is Debian bookworm with `python3-minimal`; it has bash and dash too.
+- `python:3.11` is Debian bookworm with `python3`; it has bash and dash too.
 MariaDB comes from the seeded mirror (`mariadb:10.11`, tools/setup/lab-images.sh).
 """
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import tempfile
 from pathlib import Path
@@ -29,16 +30,17 @@ CMD ["/bin/sh"]
 """
 PYTHON = """\
 FROM {base}
-RUN apt-get update && apt-get install -y --no-install-recommends python3-minimal \\
+RUN apt-get update && apt-get install -y --no-install-recommends python3 \\
  && rm -rf /var/lib/apt/lists/*
 CMD ["python3"]
 """
-TAG = "livedeck-test/{name}:programs"  # on the host engine; never a Docker Hub name there
+# On the host engine, never a Docker Hub name there; the tag changes with the Dockerfile.
+TAG = "livedeck-test/{name}:{digest}"
 
 
 def build(name: str, dockerfile: str) -> str:
     """The host image `name` built from `dockerfile` (once; later calls reuse it): its tag."""
-    tag = TAG.format(name=name)
+    tag = TAG.format(name=name, digest=hashlib.sha256(dockerfile.encode()).hexdigest()[:12])
     host = host_client()
     if not host.images.list(name=tag):
         with tempfile.TemporaryDirectory() as context:
