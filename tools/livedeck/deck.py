@@ -75,7 +75,9 @@ def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block
     """Commands whose prompt names no user@host (`run` blocks, bare `$ ` prompts, `file:`
     blocks) run as the deck's user on its host: the settings', else the first user@host
     prompt's, else the lab's defaults. A bare `# ` is root's on that host."""
-    prompted = next((c for b in blocks for c in b.commands if c.host), None)
+    prompted = next((c for b in blocks for c in b.commands if c.host or _bare(c)), None)
+    if prompted is not None and not prompted.host:
+        prompted = None  # a bare prompt comes first: a later user@host may be a container's
     user = settings.user or (prompted.user if prompted else LAB_USER)
     host = settings.host or (prompted.host if prompted else LAB_HOST)
 
@@ -87,6 +89,11 @@ def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block
         return replace(command, user=command.user or user, host=host)
 
     return tuple(replace(b, commands=tuple(map(filled, b.commands))) for b in blocks)
+
+
+def _bare(command: Command) -> bool:
+    """A bare `$ ` or `# ` prompt, or a line typed into a program."""
+    return command.program is not None or command.prompt.strip() in ("$", "#")
 
 
 @dataclass

@@ -269,12 +269,16 @@ class Session:
         lines = list(terminal.lines())
         if lines and lines[-1] == prompt.rstrip():
             lines.pop()  # the prompt belongs to the next command line
-        table = self._table()
+        # Two looks: `ps` reads each process at another moment, and one look may catch a bash
+        # in the foreground between two commands of a loop.
+        first, table = self._table(), self._table()
         waiting = waiting_bash(table, self._shells[-1].pid)
+        if waiting != waiting_bash(first, self._shells[-1].pid):
+            return None  # it changes: look again later
         if waiting is not None:
             self._hook(replace_pid=waiting if self._hooked(waiting) else None)
             return tuple(lines), None, None, False
-        if not self._waits(table):
+        if not (self._waits(first) and self._waits(table)):
             return None  # something still runs: the line only looks like a prompt
         if self._program_prompt.search(prompt):
             self.in_program = prompt
@@ -327,7 +331,7 @@ class Session:
             if self._inputs:
                 self._send(*self._inputs.pop(0))
                 continue
-            if not self._waits(self._table()):
+            if not (self._waits(self._table()) and self._waits(self._table())):
                 continue  # something still runs: the line only looks like a prompt
             if self._program_prompt.search(terminal.cursor_line()):
                 break
