@@ -261,23 +261,24 @@ def _block(
     known = (*declared, *programs.KNOWN)
     commands: list[Command] = []
 
-    def prompt_at(k: int) -> tuple[re.Match[str], programs.Program | None] | None:
-        """The prompt that starts body[k], if it is one here, and the program it is of."""
+    def prompt_at(k: int) -> tuple[re.Match[str], programs.Program | None, bool] | None:
+        """The prompt that starts body[k], if it is one here, the program it is of, and
+        whether it is the program's continuation prompt."""
         match = prompt.match(body[k])
         if match is not None and match.group("host") is not None:
-            return match, None
+            return match, None, False
         # A program's prompt, once a command could have started it (in a shell block, or in a
         # block whose prompts made it a transcript).
         if shell.seen and (in_shell or commands):
             found = programs.match_line(body[k], known, shell.program)
             if found is not None:
-                return found[1], found[0]
+                return found[1], found[0], found[2]
         if match is None:
             return None
         bare = match.group("prompt").rstrip()
         if bare not in ("$", "#"):  # a prompt of the deck's own `prompt:` pattern
-            return match, None
-        return (match, None) if in_shell and (bare == "$" or shell.root) else None
+            return match, None, False
+        return (match, None, False) if in_shell and (bare == "$" or shell.root) else None
 
     k = next((k for k in range(len(body)) if prompt_at(k)), len(body))
     if k == len(body):
@@ -294,7 +295,7 @@ def _block(
     while k < len(body):
         found = prompt_at(k)
         assert found is not None
-        match, program = found
+        match, program, continued = found
         line_no = opening + 2 + k
         typed = match.group("command")
         text_lines: list[str] = [typed or ""]
@@ -320,6 +321,8 @@ def _block(
             if host_prompt and "path" in prompt.groupindex
             else (-1, -1),
             program=program.prompt if program is not None else None,
+            # A continuation prompt alone (`... `) is Enter: it ends a Python block.
+            enter=continued and not (typed or "").strip(),
         )
         shell.after(command, program)
         while k < len(body) and not prompt_at(k):

@@ -66,6 +66,7 @@ class Command:
     # Typed into a program (its prompt started the line): the regular expression of that
     # program's prompt. Such a line is one line of the program's input, never bash.
     program: str | None = None
+    enter: bool = False  # a program's continuation prompt alone: Enter is typed there
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -83,8 +84,9 @@ class Command:
 
     @property
     def runnable(self) -> bool:
-        """A bare prompt line is kept on the slide but runs nothing."""
-        return bool(self.text.strip())
+        """A bare prompt line is kept on the slide but runs nothing (a program's bare
+        continuation prompt excepted: there Enter ends a statement)."""
+        return bool(self.text.strip()) or self.enter
 
 
 @dataclass(frozen=True)

@@ -49,17 +49,17 @@ def line_pattern(prompt: str) -> re.Pattern[str]:
 
 def match_line(
     line: str, programs: Iterable[Program], after: Program | None
-) -> tuple[Program, re.Match[str]] | None:
-    """The program whose prompt starts `line`, and the match; a continuation prompt counts
-    only when the line before was typed into the same kind of program (`after`)."""
+) -> tuple[Program, re.Match[str], bool] | None:
+    """The program whose prompt starts `line`, the match, and whether it is the continuation
+    prompt, which counts only when the line before was typed into the same program (`after`)."""
     if after is not None and after.continuation is not None:
         found = line_pattern(after.continuation).match(line)
         if found is not None:
-            return after, found
+            return after, found, True
     for program in programs:
         found = line_pattern(program.prompt).match(line)
         if found is not None:
-            return program, found
+            return program, found, False
     return None
 
 

@@ -257,6 +257,8 @@ class Run:
 
     def _one_command_line(self, command: Command, typed: str) -> None:
         """Typed text must make one command line: one prompt, one screen."""
+        if command.program is not None:
+            return  # one line of a program's input, never read as bash
         lines = command_lines(typed)
         if len(lines) > 1:
             raise DeckError(
