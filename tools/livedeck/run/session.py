@@ -186,7 +186,7 @@ class Session:
         shell = self._shells[-1]
         asked = None
         if prompt == _ASKED:  # stopped at a question: the line it asked
-            asked, prompt = self._asked[2] if self._asked is not None else "", None
+            asked, prompt = self._asked[2].rstrip() if self._asked is not None else "", None
         return Outcome(
             lines,
             status,
