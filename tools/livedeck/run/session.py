@@ -49,6 +49,7 @@ RECOVER_SECONDS = 5.0
 HOOK_SECONDS = 30.0
 RECHECK_SECONDS = 3.0  # a pause that looked like no prompt is looked at again this often
 # Before typing, read what already came: a command line nobody typed shows within this time.
+MOVED_SECONDS = 0.05  # after reading the process table, output that came in the meantime
 DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is not a bash
 
 # A pause on such a line may be a shell or a program waiting for input: worth a look.
@@ -273,8 +274,8 @@ class Session:
         # in the foreground between two commands of a loop.
         first, table = self._table(), self._table()
         waiting = waiting_bash(table, self._shells[-1].pid)
-        if waiting != waiting_bash(first, self._shells[-1].pid):
-            return None  # it changes: look again later
+        if waiting != waiting_bash(first, self._shells[-1].pid) or self._moved():
+            return None  # it changed, or output came while looking: look again
         if waiting is not None:
             self._hook(replace_pid=waiting if self._hooked(waiting) else None)
             return tuple(lines), None, None, False
@@ -286,6 +287,17 @@ class Session:
         if self._unanswered(terminal, prompt):
             return self._give_up(terminal)
         return None
+
+    def _moved(self) -> bool:
+        """Output came while the process table was read: what it says may be about a later
+        moment than the screen (the command ended, its shell waits at its prompt). The output is
+        kept for the next read."""
+        try:
+            chunk = self._channel.recv(MOVED_SECONDS)
+        except EOFError:
+            raise SessionError("the lab's shell exited") from None
+        self._pending += chunk
+        return bool(chunk)
 
     def _waits(self, table: dict[int, Process]) -> bool:
         """Whatever runs in the deck's terminals waits for input."""
@@ -331,7 +343,8 @@ class Session:
             if self._inputs:
                 self._send(*self._inputs.pop(0))
                 continue
-            if not (self._waits(self._table()) and self._waits(self._table())):
+            looks = self._waits(self._table()) and self._waits(self._table())
+            if self._moved() or not looks:
                 continue  # something still runs: the line only looks like a prompt
             if self._program_prompt.search(terminal.cursor_line()):
                 break
