@@ -26,11 +26,33 @@ if TYPE_CHECKING:
     from registries import Upstream
 
 
+@pytest.fixture(scope="session", autouse=True)
+def worker_namespace() -> Iterator[dict[str, str]]:
+    """Labs, network and TMPDIR of this test process's own for the whole run (namespaces.py):
+    workers run side by side on one engine, and each test compares only what is its own."""
+    import shutil
+    import tempfile
+
+    from namespaces import remove_labs, worker_environment
+
+    names = worker_environment()
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in names.items():
+            patch.setenv(key, value)
+        tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+        yield names
+    tempfile.tempdir = None
+    remove_labs(names["LIVEDECK_LAB_LABEL"], names["LIVEDECK_LAB_NETWORK"])
+    shutil.rmtree(names["TMPDIR"], ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def lab_namespace() -> Iterator[dict[str, str]]:
     """Labs of their own (label, network, subnet): a sweep or `lab down` in a test touches no
     one else's. Yields the variables, set in os.environ too, for subprocesses."""
     import docker
+
+    from namespaces import free_subnet
 
     tag = secrets.token_hex(3)
     names = {
@@ -38,7 +60,7 @@ def lab_namespace() -> Iterator[dict[str, str]]:
         # Not livedeck-lab-*: the engine's name filter matches parts of names, and an older
         # livedeck would take such a network for its own.
         "LIVEDECK_LAB_NETWORK": f"ldtest-{tag}",
-        "LIVEDECK_LAB_SUBNET": f"10.219.{secrets.randbelow(250)}.0/24",
+        "LIVEDECK_LAB_SUBNET": free_subnet(219)[0],
     }
     with pytest.MonkeyPatch.context() as patch:
         for key, value in names.items():

@@ -20,6 +20,7 @@ import pytest
 
 from livedeck.images.push import Pushed, push_saved, saved_images, temporary_registry
 from livedeck.run.labs import ensure_network, host_client, lab_names
+from namespaces import free_subnet
 
 
 @contextlib.contextmanager
@@ -28,10 +29,10 @@ def images_namespace(root: Path) -> Iterator[dict[str, str]]:
 
     Yields the variables (set in os.environ while it lasts), the network's GATEWAY and ROOT.
     """
-    third = secrets.randbelow(150) + 100
+    subnet, gateway = free_subnet(213)
     env = {
         "LIVEDECK_LAB_NETWORK": f"livedeck-test-images-{secrets.token_hex(3)}",
-        "LIVEDECK_LAB_SUBNET": f"10.213.{third}.0/24",
+        "LIVEDECK_LAB_SUBNET": subnet,
         "LIVEDECK_LAB_LABEL": f"livedeck.lab.test-images-{secrets.token_hex(3)}",
         "LIVEDECK_IMAGES_DIR": str(root / "added"),
         "LIVEDECK_HUB_CACHE": str(root / "hub"),
@@ -53,7 +54,7 @@ def images_namespace(root: Path) -> Iterator[dict[str, str]]:
             labels={names.label: "keeper"},
         )
         try:
-            yield {**env, "GATEWAY": f"10.213.{third}.1", "ROOT": str(root)}
+            yield {**env, "GATEWAY": gateway, "ROOT": str(root)}
         finally:
             keeper.remove(force=True)
             for container in host.containers.list(all=True, filters={"label": names.label}):

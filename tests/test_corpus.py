@@ -50,6 +50,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from namespaces import free_subnet
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).parent / "corpus"
 PICTURE = Path(__file__).parent / "decks" / "pic.png"
@@ -339,7 +341,7 @@ def _lab_namespace() -> dict[str, str]:
     tag = secrets.token_hex(3)
     return {
         "LIVEDECK_LAB_NETWORK": f"ldcorpus-{tag}",
-        "LIVEDECK_LAB_SUBNET": f"10.218.{secrets.randbelow(250)}.0/24",
+        "LIVEDECK_LAB_SUBNET": free_subnet(218)[0],
     }
 
 

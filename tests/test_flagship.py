@@ -18,6 +18,7 @@ from livedeck.cli import main
 from livedeck.deck import load_deck
 from livedeck.measure import measure
 from livedeck.model import Command
+from livedeck.run.labs import lab_names
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
@@ -54,10 +55,13 @@ def built(host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def _host_state(host: docker.DockerClient) -> tuple[list[str], list[str], list[str]]:
+    """This test run's labs, their volumes and the labs' network: other tests' labs come and
+    go beside this build (namespaces.py)."""
+    names = lab_names()
     return (
-        sorted(c.id for c in host.containers.list(all=True)),
-        sorted(v.id for v in host.volumes.list()),
-        sorted(n.id for n in host.networks.list()),
+        sorted(c.id for c in host.containers.list(all=True, filters={"label": names.label})),
+        sorted(v.id for v in host.volumes.list(filters={"label": names.label})),
+        sorted(n.id for n in host.networks.list(names=[names.network])),
     )
 
 

@@ -103,7 +103,7 @@ def test_check_update_says_what_changed_before_it_writes(
     capsys.readouterr()
     assert main(["check", str(deck), "--lab", "local", "--json", "-q"]) == EXIT_DECK
     shown = capsys.readouterr()
-    checked = json.loads(shown.out[shown.out.index("{") :])
+    checked = json.loads(shown.out)  # stdout holds the JSON alone
     assert checked["ok"] is False and checked["decks"][0]["story"] == "changed"
     assert "three layers" in deck.with_suffix(".record.yaml").read_text(encoding="utf-8")
 

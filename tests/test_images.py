@@ -196,7 +196,7 @@ def test_outdated_names_a_deck_without_a_record_as_such(
     assert f"{deck}: no record: no digests to compare; a build records them" in shown.out
     assert "1 deck(s) without a record" in shown.err and "Traceback" not in shown.err
     assert main(["outdated", str(deck), "--images", "mirror", "--json"]) == EXIT_DECK
-    (found,) = json.loads(capsys.readouterr().out)
+    (found,) = json.loads(capsys.readouterr().out)["decks"]
     assert (found["status"], found["images"], found["checks"]) == ("no record", "mirror", [])
 
 

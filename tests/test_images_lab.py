@@ -130,7 +130,7 @@ def test_outdated_asks_the_upstream_without_pulling(
     assert files(cache) == cached, "outdated pulled nothing through the cache"
 
     assert main(["outdated", str(deck), "--json"]) == EXIT_DECK
-    (found,) = json.loads(capsys.readouterr().out)
+    (found,) = json.loads(capsys.readouterr().out)["decks"]
     assert found["images"] == base
     assert [(c["image"], c["old"], c["new"], c["changed"]) for c in found["checks"]] == [
         ("nginx:latest", seven, six, True)

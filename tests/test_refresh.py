@@ -5,11 +5,15 @@ Runs on a real local shell, renders with the real marp-cli and Chromium (picture
 
 from __future__ import annotations
 
+import json
+import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from livedeck.cli import main
+from livedeck.cli import EXIT_DECK, main
+from livedeck.refresh import proposal
 
 pytestmark = pytest.mark.marp
 
@@ -69,8 +73,8 @@ def test_a_changed_screen_is_summarised_with_its_slide_before_and_after(
     assert f"## `{deck}`" in text
     assert "- line 8: `cat " in text and "`b: Pull complete`: 1 -> 0 lines" in text
     assert "  - b: Pull complete" in text
-    assert "Slides whose text changed: 1\n" in text
-    assert "![before](refresh-pictures/layers/slide-1-before.png)" in text
+    assert "Slides whose story changed: 1\n" in text
+    assert "![slide 1 before](refresh-pictures/layers/slide-1-before.png)" in text
     before = tmp_path / "refresh-pictures" / "layers" / "slide-1-before.png"
     after = before.with_name("slide-1-after.png")
     assert before.read_bytes()[:8] == after.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -93,3 +97,168 @@ def test_without_all_it_rebuilds_only_what_outdated_names(
     text = refresh(deck)
     assert f"## `{deck}`\n\n{deck}: no record fit the deck; recorded this run" in text
     assert "b: Pull complete" not in deck.with_suffix(".record.yaml").read_text(encoding="utf-8")
+
+
+NOISY = """\
+---
+marp: true
+theme: plain-test
+---
+
+# Story
+
+```bash
+me@box:~$ cat {story}
+```
+
+---
+
+# IDs only
+
+```bash
+me@box:~$ cat {ids}
+```
+"""
+
+THEME = """\
+/* @theme plain-test */
+@import 'default';
+section { background: rgb(1, 2, 3); }
+"""
+
+
+def _first_pixel(png: Path) -> tuple[int, int, int]:
+    """The top-left pixel's RGB: any PNG filter leaves the first pixel of the first row raw."""
+    data = png.read_bytes()
+    chunks, at = b"", 8
+    while at < len(data):
+        size = int.from_bytes(data[at : at + 4], "big")
+        kind = data[at + 4 : at + 8]
+        if kind == b"IDAT":
+            chunks += data[at + 8 : at + 8 + size]
+        at += 12 + size
+    row = zlib.decompress(chunks)
+    return row[1], row[2], row[3]
+
+
+def test_only_slides_whose_story_changed_get_pictures_in_the_decks_theme(tmp_path: Path) -> None:
+    story, ids = tmp_path / "story.txt", tmp_path / "ids.txt"
+    story.write_text("a: Pull complete\nb: Pull complete\n", encoding="utf-8")
+    ids.write_text("container 0123456789ab created\n", encoding="utf-8")
+    deck = tmp_path / "slides" / "noisy.md"
+    (deck.parent / "themes").mkdir(parents=True)
+    (deck.parent / "themes" / "plain.css").write_text(THEME, encoding="utf-8")
+    deck.write_text(NOISY.format(story=story, ids=ids), encoding="utf-8")
+    out = tmp_path / "build"
+    assert main(["build", str(deck), "--lab", "local", "--format", "none", "--out", str(out)]) == 0
+    story.write_text("a: Pull complete\n", encoding="utf-8")
+    ids.write_text("container ba9876543210 created\n", encoding="utf-8")  # noise: an ID
+    text = refresh(deck, "--all")
+    assert "Slides whose story changed: 1\n" in text
+    pictures = sorted(p.name for p in (tmp_path / "refresh-pictures" / "noisy").iterdir())
+    assert pictures == ["slide-1-after.png", "slide-1-before.png"]
+    shot = tmp_path / "refresh-pictures" / "noisy" / "slide-1-after.png"
+    assert _first_pixel(shot) == (1, 2, 3)  # the deck's theme, not marp's default
+
+
+def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(capsys.readouterr().out)
+    return data
+
+
+def test_a_failing_deck_does_not_stop_the_others_and_fails_the_refresh(
+    deck: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = deck.with_name("broken.md")
+    broken.write_text(DECK.format(story=tmp_path / "story.txt"), encoding="utf-8")
+    assert (
+        main(
+            [
+                "build",
+                str(broken),
+                "--lab",
+                "local",
+                "--format",
+                "none",
+                "-q",
+                "--out",
+                str(tmp_path / "build"),
+            ]
+        )
+        == 0
+    )
+    (tmp_path / "story.txt").write_text("a: Pull complete\n", encoding="utf-8")
+    broken.write_text(broken.read_text(encoding="utf-8").replace("cat ", "cat /nonexistent "))
+    capsys.readouterr()
+    argv = [
+        "refresh",
+        str(deck.parent),
+        "--all",
+        "--lab",
+        "local",
+        "--json",
+        "-q",
+        "--out",
+        str(tmp_path / "build"),
+        "--images",
+        "mirror",
+    ]
+    assert main(argv) == EXIT_DECK
+    found = {d["name"]: d for d in _json(capsys)["decks"]}
+    assert found["broken"]["error"]["kind"] == "CommandFailed"
+    assert found["broken"]["draft"] and not found["broken"]["changed"]
+    assert found["layers"]["changed"] and found["layers"]["error"] is None
+    assert "b: Pull complete" not in deck.with_suffix(".record.yaml").read_text(encoding="utf-8")
+
+
+def test_an_overflowing_slide_makes_the_proposal_a_draft_and_fails(
+    deck: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines = "".join(f"{n}: Pull complete\n" for n in range(400))
+    (tmp_path / "story.txt").write_text(lines, encoding="utf-8")
+    capsys.readouterr()
+    argv = [
+        "refresh",
+        str(deck),
+        "--all",
+        "--lab",
+        "local",
+        "--json",
+        "-q",
+        "--out",
+        str(tmp_path / "build"),
+        "--images",
+        "mirror",
+    ]
+    assert main(argv) == EXIT_DECK
+    (found,) = _json(capsys)["decks"]
+    assert found["changed"] and found["overflows"][0]["slide"] == 1
+    assert found["draft"][0].startswith("slide 1 overflows")
+    assert "Not ready to merge (a draft) because:" in found["body"]
+
+
+def test_a_proposal_already_made_is_not_made_again(
+    deck: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deck.with_suffix(".record.yaml").unlink()  # outdated: no record
+    argv = [
+        "refresh",
+        str(deck),
+        "--lab",
+        "local",
+        "--json",
+        "-q",
+        "--out",
+        str(tmp_path / "build"),
+        "--images",
+        "mirror",
+    ]
+    skip = tmp_path / "skip.txt"
+    key = proposal(deck, {})
+    skip.write_text(f"<!-- livedeck-proposal: {key} -->\n", encoding="utf-8")
+    assert main([*argv, "--skip", str(skip)]) == 0
+    assert _json(capsys)["decks"] == []
+    assert not deck.with_suffix(".record.yaml").exists()
+    assert main(argv) == 0
+    (found,) = _json(capsys)["decks"]
+    assert found["proposal"] == key and f"<!-- livedeck-proposal: {key} -->" in found["body"]

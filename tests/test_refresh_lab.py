@@ -83,7 +83,7 @@ def test_a_new_nginx_upstream_is_found_refreshed_and_summarised(
     said = capsys.readouterr().out
     assert f"{shown_pull}: changed ({base})\n  was {seven}\n  now {six}" in said
     assert main(["outdated", str(slides), "--json"]) == EXIT_DECK
-    (found,) = json.loads(capsys.readouterr().out)
+    (found,) = json.loads(capsys.readouterr().out)["decks"]
     assert (found["status"], found["images"]) == ("changed", base)
     assert files(cache) == cached, "outdated pulled nothing through the cache"
 
@@ -103,16 +103,16 @@ def test_a_new_nginx_upstream_is_found_refreshed_and_summarised(
     assert f"## `{deck}`" in text
     assert f"| `nginx` | `{seven}` | `{six}` |" in text
     assert f"- line {pull.line}: `docker pull nginx`: `<id>: Pull complete`: 7 -> 6 lines" in text
-    numbers = re.search(r"^Slides whose text changed: ([\d, ]+)$", text, re.MULTILINE)
+    numbers = re.search(r"^Slides whose story changed: ([\d, ]+)$", text, re.MULTILINE)
     assert numbers is not None
     changed = [int(n) for n in numbers.group(1).split(", ")]
     pull_slide = next(s.number for s in load_deck(deck).slides if s.line <= pull.line <= s.end)
     assert pull_slide in changed
-    pictures = re.findall(r"!\[before\]\((\S+)\) !\[after\]\((\S+)\)", text)
+    pictures = re.findall(r"!\[slide \d+ before\]\((\S+)\) !\[slide \d+ after\]\((\S+)\)", text)
     assert len(pictures) == len(changed)
     for number, (before, after) in zip(changed, pictures, strict=True):
         assert before == f"refresh-pictures/docker-layers/slide-{number}-before.png"
-        assert f"Slide {number}, before and after:\n\n![before]({before})" in text
+        assert f"Slide {number}, before and after:\n\n![slide {number} before]({before})" in text
         shots = [(summary.parent / p).read_bytes() for p in (before, after)]
         assert shots[0][:8] == shots[1][:8] == PNG
         assert shots[0] != shots[1]

@@ -78,6 +78,8 @@ case $job in
     # The CI workflows: syntax, expressions and shell (actionlint), security (zizmor, offline).
     actionlint -no-color .github/workflows/*.yml
     zizmor --offline --no-progress .github/workflows/
-    pytest "$@"
+    # Test files run side by side, each file's tests on one worker (they share module
+    # fixtures such as one build of the flagship); LIVEDECK_TEST_WORKERS=1 runs them in turn.
+    pytest -n "${LIVEDECK_TEST_WORKERS:-4}" --dist loadfile "$@"
     ;;
 esac

@@ -6,6 +6,7 @@ digests its record holds. Reading decks and records is all it does: nothing runs
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 from livedeck import record
 from livedeck.deck import load_deck
 from livedeck.errors import RecordError
-from livedeck.images.names import pulled_images
+from livedeck.images.names import parse_ref, pulled_images
 from livedeck.index import deck_title
 from livedeck.marp import format_named
 from livedeck.model import Deck
@@ -33,7 +34,9 @@ class DeckInfo:
     record: Path | None  # the committed record, if there is one that fits the deck
     outputs: tuple[Path, ...]  # what `livedeck build --out OUT --format ...` writes for it
     images: tuple[str, ...]  # images its commands pull or run, as written
-    digests: Mapping[str, str] = field(default_factory=dict)  # image -> digest, from the record
+    # image as written -> the digest the record holds for it (none where the record's one digest
+    # of a repository cannot tell which of the deck's tags it is)
+    digests: Mapping[str, str] = field(default_factory=dict)
 
 
 def inventory(decks: Sequence[Path], out_dir: Path, formats: Sequence[str]) -> list[DeckInfo]:
@@ -47,21 +50,44 @@ def _info(deck: Deck, out_dir: Path, formats: Sequence[str]) -> DeckInfo:
         recorded: Path | None = record.record_path(deck.path)
     except RecordError:
         engine, recorded = {}, None
-    digests = {
+    recorded_digests = {
         key.removeprefix("image "): value
         for key, value in engine.items()
         if key.startswith("image ")
     }
     suffixes = [".md", *(format_named(f).suffix for f in formats)]
+    images = images_used(c.text for c in deck.commands if c.runnable)
     return DeckInfo(
         path=deck.path,
         name=deck.name,
         title=deck_title(deck),
         record=recorded,
         outputs=tuple(out_dir / f"{deck.name}{suffix}" for suffix in suffixes),
-        images=images_used(c.text for c in deck.commands if c.runnable),
-        digests=digests,
+        images=images,
+        digests=digests_by_image(images, recorded_digests),
     )
+
+
+def digests_by_image(images: Sequence[str], recorded: Mapping[str, str]) -> dict[str, str]:
+    """Each image as the deck writes it -> the digest the record keeps for its repository.
+
+    A record keeps one digest per repository (`image nginx: ...`); a deck that names two tags of
+    one repository gets none for either, as the record cannot say which tag it was.
+    """
+    refs = {}
+    for image in images:
+        with contextlib.suppress(ValueError):
+            ref = parse_ref(image)
+            if not ref.digest:
+                refs[image] = ref
+    tags: dict[str, set[str]] = {}
+    for ref in refs.values():
+        tags.setdefault(ref.familiar, set()).add(ref.tag)
+    return {
+        image: recorded[ref.familiar]
+        for image, ref in refs.items()
+        if ref.familiar in recorded and len(tags[ref.familiar]) == 1
+    }
 
 
 def images_used(commands: Iterable[str]) -> tuple[str, ...]:

@@ -2,27 +2,34 @@
 
 Which decks: every one named (`--all`), or the ones `livedeck outdated` names (an image has a
 new digest where the record's images came from, or the deck has no record yet). Each is rebuilt
-from the same image source outdated asked (`source_rule`).
+from the same image source outdated asked (`source_rule`), on a lab of its own: a deck that
+fails is reported with its error and the others are refreshed all the same.
 
-For a pull request: per deck the image digests old -> new, each command whose normalised
-screen changed (check's diff), the slides whose rendered text changed, and a picture of each
-of those slides before and after. A deck whose story and images are the same changes no file.
+For a pull request per deck: the image digests old -> new, each command whose normalised screen
+changed (check's diff), the slides those commands are on, and a picture of each of those slides
+before and after, in the deck's theme and fitted as the published slides are. Why the pull
+request must not be merged as it is (a slide overflows, the deck failed) is part of the result
+(`draft`). A deck whose story and images are the same changes no file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from livedeck import record
-from livedeck.build import BuildOptions, build, find_decks, image_digests, stage_deck
-from livedeck.deck import load_deck, parse_deck
-from livedeck.errors import PublishError, RecordError
-from livedeck.images.outdated import SourceRule, outdated
+from livedeck.build import BuildOptions, build, find_decks, fit_slides, image_digests, stage_deck
+from livedeck.deck import load_deck
+from livedeck.errors import LivedeckError, PublishError, RecordError
+from livedeck.images.outdated import DeckImages, SourceRule, outdated
+from livedeck.images.sources import MIRROR, ImageSource
+from livedeck.images.versions import image_version
 from livedeck.marp import (
     Format,
     find_chromium,
@@ -32,47 +39,81 @@ from livedeck.marp import (
     run_marp,
     scratch_dir,
 )
+from livedeck.measure import measure_decks
 from livedeck.model import Deck, Transcript
-from livedeck.results import DeckResult
+from livedeck.overflow import Overflow
+from livedeck.results import DeckResult, deck_data, error_data, overflow_data
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
+from livedeck.run.labs import lab_names
+from livedeck.themes import resolve_theme, theme_dirs_for
 
 PNG = Format("png", ".png", ("--images", "png"), needs_browser=True)
 
-# Which of the decks to rebuild. `--all`: every one; otherwise the decks whose images changed
-# upstream, which is `livedeck outdated`'s to tell (`outdated_decks`).
-Choose = Callable[[Sequence[Path]], list[Path]]
+# Which of the decks to rebuild, and the proposal each would make (`proposal`): `--all`: every
+# one; otherwise the decks whose images changed upstream, which is `livedeck outdated`'s to tell.
+Choose = Callable[[Sequence[Path]], list[tuple[Path, str]]]
 
 
 @dataclass(frozen=True)
 class Refreshed:
-    """One rebuilt deck: its build result, and the slides whose text changed."""
+    """One deck of a refresh: its build result or its error, and what a reviewer looks at."""
 
-    result: DeckResult
-    slides: tuple[int, ...]  # slide numbers whose rendered text changed
-    pictures: tuple[tuple[Path, Path], ...] = ()  # (before, after) PNG of each of those slides
+    deck: Path
+    result: DeckResult | None  # None: the deck failed (`error`)
+    slides: tuple[int, ...] = ()  # slides whose story changed
+    pictures: tuple[tuple[int, Path, Path], ...] = ()  # (slide, before PNG, after PNG)
+    overflows: tuple[Overflow, ...] = ()  # slides of the new deck that run off the bottom
+    error: LivedeckError | None = None
+    proposal: str = ""  # what this refresh proposes (`proposal`): "" when not known
+    versions: tuple[tuple[str, str, str], ...] = ()  # (image, version before, after) if known
 
     @property
     def changed(self) -> bool:
         """The deck's record and slides were rewritten."""
-        return self.result.written
+        return self.result is not None and self.result.written
+
+    @property
+    def draft(self) -> tuple[str, ...]:
+        """Why a pull request of this deck must not be merged as it is; () when it may."""
+        reasons = [
+            f"slide {o.slide} overflows ({o.path}:{o.line}): {o.message}" for o in self.overflows
+        ]
+        if self.error is not None:
+            reasons.append(f"the deck failed: {self.error}")
+        return tuple(reasons)
 
 
-def every_deck(decks: Sequence[Path]) -> list[Path]:
-    """`--all`: refresh every deck."""
-    return list(decks)
+def proposal(deck: Path, digests: dict[str, str]) -> str:
+    """A short name for "this deck with these images": the same on every run that proposes it.
+
+    A pull request carries it; a closed one's is passed back (`skip`) so that it is not proposed
+    again, and an open one's so that it is not pushed again while nothing changed.
+    """
+    text = "\n".join([deck.stem, *(f"{k}={v}" for k, v in sorted(digests.items()))])
+    return f"{deck.stem}@{hashlib.sha256(text.encode()).hexdigest()[:16]}"
 
 
-def outdated_decks(sources: SourceRule) -> Choose:
-    """The decks `livedeck outdated` names: an image changed, or no record (asks, pulls nothing).
+def every_deck(decks: Sequence[Path]) -> list[tuple[Path, str]]:
+    """`--all`: refresh every deck (its proposal is known only once it ran)."""
+    return [(deck, "") for deck in decks]
+
+
+def outdated_decks(sources: SourceRule, skip: Collection[str] = ()) -> Choose:
+    """The decks `livedeck outdated` names, except those whose proposal is in `skip`.
 
     RegistryError when a registry does not answer: then nothing is rebuilt.
     """
 
-    def choose(decks: Sequence[Path]) -> list[Path]:
-        return [found.deck for found in outdated(decks, sources) if found.outdated]
+    def choose(decks: Sequence[Path]) -> list[tuple[Path, str]]:
+        found = [(f.deck, _proposed(f)) for f in outdated(decks, sources) if f.outdated]
+        return [(deck, key) for deck, key in found if key not in skip]
 
     return choose
+
+
+def _proposed(found: DeckImages) -> str:
+    return proposal(found.deck, {c.image: c.new for c in found.checks if not c.note})
 
 
 def refresh(
@@ -85,31 +126,60 @@ def refresh(
     pictures: Path | None = None,
     progress: Progress | None = None,
 ) -> list[Refreshed]:
-    """Rebuild the chosen decks on fresh labs; their records change where story or images did.
+    """Rebuild the chosen decks, each on a fresh lab; their records change where story or
+    images did. A deck that fails is returned with its error; the others go on.
 
     `sources` gives each deck's image source (None: a build's default, as on a local lab).
     """
-    chosen = choose(find_decks(paths))
-    if not chosen:
-        return []
-    decks = {path: load_deck(path) for path in chosen}
-    before = {path: _recorded(deck) for path, deck in decks.items()}
-    where = {deck.path: sources(deck, before[p]) for p, deck in decks.items()} if sources else {}
+    found = []
+    for path, key in choose(find_decks(paths)):
+        try:
+            found.append(_refresh_one(path, key, start_lab, sources, out_dir, pictures, progress))
+        except LivedeckError as error:
+            found.append(Refreshed(path, None, error=error, proposal=key))
+    return found
+
+
+def _refresh_one(
+    path: Path,
+    key: str,
+    start_lab: LabFactory,
+    sources: SourceRule | None,
+    out_dir: Path,
+    pictures: Path | None,
+    progress: Progress | None,
+) -> Refreshed:
+    deck = load_deck(path)
+    old = _recorded(deck)
+    where = {deck.path: sources(deck, old)} if sources else {}
     options = BuildOptions(
         out_dir=out_dir, formats=("html", "pdf"), fresh_images=True, sources=where
     )
-    built = build(chosen, options, start_lab, progress)
+    built = build([path], options, start_lab, progress)
+    result = built.decks[0]
+    overflows = tuple(built.overflows)
+    key = key or proposal(path, image_digests(result.lab))
+    versions = _versions(where.get(deck.path, MIRROR), result)
+    if not result.written or old is None or result.transcript is None:
+        return Refreshed(path, result, overflows=overflows, proposal=key, versions=versions)
+    slides = story_slides(deck, result)
+    shots = _pictures(deck, old, result.transcript, slides, pictures) if pictures else ()
+    return Refreshed(path, result, slides, shots, overflows, proposal=key, versions=versions)
+
+
+def _versions(source: ImageSource, result: DeckResult) -> tuple[tuple[str, str, str], ...]:
+    """Each image whose digest moved, with the release its config names before and after."""
+    old, new = image_digests(result.previous_lab), image_digests(result.lab)
+    storage = lab_names().registry_dir
     found = []
-    for result in built.decks:
-        deck = decks[result.deck]
-        old = before[result.deck]
-        if not result.written or old is None or result.transcript is None:
-            found.append(Refreshed(result, ()))
+    for image in sorted(old.keys() | new.keys()):
+        if old.get(image) == new.get(image):
             continue
-        slides = _changed_slides(deck, old, result.transcript)
-        shots = _pictures(deck, old, result.transcript, slides, pictures) if pictures else ()
-        found.append(Refreshed(result, slides, shots))
-    return found
+        before = image_version(source, storage, image, old.get(image, ""))
+        after = image_version(source, storage, image, new.get(image, ""))
+        if before or after:
+            found.append((image, before, after))
+    return tuple(found)
 
 
 def _recorded(deck: Deck) -> Transcript | None:
@@ -119,42 +189,37 @@ def _recorded(deck: Deck) -> Transcript | None:
         return None
 
 
-def _changed_slides(deck: Deck, old: Transcript, new: Transcript) -> tuple[int, ...]:
-    """Numbers of the slides whose rendered Markdown differs between two runs."""
-    with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
-        before = _slide_texts(_stage(deck, old, Path(scratch) / "before"))
-        after = _slide_texts(_stage(deck, new, Path(scratch) / "after"))
-    numbers = sorted(before.keys() | after.keys())
-    return tuple(n for n in numbers if before.get(n) != after.get(n))
+def story_slides(deck: Deck, result: DeckResult) -> tuple[int, ...]:
+    """The slides that show a command whose story changed (IDs, ages and dates aside).
 
-
-def _stage(deck: Deck, transcript: Transcript, folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    return stage_deck(deck, transcript, folder)
-
-
-def _slide_texts(markdown: Path) -> dict[int, str]:
-    text = markdown.read_text(encoding="utf-8")
-    lines = text.split("\n")
-    return {
-        s.number: "\n".join(lines[s.line - 1 : s.end]) for s in parse_deck(text, markdown).slides
-    }
+    A slide whose text differs only by a new ID or date is not among them: those change on
+    every run and tell a reviewer nothing.
+    """
+    lines = {change.line for change in result.changes}
+    return tuple(s.number for s in deck.slides if any(s.line <= n <= s.end for n in lines))
 
 
 def _pictures(
     deck: Deck, old: Transcript, new: Transcript, slides: Sequence[int], into: Path
-) -> tuple[tuple[Path, Path], ...]:
-    """PNGs of the changed slides before and after, as into/DECK/slide-N-before.png etc."""
+) -> tuple[tuple[int, Path, Path], ...]:
+    """PNGs of the slides before and after, as into/DECK/slide-N-before.png etc.
+
+    Rendered as the published deck is: in its theme, and fitted (long code shrunk) the same way.
+    """
     if not slides:
         return ()
     target = into / deck.name
     target.mkdir(parents=True, exist_ok=True)
+    theme = resolve_theme(deck, theme_dirs_for(deck.path))
+    themes = [theme] if theme else []
     shots = []
     with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
-        pngs = {
-            when: _png(_stage(deck, transcript, Path(scratch) / when))
+        staged = {
+            when: _stage(deck, transcript, Path(scratch) / when)
             for when, transcript in (("before", old), ("after", new))
         }
+        fit_slides([deck, deck], list(staged.values()), themes, measure_decks)
+        pngs = {when: _png(markdown, themes) for when, markdown in staged.items()}
         for number in slides:
             pair = []
             for when in ("before", "after"):
@@ -163,11 +228,16 @@ def _pictures(
                 if made is not None:
                     shutil.copyfile(made, path)
                 pair.append(path)
-            shots.append((pair[0], pair[1]))
+            shots.append((number, pair[0], pair[1]))
     return tuple(shots)
 
 
-def _png(markdown: Path) -> dict[int, Path]:
+def _stage(deck: Deck, transcript: Transcript, folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    return stage_deck(deck, transcript, folder)
+
+
+def _png(markdown: Path, themes: Sequence[Path]) -> dict[int, Path]:
     """Slide number -> PNG of it, made by marp-cli (`--images png`) next to the Markdown."""
     env = dict(os.environ)
     scratch = scratch_dir()
@@ -176,7 +246,7 @@ def _png(markdown: Path) -> dict[int, Path]:
         output = markdown.with_suffix(".png")
         argv = [
             str(find_marp(env)),
-            *marp_options(PNG, ()),
+            *marp_options(PNG, themes),
             "-o",
             str(output),
             "--",
@@ -191,31 +261,21 @@ def _png(markdown: Path) -> dict[int, Path]:
     return {int(p.suffixes[-2].lstrip(".")): p for p in made}
 
 
-def summary(refreshed: Sequence[Refreshed], relative_to: Path | None = None) -> str:
-    """The change summary in Markdown, for a pull request's body."""
-    changed = [r for r in refreshed if r.changed]
-    if not changed:
-        return "# livedeck refresh\n\nNothing changed: every deck tells its record's story.\n"
-    parts = ["# livedeck refresh", ""]
-    for item in changed:
-        result = item.result
-        parts += [f"## `{result.deck}`", "", result.line, ""]
-        old, new = image_digests(result.previous_lab), image_digests(result.lab)
-        moved = [i for i in sorted(old.keys() | new.keys()) if old.get(i) != new.get(i)]
-        if moved:
-            parts += ["| image | before | after |", "|---|---|---|"]
-            parts += [f"| `{i}` | `{old.get(i, '-')}` | `{new.get(i, '-')}` |" for i in moved]
-            parts.append("")
-        for change in result.changes:
-            parts += [f"- line {change.line}: `{change.command}`: {change.summary}", ""]
-            parts += ["  ```diff", *(f"  {line}" for line in change.diff), "  ```", ""]
-        if item.slides:
-            parts += [f"Slides whose text changed: {', '.join(map(str, item.slides))}", ""]
-        for number, (before, after) in zip(item.slides, item.pictures, strict=False):
-            b, a = (_shown(p, relative_to) for p in (before, after))
-            parts += [f"Slide {number}, before and after:", "", f"![before]({b}) ![after]({a})", ""]
-    return "\n".join(parts)
-
-
-def _shown(path: Path, relative_to: Path | None) -> str:
-    return os.path.relpath(path, relative_to) if relative_to else str(path)
+def refreshed_data(item: Refreshed) -> dict[str, Any]:
+    """One deck of a refresh as JSON-ready data (results.schema.json, `refreshed`)."""
+    return {
+        "deck": str(item.deck),
+        "name": item.deck.stem,
+        "changed": item.changed,
+        "proposal": item.proposal,
+        "draft": list(item.draft),
+        "slides": list(item.slides),
+        "pictures": [
+            {"slide": n, "before": str(before), "after": str(after)}
+            for n, before, after in item.pictures
+        ],
+        "overflows": [overflow_data(o) for o in item.overflows],
+        "versions": [{"image": i, "before": b, "after": a} for i, b, a in item.versions],
+        "result": deck_data(item.result) if item.result is not None else None,
+        "error": error_data(item.error) if item.error is not None else None,
+    }

@@ -1,5 +1,9 @@
 """What `build` and `check` return, per deck and per command: data the CLI prints and `--json`
 emits, and a refresh turns into a pull-request body. Pure.
+
+Every verb's `--json` is one object of one schema (results.schema.json beside this module):
+`{"schema": 1, "command": ..., "ok": ..., "exit": ..., "error": ...}` and the verb's own keys,
+on success and on failure alike (`envelope`).
 """
 
 from __future__ import annotations
@@ -7,11 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from livedeck.check import Change
+from livedeck.errors import CommandFailed, DeckError, Failures, LivedeckError
 from livedeck.model import Transcript
 from livedeck.overflow import Overflow
+
+if TYPE_CHECKING:
+    from livedeck.images.outdated import DeckImages
+
+SCHEMA = 1  # the version of results.schema.json; raised when a key changes meaning or goes
 
 # What became of a deck's record:
 #   kept     the new run tells the record's story (IDs, ages and dates aside): the record stays
@@ -99,19 +109,78 @@ def overflow_data(overflow: Overflow) -> dict[str, Any]:
 
 
 def build_data(
-    decks: Sequence[DeckResult], outputs: Sequence[Path], overflows: Sequence[Overflow]
+    decks: Sequence[DeckResult],
+    outputs: Sequence[Path],
+    overflows: Sequence[Overflow],
+    warnings: Sequence[object] = (),
 ) -> dict[str, Any]:
     """A whole build as JSON-ready data."""
     return {
         "decks": [deck_data(d) for d in decks],
         "outputs": [str(p) for p in outputs],
         "overflows": [overflow_data(o) for o in overflows],
+        "warnings": [str(w) for w in warnings],
     }
 
 
 def check_data(decks: Sequence[DeckResult]) -> dict[str, Any]:
-    """A whole check as JSON-ready data; `ok` is false when some story changed."""
+    """A whole check as JSON-ready data (the envelope's `ok` says whether every story held)."""
+    return {"decks": [deck_data(d) for d in decks]}
+
+
+def outdated_data(decks: Sequence[DeckImages]) -> dict[str, Any]:
+    """`livedeck outdated` as JSON-ready data: per deck, its images then and now."""
     return {
-        "ok": not any(d.changes for d in decks),
-        "decks": [deck_data(d) for d in decks],
+        "decks": [
+            {
+                "deck": str(deck.deck),
+                "status": deck.status,
+                "images": deck.source,
+                "checks": [
+                    {
+                        "image": c.image,
+                        "line": c.line,
+                        "old": c.old,
+                        "new": c.new,
+                        "registry": c.registry,
+                        "note": c.note,
+                        "changed": c.changed,
+                    }
+                    for c in deck.checks
+                ],
+            }
+            for deck in decks
+        ]
+    }
+
+
+def error_data(error: LivedeckError) -> dict[str, Any]:
+    """An error as JSON-ready data: what `livedeck` would print, in parts."""
+    data: dict[str, Any] = {
+        "kind": type(error).__name__,
+        "message": error.message,
+        "hint": error.hint,
+        "deck": str(error.path) if isinstance(error, DeckError) else None,
+        "line": error.line if isinstance(error, DeckError) else None,
+        "command": error.command if isinstance(error, CommandFailed) else None,
+        "screen_tail": list(error.screen_tail) if isinstance(error, CommandFailed) else [],
+        "errors": [error_data(e) for e in error.errors] if isinstance(error, Failures) else [],
+    }
+    return data
+
+
+def envelope(
+    command: str,
+    exit_code: int,
+    payload: Mapping[str, Any] | None = None,
+    error: LivedeckError | None = None,
+) -> dict[str, Any]:
+    """A verb's whole `--json` output: schema version, verb, exit status, error, its own keys."""
+    return {
+        "schema": SCHEMA,
+        "command": command,
+        "ok": exit_code == 0,
+        "exit": exit_code,
+        "error": error_data(error) if error is not None else None,
+        **(payload or {}),
     }

@@ -5,15 +5,19 @@
 #   tools/setup/lab-images.sh                      # base, lab and 7-layer nginx images; registry
 #   tools/setup/lab-images.sh --nginx-layers 6     # put the 6-layer (2023) nginx in the registry
 #   tools/setup/lab-images.sh --registry-dir DIR   # fill another registry storage (nginx only)
+#   tools/setup/lab-images.sh --registry-dir DIR --mariadb   # ... with mariadb:10.11 too
 #   tools/setup/lab-images.sh --rebuild            # build every image again, without cache
 #
+# The images the registry serves are reproducible: the same Debian packages and lab_assets give
+# the same digests on any machine and at any time (push-reproducible.py, SOURCE_DATE_EPOCH of
+# lab.env), so records made on one machine are not outdated on the next.
 # Names and paths come from tools/livedeck/lab_assets/lab.env (shared with livedeck's Python);
 # an environment variable LIVEDECK_<NAME> overrides <NAME>, e.g. LIVEDECK_NGINX_LAYERS=6.
 # Needs a reachable Docker engine: tools/setup/dockerd.sh start.
 set -euo pipefail
 
 ASSETS=$(cd "$(dirname "$0")/../livedeck/lab_assets" && pwd)
-PUSH_ADDR=127.0.0.1:5000 # the temporary registry that fills the storage, on the host
+PUSHER=$(cd "$(dirname "$0")" && pwd)/push-reproducible.py
 
 say() { printf 'lab-images.sh: %s\n' "$*" >&2; }
 
@@ -39,12 +43,14 @@ load_names() {
 
 parse_args() {
   REBUILD=0
+  MARIADB=0
   while (($#)); do
     case $1 in
       --nginx-layers) NGINX_LAYERS=${2:?--nginx-layers needs 6 or 7}; shift ;;
       --registry-dir) REGISTRY_DIR=${2:?--registry-dir needs a directory}; shift ;;
+      --mariadb) MARIADB=1 ;;
       --rebuild) REBUILD=1 ;;
-      -h | --help) sed -n '2,12s/^# \{0,1\}//p' "$0"; exit 0 ;;
+      -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
       *) die "unknown option $1 (see --help)" ;;
     esac
     shift
@@ -137,10 +143,16 @@ build() { # IMAGE CONTEXT [DOCKERFILE-FILTER]: build unless an image of these ex
     return 0
   fi
   say "building $image"
-  local no_cache=() log=$CACHE_DIR/build-${image//[\/:]/_}.log
+  local no_cache=() log=$CACHE_DIR/build-${image//[\/:]/_}.log copy
   ((REBUILD)) && no_cache=(--no-cache)
+  # COPY keeps the files' modes, which a checkout takes from its umask: build from a copy whose
+  # modes are the same on every machine, so the layers are too.
+  copy=$(mktemp -d /var/tmp/livedeck-context.XXXXXX)
+  CLEANUP+=("rm -rf '$copy'")
+  cp -R "$context/." "$copy/"
+  chmod -R u=rwX,go=rX "$copy"
   $filter <"$context/Dockerfile" | DOCKER_BUILDKIT=0 docker build --network host "${no_cache[@]}" \
-    --build-arg "BASE_IMAGE=$BASE_IMAGE" --tag "$image" --file - "$context" >"$log" 2>&1 ||
+    --build-arg "BASE_IMAGE=$BASE_IMAGE" --tag "$image" --file - "$copy" >"$log" 2>&1 ||
     die "building $image failed; last lines of $log:"$'\n'"$(tail -n 15 "$log")"
   local old=$id
   id=$(docker image inspect --format '{{.Id}}' "$image")
@@ -155,32 +167,35 @@ drop_local_resolvers() { grep -v 15-local-resolvers; }
 start_push_registry() { # a temporary registry on the host that writes into $REGISTRY_DIR
   [[ -n ${PUSH_REGISTRY:-} ]] && return 0
   mkdir -p "$REGISTRY_DIR"
-  if curl -fsS -o /dev/null "http://$PUSH_ADDR/v2/" 2>/dev/null; then
-    die "something already listens on $PUSH_ADDR; stop it and run again"
-  fi
-  REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$REGISTRY_DIR REGISTRY_HTTP_ADDR=$PUSH_ADDR \
-    docker-registry serve "$ASSETS/registry/push.yml" >"$CACHE_DIR/push-registry.log" 2>&1 &
-  PUSH_REGISTRY=$!
-  CLEANUP+=("kill $PUSH_REGISTRY 2>/dev/null; wait $PUSH_REGISTRY 2>/dev/null")
-  for _ in $(seq 1 100); do
-    curl -fsS -o /dev/null "http://$PUSH_ADDR/v2/" 2>/dev/null && return 0
-    kill -0 "$PUSH_REGISTRY" 2>/dev/null || die "docker-registry did not start: $(tail -n 5 "$CACHE_DIR/push-registry.log")"
-    sleep 0.1
+  local try
+  for try in 1 2 3 4 5; do # a free port, never a fixed one: another push may hold any given one
+    PUSH_ADDR=127.0.0.1:$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=$REGISTRY_DIR REGISTRY_HTTP_ADDR=$PUSH_ADDR \
+      docker-registry serve "$ASSETS/registry/push.yml" >"$CACHE_DIR/push-registry.log" 2>&1 &
+    PUSH_REGISTRY=$!
+    CLEANUP+=("kill $PUSH_REGISTRY 2>/dev/null; wait $PUSH_REGISTRY 2>/dev/null")
+    for _ in $(seq 1 100); do
+      curl -fsS -o /dev/null "http://$PUSH_ADDR/v2/" 2>/dev/null && return 0
+      kill -0 "$PUSH_REGISTRY" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill "$PUSH_REGISTRY" 2>/dev/null || true
   done
-  die "docker-registry did not answer on $PUSH_ADDR"
+  die "docker-registry did not start: $(tail -n 5 "$CACHE_DIR/push-registry.log")"
 }
 
 push() { # IMAGE REPO:TAG STAMP: serve IMAGE as REPO:TAG from $REGISTRY_DIR, unless it already does
-  local image=$1 target=$2 stamp=$REGISTRY_DIR/$3 id
-  id=$(docker image inspect --format '{{.Id}}' "$image")
+  local image=$1 target=$2 stamp=$REGISTRY_DIR/$3 id digest
+  # The stamp names the image and the code that made it reproducible: a change to either pushes.
+  id="$(docker image inspect --format '{{.Id}}' "$image") $(cat "$PUSHER" "$ASSETS/../images/reproducible.py" | sha256sum | cut -c1-16) $SOURCE_DATE_EPOCH"
   if [[ -r $stamp && $(<"$stamp") == "$id" ]]; then
     return 0
   fi
-  say "pushing $image as $target into $REGISTRY_DIR"
+  say "pushing $image as $target into $REGISTRY_DIR (reproducible)"
   start_push_registry
-  docker tag "$image" "$PUSH_ADDR/$target"
-  docker push "$PUSH_ADDR/$target" >/dev/null
-  docker rmi "$PUSH_ADDR/$target" >/dev/null
+  digest=$(python3 "$PUSHER" "$image" "http://$PUSH_ADDR" "$target" "$SOURCE_DATE_EPOCH") ||
+    die "pushing $image failed"
+  say "$target: $digest"
   echo "$id" >"$stamp.tmp"
   mv "$stamp.tmp" "$stamp"
 }
@@ -201,7 +216,7 @@ main() {
   build "$MARIADB_IMAGE" "$ASSETS/mariadb"
   push "$NGINX_IMAGE:$NGINX_LAYERS" library/nginx:latest livedeck-nginx.id
   # Another storage (a test's, an nginx of another shape) gets nginx alone.
-  [[ $REGISTRY_DIR != "$(realpath -m "$DEFAULT_REGISTRY_DIR")" ]] ||
+  [[ $REGISTRY_DIR != "$(realpath -m "$DEFAULT_REGISTRY_DIR")" ]] && ((!MARIADB)) ||
     push "$MARIADB_IMAGE" library/mariadb:10.11 livedeck-mariadb.id
   say "ready: $BASE_IMAGE, $LAB_IMAGE, $NGINX_IMAGE:{6,7}, $MARIADB_IMAGE; $REGISTRY_DIR serves nginx ($NGINX_LAYERS layers) and mariadb:10.11"
 }

@@ -13,18 +13,12 @@ from collections.abc import Sequence
 
 from livedeck import __version__
 from livedeck.cli import labs, live, pipeline
-from livedeck.cli.common import EXIT_DECK, count, report_error, say, terminate
-from livedeck.errors import (
-    LabError,
-    LivedeckError,
-    OutputError,
-    RegistryError,
-    ToolMissing,
-    UsageError,
-)
+from livedeck.cli.common import EXIT_DECK as EXIT_DECK
+from livedeck.cli.common import EXIT_ENVIRONMENT as EXIT_ENVIRONMENT
+from livedeck.cli.common import EXIT_USAGE as EXIT_USAGE
+from livedeck.cli.common import count, emit, exit_code, report_error, say, terminate
+from livedeck.errors import LivedeckError
 
-EXIT_USAGE = 2  # argparse's own code for a wrong command line
-EXIT_ENVIRONMENT = 3  # something to install, start or free: Docker, marp-cli, Chromium, disk
 EXIT_INTERRUPTED = 130
 
 EPILOG = """\
@@ -55,16 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.handler(args)
     except KeyboardInterrupt:
         say("livedeck: interrupted; the lab was removed and build/ left as it was")
-        return EXIT_INTERRUPTED
-    except (ToolMissing, LabError, RegistryError, OutputError) as error:
-        report_error(error)
-        return EXIT_ENVIRONMENT
-    except UsageError as error:
-        report_error(error)
-        return EXIT_USAGE
+        return emit(args, EXIT_INTERRUPTED)
     except LivedeckError as error:
         report_error(error)
-        return EXIT_DECK
+        return emit(args, exit_code(error), error=error)
     if not args.quiet:
         say(f"livedeck: done in {time.monotonic() - started:.1f} s")
     return code
@@ -80,7 +68,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"livedeck {__version__}")
     parser.set_defaults(quiet=False)
-    verbs = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    verbs = parser.add_subparsers(
+        title="commands", dest="command", required=True, metavar="COMMAND"
+    )
     pipeline.add(verbs)
     live.add(verbs)
     labs.add(verbs)

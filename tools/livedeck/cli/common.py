@@ -7,11 +7,22 @@ import json
 import os
 import sys
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, NoReturn, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from livedeck.errors import CommandFailed, DeckError, Failures, LivedeckError, UsageError
+from livedeck.errors import (
+    CommandFailed,
+    DeckError,
+    Failures,
+    LabError,
+    LivedeckError,
+    OutputError,
+    RegistryError,
+    ToolMissing,
+    UsageError,
+)
 from livedeck.images.sources import Choice
 from livedeck.model import Command, Deck
 from livedeck.run.lab import LabFactory, LocalLab
@@ -22,6 +33,9 @@ if TYPE_CHECKING:
 
 Verbs: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # annotations only
 EXIT_DECK = 1  # the deck or one of its commands is wrong
+EXIT_USAGE = 2  # argparse's own code for a wrong command line
+EXIT_ENVIRONMENT = 3  # something to install, start or free: Docker, marp-cli, Chromium, disk
+JSON_VERBS = ("list", "build", "check", "outdated", "refresh")  # --json: results.schema.json
 
 
 def say(message: str) -> None:
@@ -41,8 +55,31 @@ def report_error(error: LivedeckError) -> None:
         say(textwrap.indent(f"hint: {error.hint}", "  "))
 
 
+def exit_code(error: LivedeckError) -> int:
+    """The exit status of an error: 3 environment, 2 usage, 1 a deck."""
+    if isinstance(error, (ToolMissing, LabError, RegistryError, OutputError)):
+        return EXIT_ENVIRONMENT
+    if isinstance(error, UsageError):
+        return EXIT_USAGE
+    return EXIT_DECK
+
+
 def print_json(data: object) -> None:
     print(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def emit(
+    args: argparse.Namespace,
+    code: int,
+    payload: Mapping[str, Any] | None = None,
+    error: LivedeckError | None = None,
+) -> int:
+    """With --json, print the verb's result in the one schema (results.envelope); `code`."""
+    if getattr(args, "json", False) and args.command in JSON_VERBS:
+        from livedeck.results import envelope
+
+        print_json(envelope(args.command, code, payload, error))
+    return code
 
 
 def count(number: int, one: str, many: str = "") -> str:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from livedeck.cli.common import (
     EXIT_DECK,
     Verbs,
+    emit,
     image_choice,
     images_flag,
     images_option,
@@ -120,47 +121,37 @@ def _images(args: argparse.Namespace) -> int:
 
 
 def _outdated(args: argparse.Namespace) -> int:
-    import dataclasses
-
     from livedeck.images.outdated import outdated, source_rule
     from livedeck.images.sources import hub_answers
+    from livedeck.results import outdated_data
 
     found = outdated(args.paths, source_rule(images_flag(args), os.environ, hub_answers))
     changed = [check for deck in found for check in deck.changed]
     unrecorded = [deck.deck for deck in found if not deck.recorded]
+    code = EXIT_DECK if changed or unrecorded else 0
     if args.json:
-        data = [
-            {
-                "deck": str(deck.deck),
-                "status": deck.status,
-                "images": deck.source,
-                "checks": [{**dataclasses.asdict(c), "changed": c.changed} for c in deck.checks],
-            }
-            for deck in found
-        ]
-        print(json.dumps(data, indent=2))
-    else:
-        for deck in found:
-            if not deck.recorded:
-                print(f"{deck.deck}: no record: no digests to compare; a build records them")
-            for check in deck.checks:
-                where = f"{deck.deck}:{check.line}: {check.image}"
-                if check.note:
-                    print(f"{where}: not checked: {check.note}")
-                elif check.changed:
-                    new = check.new or "no such tag any more"
-                    print(f"{where}: changed ({check.registry})\n  was {check.old}\n  now {new}")
-                else:
-                    print(f"{where}: unchanged ({check.registry})")
-        decks = sum(1 for deck in found if deck.changed)
-        if changed:
-            say(
-                f"livedeck: {len(changed)} image(s) of {decks} deck(s) changed since their"
-                " records; rebuild them (livedeck refresh) to show today's images"
-            )
-        if unrecorded:
-            say(
-                f"livedeck: {len(unrecorded)} deck(s) without a record; livedeck refresh (or"
-                " build) records them"
-            )
-    return EXIT_DECK if changed or unrecorded else 0
+        return emit(args, code, outdated_data(found))
+    for deck in found:
+        if not deck.recorded:
+            print(f"{deck.deck}: no record: no digests to compare; a build records them")
+        for check in deck.checks:
+            where = f"{deck.deck}:{check.line}: {check.image}"
+            if check.note:
+                print(f"{where}: not checked: {check.note}")
+            elif check.changed:
+                new = check.new or "no such tag any more"
+                print(f"{where}: changed ({check.registry})\n  was {check.old}\n  now {new}")
+            else:
+                print(f"{where}: unchanged ({check.registry})")
+    decks = sum(1 for deck in found if deck.changed)
+    if changed:
+        say(
+            f"livedeck: {len(changed)} image(s) of {decks} deck(s) changed since their"
+            " records; rebuild them (livedeck refresh) to show today's images"
+        )
+    if unrecorded:
+        say(
+            f"livedeck: {len(unrecorded)} deck(s) without a record; livedeck refresh (or"
+            " build) records them"
+        )
+    return code

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from livedeck.cli.common import (
     EXIT_DECK,
@@ -13,6 +12,8 @@ from livedeck.cli.common import (
     announce,
     columns,
     decks_and_lab,
+    emit,
+    exit_code,
     folder,
     image_choice,
     images_flag,
@@ -20,16 +21,14 @@ from livedeck.cli.common import (
     lab_factory,
     mirror_serves,
     parse_formats,
-    print_json,
+    report_error,
     say,
     seconds,
     show_progress,
     verb,
     waiting,
 )
-
-if TYPE_CHECKING:
-    pass
+from livedeck.errors import UsageError
 
 
 def add(verbs: Verbs) -> None:
@@ -99,13 +98,16 @@ def add(verbs: Verbs) -> None:
     )
     listing.add_argument("--out", type=Path, default=Path("build"), help="output folder (build/)")
     listing.add_argument("--format", default="html,pdf", help="outputs besides Markdown (html,pdf)")
-    listing.add_argument("--json", action="store_true", help='print JSON: {"decks": [...]}')
+    listing.add_argument(
+        "--json", action="store_true", help='print JSON: {"schema": 1, "decks": [...], ...}'
+    )
     listing.set_defaults(handler=_list, quiet=True)
     refresh = verb(
         verbs,
         "refresh",
         "rebuild the decks `outdated` names; write a summary of what changed (for a PR)",
-        "exit 0 when decks were refreshed and when nothing changed; 3 when a registry does not"
+        "exit 0 when decks were refreshed and when nothing changed; 1 when a deck failed or a"
+        " slide overflows (the others are refreshed all the same); 3 when a registry does not"
         " answer\n\nexamples:\n  livedeck refresh --summary refresh.md     the decks outdated names"
         "\n  livedeck refresh --images hub --summary refresh.md"
         "\n  livedeck refresh slides/docker-layers.md --all --pictures build/refresh",
@@ -121,6 +123,19 @@ def add(verbs: Verbs) -> None:
         type=Path,
         help="folder for PNGs of each changed slide before and after (default: beside --summary)",
     )
+    refresh.add_argument(
+        "--pictures-url",
+        metavar="URL",
+        help="link pictures as URL + their path; {deck} in URL stands for the deck's name"
+        " (CI: the raw URL of the branch each deck's pictures are pushed to)",
+    )
+    refresh.add_argument(
+        "--skip",
+        type=Path,
+        metavar="FILE",
+        help="proposals not to make again, one a line (closed or open pull requests' markers)",
+    )
+    refresh.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
     refresh.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     refresh.set_defaults(handler=_refresh)
 
@@ -156,9 +171,7 @@ def _build(args: argparse.Namespace) -> int:
         for path in built.outputs:
             if path.suffix in (".md", ".html", ".pdf", ".pptx", ".yaml"):
                 say(f"wrote {path}")
-    if args.json:
-        print_json(build_data(built.decks, built.outputs, built.overflows))
-    return 0
+    return emit(args, 0, build_data(built.decks, built.outputs, built.overflows, built.warnings))
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -179,24 +192,22 @@ def _check(args: argparse.Namespace) -> int:
         images=image_choice(args),
     )
     changed = [result for result in found if result.changes]
-    for result in changed:
-        print(report(result.deck, result.changes))
-    if args.json:
-        print_json(check_data(found))
+    for result in changed:  # with --json, stdout holds the JSON alone
+        (say if args.json else print)(report(result.deck, result.changes))
     if args.update:
         for result in found:
             say(result.line)
-        return 0
+        return emit(args, 0, check_data(found))
     if changed:
         say(
             f"livedeck: {sum(len(r.changes) for r in changed)} command(s) in {len(changed)}"
             " deck(s) tell another story than their record; if that is right:"
             " livedeck check --update"
         )
-        return EXIT_DECK
+        return emit(args, EXIT_DECK, check_data(found))
     if not args.quiet:
         say(f"livedeck: {len(found)} deck(s) match their records (IDs, ages and dates aside)")
-    return 0
+    return emit(args, 0, check_data(found))
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -205,8 +216,7 @@ def _list(args: argparse.Namespace) -> int:
 
     infos = inventory(find_decks(args.paths), args.out, parse_formats(args.format))
     if args.json:
-        print_json({"decks": [info_data(i) for i in infos]})
-        return 0
+        return emit(args, 0, {"decks": [info_data(i) for i in infos]})
     for info in infos:
         images = ", ".join(info.images) or "no images"
         print(f"{info.path}\t{info.title}\t{images}")
@@ -214,13 +224,16 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    """Exit 0 whether or not something was refreshed (CI then proposes what changed); 3 when
-    a registry does not answer, before anything is rebuilt."""
+    """Exit 0 when every chosen deck was refreshed (or none needed it); 1 when a deck failed
+    or overflows (its pull request is a draft); 3 when a registry does not answer before
+    anything is rebuilt."""
     from livedeck.images.outdated import source_rule
     from livedeck.images.sources import hub_answers
-    from livedeck.refresh import every_deck, outdated_decks, refresh, summary
+    from livedeck.pullrequest import body, relative_links, summary, title, url_links
+    from livedeck.refresh import every_deck, outdated_decks, refresh, refreshed_data
 
     sources = source_rule(images_flag(args), os.environ, hub_answers)
+    skip = _proposals(args.skip) if args.skip else set()
     pictures = args.pictures
     if pictures is None and args.summary is not None:
         pictures = args.summary.parent / f"{args.summary.stem}-pictures"
@@ -228,23 +241,58 @@ def _refresh(args: argparse.Namespace) -> int:
     found = refresh(
         args.paths,
         lab_factory(args.lab),
-        choose=every_deck if args.all else outdated_decks(sources),
+        choose=every_deck if args.all else outdated_decks(sources, skip),
         sources=None if args.lab == "local" else sources,
         out_dir=args.out,
         pictures=pictures,
         progress=progress,
     )
+    failed = [item.error for item in found if item.error is not None]
     for item in found:
-        say(item.result.line)
-    if not any(item.changed for item in found):
+        if item.error is not None:
+            report_error(item.error)
+        else:
+            say(item.result.line if item.result else str(item.deck))
+        for reason in item.draft:
+            say(f"{item.deck}: not ready to merge: {reason}")
+    code = max((exit_code(e) for e in failed), default=0)
+    if not code and any(item.draft for item in found):
+        code = EXIT_DECK
+    link = (
+        url_links(args.pictures_url)
+        if args.pictures_url
+        else relative_links(args.summary.parent if args.summary else None)
+    )
+    written = None
+    if not any(item.changed or item.error for item in found):
         why = "every deck tells its record's story" if args.all else "no deck is outdated"
         say(f"livedeck: nothing changed: {why}; no record or summary written")
-        return 0
-    text = summary(found, args.summary.parent if args.summary else None)
-    if args.summary is not None:
-        args.summary.parent.mkdir(parents=True, exist_ok=True)
-        args.summary.write_text(text, encoding="utf-8")
-        say(f"wrote {args.summary}")
     else:
-        print(text)
-    return 0
+        text = summary(found, link)
+        if args.summary is not None:
+            args.summary.parent.mkdir(parents=True, exist_ok=True)
+            args.summary.write_text(text, encoding="utf-8")
+            say(f"wrote {args.summary}")
+            written = str(args.summary)
+        elif not args.json:
+            print(text)
+    decks = [
+        {**refreshed_data(item), "title": title(item), "body": body(item, link)} for item in found
+    ]
+    payload = {"decks": decks, "changed": any(i.changed for i in found), "summary": written}
+    return emit(args, code, payload)
+
+
+def _proposals(path: Path) -> set[str]:
+    """Proposals not to make again: one a line, bare or as a pull request body's marker."""
+    from livedeck.pullrequest import MARKER
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"--skip {path}: {error.strerror}") from None
+    found = set()
+    for line in text.splitlines():
+        line = line.strip().removeprefix("<!--").removesuffix("-->").strip()
+        found.add(line.removeprefix(f"{MARKER}:").strip())
+    return found - {""}

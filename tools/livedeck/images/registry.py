@@ -42,7 +42,7 @@ def tag_digest(base: str, repo: str, tag: str, *, name: str = "", timeout: float
                 return ""
             challenge = error.headers.get("WWW-Authenticate", "")
             if error.code == 401 and attempt == 1 and challenge.lower().startswith("bearer"):
-                headers["Authorization"] = f"Bearer {_token(challenge, repo, who, timeout)}"
+                headers["Authorization"] = f"Bearer {pull_token(challenge, repo, who, timeout)}"
                 continue
             raise RegistryError(
                 f"{who} answered HTTP {error.code} for {repo}:{tag}",
@@ -68,7 +68,7 @@ def answers(base: str, timeout: float = 3.0) -> bool:
     return True
 
 
-def _token(challenge: str, repo: str, who: str, timeout: float) -> str:
+def pull_token(challenge: str, repo: str, who: str, timeout: float) -> str:
     """An anonymous pull token from the realm a 401 names (auth.docker.io for Docker Hub)."""
     fields = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
     if "realm" not in fields:

@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import os
+import re
 import secrets
 import select
 import shutil
@@ -271,10 +272,7 @@ def start_sandbox(
         if not keep:
             watcher = _watch_owner(host, container.id)
         # Made while the inner engine starts; lab-user prints the user's home directory.
-        status, output = _exec_root(host, container.id, ["lab-user", spec.user])
-        if status != 0:
-            raise LabError(f"could not create the lab user {spec.user!r}: {output.strip()}")
-        home = output.strip().splitlines()[-1]
+        home = _lab_user(host, container.id, spec.user)
         _wait_ready(container, run_dir, timeout)
     except BaseException:  # also Ctrl-C: never leave a half-started lab behind
         with _signals_held():
@@ -348,7 +346,8 @@ def _create_container(
         cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         mounts=[
-            Mount("/var/lib/docker", None, type="volume"),  # anonymous: removed with the lab
+            # Anonymous: removed with the lab; labelled, so a leftover can be told as a lab's.
+            Mount("/var/lib/docker", None, type="volume", labels={names.label: "lab"}),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             Mount(RUN_DIR, str(run_dir), type="bind"),
             *(
@@ -394,17 +393,33 @@ def _host_name_servers() -> list[str]:
     return [server for server in servers if not server.startswith(("127.", "::1"))]
 
 
+# A side command ends its output with its exit status between two RS bytes: a loaded engine
+# sometimes returns an exec's output empty or cut (moby#27289), and a lost answer must never be
+# read as "no output". Its stderr goes to stdout so the status comes last.
+_SIDE = ["sh", "-c", '"$@" 2>&1; printf "\\036LDEND%d\\036" "$?"', "sh"]
+_END = re.compile(r"\x1eLDEND(\d+)\x1e\Z")
+
+
 def _exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, str]:
-    with docker_errors(f"could not run {' '.join(argv)!r} in the lab"):
-        exec_id = host.api.exec_create(container_id, list(argv), user="root")["Id"]
-        output: bytes = host.api.exec_start(exec_id)
-        code = host.api.exec_inspect(exec_id)["ExitCode"]
-        for _ in range(50):  # the exit code may lag the end of the output by a moment
-            if code is not None:
-                break
-            time.sleep(0.01)
-            code = host.api.exec_inspect(exec_id)["ExitCode"]
-    return (-1 if code is None else int(code)), output.decode("utf-8", errors="replace")
+    """Run argv as root in the lab: its exit status and output. argv must be safe to run
+    again: an answer the engine lost is asked again, and never taken for an empty one."""
+    for _ in range(3):
+        with docker_errors(f"could not run {' '.join(argv)!r} in the lab"):
+            exec_id = host.api.exec_create(container_id, [*_SIDE, *argv], user="root")["Id"]
+            output = host.api.exec_start(exec_id).decode("utf-8", errors="replace")
+        found = _END.search(output)
+        if found:
+            return int(found.group(1)), output[: found.start()]
+        time.sleep(0.2)
+    raise LabError(f"the lab's engine lost the output of {' '.join(argv)!r} three times")
+
+
+def _lab_user(host: Any, container_id: str, user: str) -> str:
+    """Make the lab's user (lab-user is idempotent); its home directory."""
+    status, output = _exec_root(host, container_id, ["lab-user", user])
+    if status != 0 or not output.strip():
+        raise LabError(f"could not create the lab user {user!r}: {output.strip()}")
+    return output.strip().splitlines()[-1]
 
 
 def _watch_owner(host: Any, container_id: str) -> Any:
