@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import pytest
@@ -104,7 +105,9 @@ def test_a_file_block_is_a_hidden_command_and_shown_as_written() -> None:
     assert write.text == file_write(
         "~/app/Dockerfile", ["FROM alpine", "# a comment, not a prompt", "RUN echo built > /built"]
     )
-    assert write.text.startswith("mkdir -p ~/app && cat > ~/app/Dockerfile <<'LIVEDECK_EOF'\n")
+    assert write.text.startswith(
+        "mkdir -p ~/app && base64 -d > ~/app/Dockerfile <<'LIVEDECK_EOF'\n"
+    )
     assert len(command_lines(write.text)) == 1  # one command line for the shell
     assert (write.user, write.host) == ("ubuntu", "lab")
     results = tuple(Result(c, ("screen",), 0, 0.1) for c in deck.commands)
@@ -114,13 +117,14 @@ def test_a_file_block_is_a_hidden_command_and_shown_as_written() -> None:
     assert markdown.rstrip().endswith("docker build -q ~/app")  # `last` is the visible command
 
 
-def test_file_write_picks_a_delimiter_the_text_does_not_hold() -> None:
-    text = file_write("/etc/x y", ["LIVEDECK_EOF"])
-    assert text.split("\n") == [
-        "mkdir -p /etc && cat > '/etc/x y' <<'LIVEDECK_EOF_'",
-        "LIVEDECK_EOF",
-        "LIVEDECK_EOF_",
-    ]
+def test_file_write_carries_any_text_in_base64_lines() -> None:
+    body = ["LIVEDECK_EOF", "#!/bin/sh", "tab\there !! \x1b[31m", "x" * 5211, ""]
+    text = file_write("/etc/x y", body)
+    first, *encoded, last = text.split("\n")
+    assert first == "mkdir -p /etc && base64 -d > '/etc/x y' <<'LIVEDECK_EOF'"
+    assert last == "LIVEDECK_EOF" and "LIVEDECK_EOF" not in encoded
+    assert all(len(line) <= 76 for line in encoded)
+    assert base64.b64decode("".join(encoded)).decode() == "\n".join(body) + "\n"
 
 
 @pytest.mark.parametrize(

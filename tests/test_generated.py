@@ -28,9 +28,20 @@ TOKEN = re.compile(r"tok-\d+-\d+")
 Step = tuple[list[str], str]  # deck lines (prompt lines and `> ` lines), the directive or ""
 
 
+def _long_line(token: str) -> Step:
+    """A line of 5,000-20,000 bytes: the token shows only if the shell got all of it."""
+    length = random.Random(token).randint(5_000, 20_000)
+    return ([f"[ $(echo {'x' * length} | wc -c) = {length + 1} ] && echo {token}"], "")
+
+
 def _shapes(token: str) -> list[Callable[[], Step]]:
     """Ways to print `token` (each a step of one or more deck commands)."""
     return [
+        lambda: _long_line(token),
+        lambda: (["set -x", f"echo {token}", "set +x"], ""),
+        lambda: ([f"history | grep -q _[_]ld || echo {token}"], ""),  # no livedeck line
+        lambda: (["trap 'echo \"dbg $BASH_COMMAND\"' DEBUG", f"echo {token}", "trap - DEBUG"], ""),
+        lambda: ([f"echo {token}-x >/dev/null", f"echo !!:1 | sed s/-x// # {token}"], ""),
         lambda: ([f"echo {token}"], ""),
         lambda: ([f"echo start \\\n> {token}"], ""),
         lambda: ([f"cat <<EOF > /tmp/{token}\n> {token}\n> EOF", f"cat /tmp/{token}"], ""),
@@ -110,6 +121,7 @@ def check(transcript: Transcript, expected: dict[int, str]) -> None:
         found = set(TOKEN.findall("\n".join(result.screen)))
         where = f"line {result.command.line} ({result.command.text!r}): {result.screen!r}"
         assert found == ({want} if want else set()), where
+        assert not any("__ld" in line for line in result.screen), where  # livedeck's own hooks
         typed = result.command.text.split("\n")[0].strip()
         if typed != "exit":  # bash itself says `exit` when a shell ends
             assert all(line.strip() != typed for line in result.screen), where

@@ -18,10 +18,10 @@ from browsers import Browser
 from livedeck.build import BuildOptions, build
 from livedeck.present import open_show
 from livedeck.present.director import Director
-from livedeck.present.page import allowed
 from livedeck.present.server import PresentServer
 from livedeck.run.lab import LocalLab
 from livedeck.run.labs import host_client, lab_names
+from livedeck.serve.policy import Policy, Refused
 from processes import Livedeck, alive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -263,16 +263,18 @@ def test_the_server_refuses_requests_without_token_or_from_elsewhere(tmp_path: P
         director.close()
 
 
-def test_allowed_checks_token_host_and_origin() -> None:
-    host = {"Host": "127.0.0.1:8000"}
-    assert allowed("/tok/d.html", host, "tok", 8000, changes=False) == "d.html"
-    assert allowed("/tok", host, "tok", 8000, changes=False) == ""
-    assert allowed("/tox/d.html", host, "tok", 8000, changes=False) is None
-    assert allowed("/d.html", host, "tok", 8000, changes=False) is None
-    assert allowed("/tok/d.html", {"Host": "127.0.0.1:9"}, "tok", 8000, changes=False) is None
-    origin = {**host, "Origin": "http://127.0.0.1:8000"}
-    assert allowed("/tok/_livedeck/act", origin, "tok", 8000, changes=True) == "_livedeck/act"
-    assert allowed("/tok/_livedeck/act", host, "tok", 8000, changes=True) is None
+def test_the_policy_checks_token_host_and_origin() -> None:
+    policy = Policy(8000, "tok", frozenset({"_livedeck/act"}))
+    host = {"host": ["127.0.0.1:8000"]}
+    assert policy.check("GET", "/tok/d.html", host) == "d.html"
+    assert policy.check("GET", "/tok", host) == ""
+    assert isinstance(policy.check("GET", "/tox/d.html", host), Refused)
+    assert isinstance(policy.check("GET", "/d.html", host), Refused)
+    assert isinstance(policy.check("GET", "/tok/d.html", {"host": ["127.0.0.1:9"]}), Refused)
+    origin = {**host, "origin": ["http://127.0.0.1:8000"], "content-length": ["9"]}
+    assert policy.check("POST", "/tok/_livedeck/act", origin) == "_livedeck/act"
+    no_origin = {**host, "content-length": ["9"]}
+    assert isinstance(policy.check("POST", "/tok/_livedeck/act", no_origin), Refused)
 
 
 def _status(url: str, headers: dict[str, str] | None = None, data: bytes | None = None) -> int:

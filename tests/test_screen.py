@@ -84,6 +84,24 @@ def test_clear_erases_the_screen_and_the_scrollback() -> None:
     assert render_bytes(seq(1, 100) + b"\x1b[H\x1b[2J\x1b[3Jafter\r\n", 80) == ("after",)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_alternate_screen_leaves_the_primary_one_as_it_was(fast: bool) -> None:
+    # `tput smcup; seq 1 300; tput rmcup`, less, vim: a terminal shows the primary screen after
+    terminal = Terminal(20, 5, fast=fast)
+    terminal.feed(seq(1, 8) + b"\x1b[?1049h\x1b[H\x1b[2J" + seq(100, 400) + b"\x1b[?1049l")
+    terminal.feed(b"after\r\n")
+    assert terminal.lines() == (*(str(n) for n in range(1, 9)), "after")
+
+
+def test_a_program_still_on_the_alternate_screen_shows_it() -> None:
+    shown = render_bytes(b"before\r\n\x1b[?1049h\x1b[H\x1b[2J~\r\n~\r\n\x1b[H", 20, 4)
+    assert shown == ("~", "~")  # what a person sees at that moment
+
+
+def test_leaving_the_alternate_screen_without_having_entered_it_changes_nothing() -> None:
+    assert render_bytes(b"one\r\n\x1b[?1049ltwo\r\n", 20) == ("one", "two")
+
+
 def test_output_scrolled_in_a_region_under_the_top_is_kept() -> None:
     # apt-get's progress bar: a scroll region above the bottom row, the bar on the bottom row.
     terminal = Terminal(40, rows=5)
@@ -154,6 +172,10 @@ ESCAPES = st.sampled_from(
         "\x1b%G",  # UTF-8 again
         "\x1b(0",  # line drawing characters (in Latin-1 only)
         "\x1b(B",
+        "\x1b[?1049h",  # the alternate screen (less, vim), and back
+        "\x1b[?1049l",
+        "\x1b[?47h",
+        "\x1b[?1047l",
         "\x0e",  # shift out, in
         "\x0f",
     ]

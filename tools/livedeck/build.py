@@ -24,7 +24,8 @@ from livedeck.marp import check_tools
 from livedeck.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
 from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
-from livedeck.preflight import Notice, Served, preflight
+from livedeck.paths import contained, course_root
+from livedeck.preflight import Notice, Served, front_matter_line, picture_file, preflight
 from livedeck.publish import publish
 from livedeck.render import local_images, render
 from livedeck.results import DeckResult
@@ -340,18 +341,21 @@ def copy_course_files(deck: Deck, lab: Lab) -> None:
             f"{deck.path}: its livedeck.files are copied into a lab, and this lab takes no files",
             hint="build it on the Docker lab (--lab docker)",
         )
+    root = course_root(deck.path)
     for source, target in deck.settings.files:
-        copy_in(deck.path.parent / source, target)
+        line = front_matter_line(deck, source)
+        copy_in(contained(root, source, "files", deck=deck.path, line=line), target)
 
 
 def stage_deck(deck: Deck, transcript: Transcript, staging: Path) -> Path:
     """Write the deck's Markdown and the pictures it shows into staging."""
     rendered = render(deck, transcript)
-    target = staging / f"{deck.name}.md"
+    target = contained(staging, f"{deck.name}.md", "output")
     target.write_text(rendered.markdown, encoding="utf-8")
     for path, svg in rendered.pictures.items():
-        (staging / path).parent.mkdir(parents=True, exist_ok=True)
-        (staging / path).write_text(svg, encoding="utf-8")
+        drawn = contained(staging, path, "picture")
+        drawn.parent.mkdir(parents=True, exist_ok=True)
+        drawn.write_text(svg, encoding="utf-8")
     for image in local_images(rendered.markdown):
         if image.removeprefix("./") not in rendered.pictures:
             _stage_image(deck, image, staging)
@@ -430,11 +434,11 @@ def _publish_documents(
     for deck, path in zip(decks, staged, strict=True):
         if deck.document and "html" in formats:
             page = document_html(path.read_text(encoding="utf-8"), deck_title(deck))
-            (staging / f"{deck.name}.html").write_text(page, encoding="utf-8")
+            contained(staging, f"{deck.name}.html", "output").write_text(page, encoding="utf-8")
             made.add(f"{deck.name}.html")
     for source in sorted(pages.rglob("*")) if pages.is_dir() else []:
         if source.is_file():
-            target = staging / source.relative_to(pages)
+            target = contained(staging, source.relative_to(pages), "output")
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(source, target)
     shutil.rmtree(pages, ignore_errors=True)
@@ -465,13 +469,14 @@ def _write_index(
 
 
 def _stage_image(deck: Deck, image: str, staging: Path) -> None:
-    source = (deck.path.parent / image).resolve()
+    """Copy a picture the deck shows from the deck's folder (symlinks followed, and refused if
+    they lead out of it) to the same place in staging."""
+    line = next((n for n, text in enumerate(deck.text.split("\n"), 1) if image in text), 1)
+    name = picture_file(image)
+    source = contained(course_root(deck.path), name, "picture", deck=deck.path, line=line)
     if not source.is_file():
-        line = next((n for n, text in enumerate(deck.text.split("\n"), 1) if image in text), 1)
         raise DeckError(deck.path, line, f"picture {image} not found (looked at {source})")
-    target = (staging / image).resolve()
-    if staging.resolve() not in target.parents:
-        raise DeckError(deck.path, 1, f"picture {image} lies outside the deck's folder")
+    target = contained(staging, name, "picture", deck=deck.path, line=line)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source, target)
 
@@ -482,7 +487,7 @@ def move_all(staging: Path, out_dir: Path) -> list[Path]:
     for source in sorted(staging.rglob("*")):
         if source.is_dir():
             continue
-        target = out_dir / source.relative_to(staging)
+        target = contained(out_dir, source.relative_to(staging), "output")
         target.parent.mkdir(parents=True, exist_ok=True)
         os.replace(source, target)
         moved.append(target)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from livedeck.context import context_at
 from livedeck.errors import DeckError
+from livedeck.fences import code_span
 from livedeck.model import Deck, Result, Transcript
 from livedeck.template import evaluate
 
@@ -92,7 +93,7 @@ def _counts(before: list[str], after: list[str]) -> list[str]:
     """`<id>: Pull complete`: 7 -> 6: the shapes of lines that appear more or fewer times."""
     old, new = Counter(before), Counter(after)
     found = [
-        f"`{shape}`: {old[shape]} -> {new[shape]} lines"
+        f"{code_span(shape)}: {old[shape]} -> {new[shape]} lines"
         for shape in sorted(old.keys() | new.keys())
         if old[shape] != new[shape]
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import shlex
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from livedeck import directives, frontmatter, programs, shellsyntax
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
+from livedeck.paths import lab_path
 
 # Fences whose bare `$ ` lines are prompts: the languages people mark terminal sessions with.
 SHELL_FENCES = frozenset(
@@ -349,13 +351,14 @@ def _file_directive(pending: _Pending, path: Path) -> tuple[int, str] | None:
             hint="move the other keys to the directive of a transcript block",
         )
     target = data["file"]
-    if not isinstance(target, str) or not target.startswith(("/", "~/")) or "\n" in target:
+    if not isinstance(target, str):
         raise DeckError(
             path,
             line,
             f"`file:` must be a path in the lab starting with `/` or `~/`, not {target!r}",
             hint="for example <!-- livedeck: {file: ~/app/Dockerfile} -->",
         )
+    lab_path(target, "file", deck=path, line=line)
     if target.endswith("/"):
         raise DeckError(path, line, f"`file:` names a folder ({target}); name the file")
     return line, target
@@ -379,13 +382,16 @@ def _file_block(
 
 
 def file_write(target: str, body: Sequence[str]) -> str:
-    """The command line that writes `body` to `target` (parents made): one heredoc."""
-    delimiter = "LIVEDECK_EOF"
-    while delimiter in body:
-        delimiter += "_"
+    """The command line that writes `body` to `target` (parents made), byte for byte: the text
+    goes in base64 through one heredoc, so no byte of it is read as a key, a line length limit,
+    a `!` history expansion or the heredoc's end."""
+    content = "".join(line + "\n" for line in body).encode()
+    encoded = base64.encodebytes(content).decode().split("\n")[:-1]
     folder, _, _ = target.rpartition("/")
-    lines = [f"mkdir -p {_lab_path(folder or '/')} && cat > {_lab_path(target)} <<'{delimiter}'"]
-    return "\n".join([*lines, *body, delimiter])
+    lines = [
+        f"mkdir -p {_lab_path(folder or '/')} && base64 -d > {_lab_path(target)} <<'LIVEDECK_EOF'"
+    ]
+    return "\n".join([*lines, *encoded, "LIVEDECK_EOF"])  # `_` is no base64 character
 
 
 def _lab_path(target: str) -> str:

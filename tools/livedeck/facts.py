@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from livedeck.errors import LivedeckError
+from livedeck.frozen import FrozenMap, frozen_map
 
 DECIMAL_UNITS = ("B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB")
 CREATED_BY_MAX = 100
@@ -68,6 +69,13 @@ class Image:
     labels: Mapping[str, str]
     layers: tuple[Layer, ...]  # bottom (base) first, top last
 
+    def __post_init__(self) -> None:
+        # Templates read facts: every field is immutable, whatever the caller handed in.
+        object.__setattr__(self, "tags", tuple(self.tags))
+        object.__setattr__(self, "digests", tuple(self.digests))
+        object.__setattr__(self, "labels", frozen_map(self.labels))
+        object.__setattr__(self, "layers", tuple(self.layers))
+
     @property
     def short_id(self) -> str:
         """The IMAGE ID column of `docker images`."""
@@ -103,6 +111,9 @@ class Container:
     rw_dir: str | None  # the overlay2 directory of its R/W layer (UpperDir's)
     init_dir: str | None  # the `<rw_dir>-init` layer Docker puts under it (hostname, resolv.conf)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "labels", frozen_map(self.labels))
+
     @property
     def short_id(self) -> str:
         """The CONTAINER ID column of `docker ps`."""
@@ -117,6 +128,10 @@ class Facts:
     storage_driver: str  # e.g. "overlay2"
     images: tuple[Image, ...]
     containers: tuple[Container, ...]  # newest first, as `docker ps -a` lists them
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "images", tuple(self.images))
+        object.__setattr__(self, "containers", tuple(self.containers))
 
     def image(self, ref: str) -> Image:
         """An image by name[:tag] ("nginx" means nginx:latest), name@digest or id prefix."""
@@ -154,11 +169,11 @@ class Facts:
         """The containers that run `image`, oldest first (`containers` is newest first)."""
         return tuple(c for c in reversed(self.containers) if c.image_id == image.id)
 
-    def own_labels(self, container: Container) -> dict[str, str]:
+    def own_labels(self, container: Container) -> FrozenMap[str, str]:
         """The labels given to the container itself, not inherited from its image."""
         found = [i for i in self.images if i.id == container.image_id]
-        inherited = found[0].labels if found else {}
-        return {k: v for k, v in container.labels.items() if inherited.get(k) != v}
+        inherited = found[0].labels if found else FrozenMap[str, str]()
+        return FrozenMap((k, v) for k, v in container.labels.items() if inherited.get(k) != v)
 
     def _describe(self, container: Container) -> str:
         own = ", ".join(f"{k}={v}" for k, v in sorted(self.own_labels(container).items()))

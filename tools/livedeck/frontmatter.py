@@ -19,6 +19,7 @@ from livedeck import directives
 from livedeck.errors import DeckError
 from livedeck.images.sources import parse_source
 from livedeck.model import Settings
+from livedeck.paths import lab_path
 
 # `user@host:path$ command` (or `#` for root), or a bare `$ command` / `# command` whose user and
 # host are the deck's (groups user and host do not take part). A prompt with no command may lack
@@ -135,6 +136,8 @@ def _files(value: Any, path: Path, line: int) -> tuple[tuple[str, str], ...]:
                 f"livedeck.files: {source} goes to {target!r}, which is not a lab path",
                 hint="a lab path starts with `~/` (the lab user's home) or `/`",
             )
+        if target.startswith(("/", "~/")):
+            lab_path(target, "files", deck=path, line=line)
         found.append((source, target))
     return tuple(found)
 

@@ -17,6 +17,7 @@ from livedeck.directives import RESERVED
 from livedeck.errors import DeckError
 from livedeck.images.names import pulled_images
 from livedeck.model import Deck
+from livedeck.paths import contained, course_root
 from livedeck.render import IMAGE
 from livedeck.timeline import names_by_position
 
@@ -25,6 +26,8 @@ Served = Callable[[str], bool]
 
 # A line that reads like a prompt livedeck does not know: `~ $ ls`, `user@host ~ % ls`, `> dir`.
 _PROMPTISH = re.compile(r"^\s*(?:\S*[@:~]\S*\s*)?[$%>#] +\S")
+# A picture on the web (https://...): not a file; `file:` URLs are files, and checked as such.
+_WEB = re.compile(r"^(?!file:)[A-Za-z][A-Za-z0-9+.-]*://")
 _JINJA_GLOBALS = frozenset({"range", "dict", "lipsum", "cycler", "joiner", "namespace", "loop"})
 
 
@@ -65,36 +68,46 @@ def _prose_lines(deck: Deck) -> Iterator[tuple[int, str]]:
 
 
 def _check_pictures(deck: Deck) -> None:
-    """Every picture the deck shows (not drawn by a template) is a file beside it."""
+    """Every picture the deck shows (not drawn by a template) is a file in the deck's folder."""
+    root = course_root(deck.path)
     for number, text in _prose_lines(deck):
         for match in IMAGE.finditer(text):
             src = match.group("src")
-            if "{{" in src or "://" in src or src.startswith(("/", "data:", "#")):
+            if "{{" in src or src.startswith(("data:", "#")) or _WEB.match(src):
                 continue
-            source = deck.path.parent / src.split("#")[0].split("?")[0]
+            source = contained(root, picture_file(src), "picture", deck=deck.path, line=number)
             if not source.is_file():
                 raise DeckError(
                     deck.path,
                     number,
-                    f"picture {src} not found (looked at {source.resolve()})",
+                    f"picture {src} not found (looked at {source})",
                     hint="pictures are relative to the deck: fix the path or add the file",
                 )
 
 
+def picture_file(src: str) -> str:
+    """The file a picture's address names: `img/a.png#frag` -> `img/a.png`; a `file://` URL
+    names its absolute path (which no deck may show: it is the author's machine)."""
+    return src.removeprefix("file://").split("#")[0].split("?")[0]
+
+
 def _check_files(deck: Deck) -> None:
-    """Every course file or folder the deck copies into the lab exists."""
+    """Every course file or folder the deck copies into the lab exists in the deck's folder."""
+    root = course_root(deck.path)
     for source, _ in deck.settings.files:
-        found = deck.path.parent / source
+        line = front_matter_line(deck, source)
+        found = contained(root, source, "files", deck=deck.path, line=line)
         if not found.exists():
             raise DeckError(
                 deck.path,
-                _front_matter_line(deck, source),
-                f"livedeck.files: {source} not found (looked at {found.resolve()})",
+                line,
+                f"livedeck.files: {source} not found (looked at {found})",
                 hint="course files are relative to the deck's folder",
             )
 
 
-def _front_matter_line(deck: Deck, word: str) -> int:
+def front_matter_line(deck: Deck, word: str) -> int:
+    """The front matter line that names `word` (1 if none does)."""
     lines = deck.text.split("\n")[: deck.body_line - 1]
     return next((n for n, text in enumerate(lines, 1) if word in text), 1)
 

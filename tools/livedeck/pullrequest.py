@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from livedeck.build import image_digests
+from livedeck.fences import code_span, fenced
 from livedeck.refresh import Refreshed
 
 Link = Callable[[Path], str]
@@ -50,7 +51,7 @@ def title(item: Refreshed) -> str:
 
 def body(item: Refreshed, link: Link) -> str:
     """The pull request's body for one deck (also the section of the summary)."""
-    parts = [f"## `{item.deck}`", ""]
+    parts = [f"## {code_span(str(item.deck))}", ""]
     if item.result is not None:
         parts += [item.result.line, ""]
     if item.draft:
@@ -66,13 +67,15 @@ def body(item: Refreshed, link: Link) -> str:
             parts += ["| image | version | before | after |", "|---|---|---|---|"]
             for i in moved:
                 release = " -> ".join(v or "?" for v in versions.get(i, ("-",)))
-                parts.append(f"| `{i}` | {release} | `{old.get(i, '-')}` | `{new.get(i, '-')}` |")
+                cells = (_cell(i), release, _cell(old.get(i, "-")), _cell(new.get(i, "-")))
+                parts.append(f"| {' | '.join(cells)} |")
             parts.append("")
         if result.changes:
             parts += ["Commands whose output tells another story:", ""]
         for change in result.changes:
-            parts += [f"- line {change.line}: `{change.command}`: {change.summary}", ""]
-            parts += ["  ```diff", *(f"  {line}" for line in change.diff), "  ```", ""]
+            # The summary is livedeck's Markdown: screen text in it is in code spans already.
+            parts += [f"- line {change.line}: {code_span(change.command)}: {change.summary}", ""]
+            parts += [*fenced(change.diff, "diff", indent="  "), ""]
         if result.written and not result.changes:
             parts += ["Same story: only IDs, dates and digests change.", ""]
     if item.slides:
@@ -87,6 +90,11 @@ def body(item: Refreshed, link: Link) -> str:
     if item.proposal:
         parts.append(f"<!-- {MARKER}: {item.proposal} -->")
     return "\n".join(parts).rstrip("\n") + "\n"
+
+
+def _cell(text: str) -> str:
+    """Inline code in a table cell, where `|` would end the cell."""
+    return code_span(text).replace("|", "\\|")
 
 
 def _moved(item: Refreshed) -> list[str]:

@@ -25,7 +25,14 @@ from pathlib import Path
 OWNER_ENV = "LIVEDECK_OWNER"
 
 # Temporary folders livedeck makes in the temporary directory: `PREFIX-PID.START-random`.
-TEMP_PREFIXES = ("livedeck-lab-", "livedeck-marp-", "livedeck-measure-")
+TEMP_PREFIXES = (
+    "livedeck-lab-",
+    "livedeck-marp-",
+    "livedeck-measure-",
+    "livedeck-present-",
+    "livedeck-refresh-",
+    "livedeck-warm-",
+)
 
 _OWNED_NAME = re.compile(r"-(\d+)\.(\d+)-[^/]*$")
 _PR_SET_PDEATHSIG = 1
@@ -80,6 +87,16 @@ def tag_is_dead(pid: int, started: int) -> bool:
 def owned_tempdir(prefix: str, directory: str | Path | None = None) -> Path:
     """mkdtemp whose name says which process owns it, so a sweep can tell when it is orphaned."""
     return Path(tempfile.mkdtemp(prefix=f"{prefix}{me().tag}-", dir=directory))
+
+
+@contextlib.contextmanager
+def owned_scratch(prefix: str, directory: str | Path | None = None) -> Iterator[Path]:
+    """An owned_tempdir for the time of a `with`: removed at its end, swept if killed before."""
+    folder = owned_tempdir(prefix, directory)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def child_env(env: Mapping[str, str]) -> dict[str, str]:

@@ -21,6 +21,7 @@ from livedeck import __version__
 from livedeck import facts as lab_facts
 from livedeck.errors import OutputError, RecordError
 from livedeck.model import Command, Deck, Result, Transcript
+from livedeck.paths import contained, course_root
 
 FORMAT = 2  # 2: every screen line ends with a newline, so a screen of one blank line survives
 READABLE = (1, 2)
@@ -189,7 +190,7 @@ _LITERAL_SAFE = re.compile(r"[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ud8
 
 def read(deck: Deck) -> Transcript:
     """Load the record beside a deck; DeckError if it is missing or does not fit."""
-    path = record_path(deck.path)
+    path = contained(course_root(deck.path), record_path(deck.path).name, "record", deck=deck.path)
     try:
         data = path.read_bytes()
     except FileNotFoundError:

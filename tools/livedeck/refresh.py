@@ -17,13 +17,12 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livedeck import record
+from livedeck import reap, record
 from livedeck.build import BuildOptions, build, find_decks, fit_slides, image_digests, stage_deck
 from livedeck.deck import load_deck
 from livedeck.errors import LivedeckError, PublishError, RecordError
@@ -213,7 +212,7 @@ def _pictures(
     theme = resolve_theme(deck, theme_dirs_for(deck.path))
     themes = [theme] if theme else []
     shots = []
-    with tempfile.TemporaryDirectory(prefix="livedeck-refresh-") as scratch:
+    with reap.owned_scratch("livedeck-refresh-") as scratch:
         staged = {
             when: _stage(deck, transcript, Path(scratch) / when)
             for when, transcript in (("before", old), ("after", new))

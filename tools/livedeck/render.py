@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from livedeck import fit
-from livedeck.context import context_at
+from livedeck.context import Drawings, context_at
 from livedeck.deck import FENCE, RUN_WORD
+from livedeck.fences import fence
 from livedeck.model import Block, Command, Deck, Result, Transcript
 from livedeck.template import render_template
 from livedeck.timeline import DIRECTIVE_PLACEHOLDER, prose
@@ -28,7 +29,7 @@ def render(deck: Deck, transcript: Transcript) -> Rendered:
     """The deck with prose templates filled in and every command's output replaced by its screen."""
     lines = deck.text.split("\n")
     out = lines[: deck.body_line - 1]  # the front matter, as written
-    made: dict[str, str] = {}  # the pictures `picture` draws, path -> SVG
+    drawings = Drawings(deck.name)  # the pictures `picture` draws, path -> SVG
     stretches = {stretch.line: stretch for stretch in prose(deck)}
     blocks = {block.line: block for block in deck.blocks}
     verbatim = dict(deck.verbatim)
@@ -44,11 +45,11 @@ def render(deck: Deck, transcript: Transcript) -> Rendered:
             number = verbatim[number] + 1
             continue
         stretch = stretches[number]
-        context = context_at(deck, transcript, stretch.position, made)
+        context = context_at(deck, transcript, stretch.position, drawings.keep)
         text = render_template(stretch.text, context, deck.path, stretch.line)
         out.extend(line for line in text.split("\n") if line != DIRECTIVE_PLACEHOLDER)
         number = stretch.end + 1
-    return Rendered("\n".join(out), made)
+    return Rendered("\n".join(out), drawings.made())
 
 
 def _block(
@@ -79,20 +80,13 @@ def _block(
 def _fenced(opening: str, body: list[str], closing: str) -> list[str]:
     """The block between fences longer than any run of the fence character inside it: a
     screen that prints ``` must not end the code block."""
-    fence = FENCE.match(opening)
-    assert fence is not None
-    char = fence.group(2)[0]
-    longest = max(
-        (len(run) for line in body for run in re.findall(f"{re.escape(char)}+", line)), default=0
-    )
-    if longest < len(fence.group(2)):
+    found = FENCE.match(opening)
+    assert found is not None
+    written = found.group(2)
+    marker = fence(body, written[0], least=len(written))
+    if marker == written:
         return [opening, *body, closing]
-    marker = char * (longest + 1)
-    return [
-        fence.group(1) + marker + fence.group(3),
-        *body,
-        closing.replace(fence.group(2), marker, 1),
-    ]
+    return [found.group(1) + marker + found.group(3), *body, closing.replace(written, marker, 1)]
 
 
 def _command_lines(command: Command, result: Result) -> tuple[str, ...]:
@@ -109,11 +103,13 @@ def _command_lines(command: Command, result: Result) -> tuple[str, ...]:
 
 
 def local_images(markdown: str) -> list[str]:
-    """Relative paths of the pictures a rendered deck shows (to copy beside it)."""
+    """The pictures on this machine a rendered deck shows (to copy beside it): relative paths,
+    and absolute ones and `file:` URLs, which the copy refuses (marp would embed them)."""
     found = []
     for match in IMAGE.finditer(markdown):
         src = match.group("src")
-        if "://" in src or src.startswith(("/", "data:", "#")):
+        web = "://" in src and not src.startswith("file:")
+        if web or src.startswith(("data:", "#")):
             continue
         found.append(src)
     return sorted(set(found))

@@ -10,9 +10,11 @@ from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from livedeck.errors import DeckError
+from livedeck.fences import code_span
+from livedeck.frozen import is_frozen_dataclass
 
 # `{{ ... }}` that is a Go template (docker --format): it reads `.Field`, `$var`, or calls a
 # function with arguments (`json .`, `index .Labels "k"`), or is a bare `end`/`else`.
@@ -24,13 +26,33 @@ _SHELL_HASH = re.compile(r"\$\{#")  # ${#ARRAY[@]}: length in bash, a comment st
 _TAGS = re.compile(r"\{\{|\{%|\{#")
 _RAW = re.compile(r"\{% raw %\}.*?\{% endraw %\}", re.DOTALL)
 
+
+class ReadOnlySandbox(ImmutableSandboxedEnvironment):
+    """jinja2's sandbox, with no method that changes a list, dict or set (the immutable one), and
+    no attribute at all of a livedeck object that is not frozen data: the context holds only
+    frozen data (frozen.require_plain), and should a mutable one slip in, a template still
+    cannot read, let alone change it."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        """Whether a template may read `obj.attr` (jinja2 asks for every attribute and method)."""
+        if not super().is_safe_attribute(obj, attr, value):
+            return False
+        module = type(obj).__module__ or ""
+        if module == "livedeck" or module.startswith("livedeck."):
+            return is_frozen_dataclass(obj) or type(obj).__name__ == "FrozenMap"
+        return True
+
+
 # Sandboxed: a deck's template reads results and lab facts, and cannot reach Python's
-# internals (`''.__class__.__mro__`, `lipsum.__globals__`) to run code on the author's machine.
-_ENV = SandboxedEnvironment(
+# internals (`''.__class__.__mro__`, `lipsum.__globals__`) to run code on the author's machine,
+# nor change anything livedeck holds (`x.update(...)`, `x.append(...)`).
+_ENV = ReadOnlySandbox(
     undefined=jinja2.StrictUndefined,
     autoescape=False,
     keep_trailing_newline=True,
 )
+# `{{ last.output | code }}`: output in prose as inline code, which no screen text can leave.
+_ENV.filters["code"] = lambda value: code_span(str(value))
 
 
 def protect(text: str) -> str:

@@ -6,6 +6,7 @@ finds the theme CSS itself before anything runs, and an unknown name is a DeckEr
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 from livedeck.errors import DeckError, LivedeckError
 from livedeck.marp import REPO_ROOT
 from livedeck.model import Deck
+from livedeck.paths import contained, course_root
 
 BUILTIN_THEMES = frozenset({"default", "gaia", "uncover"})
 REPO_THEMES = REPO_ROOT / "slides" / "themes"
@@ -69,7 +71,7 @@ def resolve_theme(deck: Deck, theme_dirs: Sequence[Path]) -> Path | None:
     name, line = named
     found = find_themes(theme_dirs)
     if name in found:
-        return found[name]
+        return _contained_theme(deck, found[name], line)
     if name in BUILTIN_THEMES:
         return None
     known = sorted(BUILTIN_THEMES | found.keys())
@@ -82,6 +84,19 @@ def resolve_theme(deck: Deck, theme_dirs: Sequence[Path]) -> Path | None:
         f"unknown theme {name!r}.{guess} Known themes: {', '.join(known)}",
         hint=f"a theme is a CSS file with a `/* @theme {name} */` comment in: {folders}",
     )
+
+
+def _contained_theme(deck: Deck, css: Path, line: int) -> Path:
+    """The theme's CSS, if it (symlinks followed) is in the deck's folder or livedeck's own
+    themes: marp puts the whole file into the published HTML."""
+    with contextlib.suppress(LivedeckError, ValueError):
+        return contained(REPO_THEMES, css.absolute().relative_to(REPO_THEMES), "theme")
+    root = course_root(deck.path)
+    try:
+        relative = css.absolute().relative_to(deck.path.absolute().parent)
+    except ValueError:
+        relative = css.absolute()  # named from elsewhere: refused by contained
+    return contained(root, relative, "theme", deck=deck.path, line=line)
 
 
 def deck_theme(deck: Deck) -> tuple[str, int] | None:

@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.marp import (
     FORMATS,
@@ -53,7 +54,7 @@ class WarmMarp:
         self._node = shutil.which("node", path=self._env.get("PATH")) or "node"
         self._timeout = timeout
         self._lock = threading.Lock()  # one request at a time: node answers in order
-        self._scratch = Path(tempfile.mkdtemp(prefix="livedeck-warm-", dir=_short_tmp()))
+        self._scratch = reap.owned_tempdir("livedeck-warm-", _short_tmp())
         self._proc: subprocess.Popen[bytes] | None = None
         self._browser: int | None = None  # Chromium's process group, once node reported it
         self._pending = b""

@@ -7,6 +7,11 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 marp_dir="$repo/tools/marp"
 apt_packages=(chromium fonts-noto-cjk fonts-nanum fonts-nanum-extra poppler-utils)
+# A browser already named by CHROME_PATH (GitHub's runner: Google Chrome, where Ubuntu's chromium
+# is a snap stub) is used instead of Debian's chromium.
+if [ -n "${CHROME_PATH:-}" ] && [ -x "$CHROME_PATH" ]; then
+  apt_packages=("${apt_packages[@]:1}")
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

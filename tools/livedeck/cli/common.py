@@ -121,6 +121,14 @@ def columns(text: str) -> int:
     return value
 
 
+def port(text: str) -> int:
+    """A TCP port to serve on, or 0 for a free one (argparse turns the error into exit 2)."""
+    value = int(text) if text.isascii() and text.isdigit() else -1
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 1 to 65535 (or 0), not {text}")
+    return value
+
+
 def folder(text: str) -> Path:
     """An output folder: it may not exist yet, but it may not be a file."""
     path = Path(text)

@@ -15,6 +15,7 @@ from livedeck.cli.common import (
     image_choice,
     lab_factory,
     parse_formats,
+    port,
     report_error,
     say,
     terminate,
@@ -43,7 +44,10 @@ def add(verbs: Verbs) -> None:
         "--format", default="html", help="html, or html,pdf to remake the PDF on every save too"
     )
     watch.add_argument(
-        "--port", type=int, default=0, help="port of the preview on 127.0.0.1 (default: a free one)"
+        "--port",
+        type=port,
+        default=0,
+        help="port of the preview on 127.0.0.1 (default: a free one)",
     )
     watch.set_defaults(handler=_watch, quiet=False)
     present = verb(
@@ -68,7 +72,7 @@ def add(verbs: Verbs) -> None:
         "--terminal", action="store_true", help="step through the commands in this terminal"
     )
     present.add_argument(
-        "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
+        "--port", type=port, default=0, help="port on 127.0.0.1 (default: a free one)"
     )
     present.add_argument("--timeout", type=float, help="seconds a command may run (deck default)")
     present.set_defaults(handler=_present, quiet=True)

@@ -9,12 +9,11 @@ finally:
 
 from __future__ import annotations
 
-import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from livedeck import record
+from livedeck import reap, record
 from livedeck.build import stage_deck
 from livedeck.context import run_plan
 from livedeck.deck import load_deck
@@ -77,11 +76,11 @@ def present_in_browser(
     from livedeck.present.director import Director
     from livedeck.present.server import PresentServer
 
-    with tempfile.TemporaryDirectory(prefix="livedeck-present-") as folder:
-        render_html(show, Path(folder))
+    with reap.owned_scratch("livedeck-present-") as folder:
+        render_html(show, folder)
         director = Director(show)
         try:
-            server = PresentServer(director, Path(folder), show.deck.name, port)
+            server = PresentServer(director, folder, show.deck.name, port)
             try:
                 ready(server.url)
                 while not stop.wait(0.5):

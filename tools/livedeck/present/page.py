@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
-from collections.abc import Mapping
+import json
 from pathlib import Path
 
 PRESENT_JS = Path(__file__).with_name("present.js").read_text(encoding="utf-8")
@@ -21,28 +20,31 @@ def inject(page: str, label: str) -> str:
     return page + tags if end < 0 else page[:end] + tags + page[end:]
 
 
-def allowed(
-    path: str, headers: Mapping[str, str], token: str, port: int, *, changes: bool
-) -> str | None:
-    """The path under the token if the request may be answered, None if it must be refused.
+class BadAction(ValueError):
+    """A POST body that is not one action of the page."""
 
-    The page drives a root-capable shell: the URL must carry the token, the Host must be this
-    server (no DNS rebinding), and a browser's Origin, when sent (always for a POST), this page's.
-    """
-    own = {f"127.0.0.1:{port}", f"localhost:{port}"}
-    if headers.get("Host", "") not in own:
-        return None
-    origin = headers.get("Origin")
-    if origin is not None and origin not in {f"http://{host}" for host in own}:
-        return None
-    if changes and origin is None:
-        return None
-    if headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return None
-    prefix, _, rest = path.removeprefix("/").partition("/")
-    if not hmac.compare_digest(prefix.encode(), token.encode()):
-        return None
-    return rest
+
+def read_action(body: bytes) -> tuple[str, int, str]:
+    """The (action, block, data) a page's POST asks for: a JSON object with exactly a string
+    `action`, an integer `block` and an optional string `data`; BadAction for anything else."""
+    try:
+        asked = json.loads(body.decode("utf-8"), parse_constant=_no_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise BadAction(f"the body is not JSON ({error})") from None
+    if not isinstance(asked, dict) or not set(asked) <= {"action", "block", "data"}:
+        raise BadAction('expected {"action": ..., "block": ..., "data": ...}')
+    action, block, data = asked.get("action"), asked.get("block"), asked.get("data", "")
+    if not isinstance(action, str) or not action:
+        raise BadAction("action must be a word")
+    if type(block) is not int or not 0 <= block < 2**31:
+        raise BadAction(f"block must be a block's number, not {block!r}")
+    if not isinstance(data, str):
+        raise BadAction("data must be a string")
+    return action, block, data
+
+
+def _no_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a number")
 
 
 def _attribute(text: str) -> str:

@@ -14,12 +14,12 @@ import secrets
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from livedeck.errors import LivedeckError, ToolMissing
 from livedeck.marp import REPO_ROOT
 from livedeck.present.director import Director
-from livedeck.present.page import ASSETS, PRESENT_JS, allowed, inject
+from livedeck.present.page import ASSETS, PRESENT_JS, BadAction, inject, read_action
+from livedeck.serve.policy import Policy, body_length
 from livedeck.serve.server import HOST, KEEPALIVE_SECONDS, LocalHandler, serve_in_background
 
 XTERM = REPO_ROOT / "tools/marp/node_modules/@xterm/xterm"
@@ -58,10 +58,12 @@ class _Handler(LocalHandler):
         self.present = server
         super().__init__(*args, **kwargs)
 
+    def policy(self) -> Policy:
+        # The page drives a shell that can become root on the lab: a token, and one POST path.
+        return Policy(self.port(), self.present.token, frozenset({f"{ASSETS}act"}), MAX_BODY)
+
     def do_GET(self) -> None:
-        rest = self._allowed(changes=False)
-        if rest is None:
-            return
+        rest = self.rest
         if rest == f"{self.present.deck}.html":
             text = (self.present.html_dir / rest).read_text(encoding="utf-8")
             label = self.present.director.show.label
@@ -78,25 +80,19 @@ class _Handler(LocalHandler):
             self.path = "/" + rest
             super().do_GET()
 
+    def do_HEAD(self) -> None:
+        self.path = "/" + self.rest  # the files beside the page, as GET serves them
+        super().do_HEAD()
+
     def do_POST(self) -> None:
-        rest = self._allowed(changes=True)
-        if rest is None:
+        if self.headers.get("Content-Type", "").split(";")[0].strip() != "application/json":
+            self.send_error(415, "expected a JSON body (Content-Type: application/json)")
             return
-        if rest != f"{ASSETS}act":
-            self.send_error(404)
-            return
-        length = int(self.headers.get("Content-Length") or 0)
-        if self.headers.get("Content-Type", "").split(";")[0] != "application/json" or not (
-            0 < length <= MAX_BODY
-        ):
-            self.send_error(400, "expected a small JSON body")
-            return
+        body = self.rfile.read(body_length(self.request_headers()))
         try:
-            asked = json.loads(self.rfile.read(length))
-            self.present.director.act(
-                str(asked["action"]), int(asked["block"]), str(asked.get("data", ""))
-            )
-        except (ValueError, KeyError, TypeError) as error:
+            action, block, data = read_action(body)
+            self.present.director.act(action, block, data)
+        except BadAction as error:
             self.send_error(400, f"bad request: {error}")
             return
         except LivedeckError as error:
@@ -104,14 +100,6 @@ class _Handler(LocalHandler):
             return
         self.send_response(204)
         self.end_headers()
-
-    def _allowed(self, *, changes: bool) -> str | None:
-        path = unquote(urlsplit(self.path).path)
-        headers = {k: v for k, v in self.headers.items()}
-        rest = allowed(path, headers, self.present.token, self.present.port, changes=changes)
-        if rest is None:
-            self.send_error(403, "livedeck present: wrong token, host or origin")
-        return rest
 
     def end_headers(self) -> None:
         self.send_header("Referrer-Policy", "no-referrer")  # the token stays in this page

@@ -19,7 +19,7 @@ from livedeck.errors import CommandFailed, DeckError, Failures, LabError
 from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
 from livedeck.run.lab import Lab, LabSpec
-from livedeck.run.session import DriftError, Outcome, Session, SessionError
+from livedeck.run.session import DriftError, NotRunError, Outcome, Session, SessionError
 from livedeck.shellsyntax import command_lines
 
 WAIT_EVERY = 0.5  # seconds between two tries of a `wait:`
@@ -118,12 +118,12 @@ class Run:
         self._home = self._session.identity
         for export in secrets.exports(self.deck, self._secrets):  # typed, shown nowhere
             step = Command(self.deck.body_line - 1, "", "export", "", "", ())
-            outcome = self._type(step, export, self._limit)
+            outcome = self._type(step, export, self._limit, in_history=False)
             if outcome.status != 0:
                 raise LabError(f"{self.deck.path}: could not export the deck's secrets")
         for number, text in enumerate(self._setup_lines(), 1):
             setup = Command(self.deck.body_line - 1, "", text, "", "", ())
-            outcome = self._type(setup, text, self._limit)
+            outcome = self._type(setup, text, self._limit, in_history=False)
             self._check(setup, outcome, f"setup command {number}", self._limit)
 
     def _setup_lines(self) -> list[str]:
@@ -153,7 +153,9 @@ class Run:
             self._hidden(hidden)
         seconds = command.expect.timeout or self._limit
         inputs = [(self._secrets[i.secret] if i.secret else i.text, i.enter) for i in command.input]
-        outcome = self._type(command, typed, seconds, on_output, inputs)
+        outcome = self._type(
+            command, typed, seconds, on_output, inputs, in_history=not command.hidden
+        )
         outcome = replace(outcome, lines=secrets.redact(outcome.lines, self._secrets.values()))
         if self._progress is not None and not command.hidden:
             self._progress(command, outcome)
@@ -196,7 +198,9 @@ class Run:
         step = Command(hidden.line, "", hidden.text, "", "", ())
         while True:
             left = max(deadline - time.monotonic(), 1.0)
-            outcome = self._type(step, hidden.text, left if hidden.until else self._limit)
+            outcome = self._type(
+                step, hidden.text, left if hidden.until else self._limit, in_history=False
+            )
             if outcome.status == 0 and not outcome.timed_out:
                 return
             if not hidden.until or time.monotonic() >= deadline:
@@ -320,11 +324,13 @@ class Run:
         limit: float,
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[tuple[str, bool]] = (),
+        *,
+        in_history: bool = True,
     ) -> Outcome:
         assert self._session is not None
         shown = secrets.redact([text], self._secrets.values())[0]  # for messages
         try:
-            return self._session.type(text, limit, on_output, inputs)
+            return self._session.type(text, limit, on_output, inputs, in_history=in_history)
         except DriftError as error:
             culprit = self._results[-1].command if error.previous and self._results else command
             raise CommandFailed(
@@ -333,6 +339,15 @@ class Run:
                 culprit.text,
                 f"cannot tell which screen belongs to this command: {error}",
                 hint=_DRIFT_HINT,
+            ) from error
+        except NotRunError as error:
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                shown,
+                str(error),
+                hint="a `!` starts a history expansion in bash, as on any terminal: quote it"
+                " with '...' or write \\!; a quote left open makes bash ask for more",
             ) from error
         except SessionError as error:
             raise CommandFailed(

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from livedeck import reap
 
-SHELL_ARGV = ("bash", "--norc", "--noprofile", "--noediting", "-i")
+SHELL_ARGV = ("bash", "--norc", "--noprofile", "-i")
 LOCAL_LAB_ENV = "LIVEDECK_LOCAL_LAB"  # marks every process a local lab's shells start
 
 

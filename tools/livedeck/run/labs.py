@@ -18,10 +18,11 @@ from docker.types import IPAMConfig, IPAMPool
 
 from livedeck.errors import LabError
 from livedeck.reap import Owner, is_dead
+from livedeck.run import engine
+from livedeck.run.engine import ENGINE_HINT
 
 NETWORK_TRIES = 8  # about 5 s in all
 SETUP_HINT = "build the lab images with: tools/setup/lab-images.sh"
-ENGINE_HINT = "no Docker engine reachable: run tools/setup/dockerd.sh start"
 
 
 @dataclass(frozen=True)
@@ -98,9 +99,9 @@ def reap_labs(timeout: int = 10) -> list[DeadLab]:
     names = lab_names()
     owner_key = f"{names.label}.owner"
     try:
-        host: Any = docker.from_env(timeout=timeout)
+        host: Any = engine.connect(timeout=timeout)
         containers = host.containers.list(all=True, filters={"label": names.label})
-    except (docker.errors.DockerException, OSError):
+    except (LabError, docker.errors.DockerException, OSError):
         return []
     removed = []
     try:
@@ -125,7 +126,13 @@ def lab_status() -> list[str]:
         host = host_client()
     except LabError as error:
         return [f"Docker engine: {error} ({error.hint})"]
-    lines = [f"Docker engine: {host.version().get('Version', '?')}"]
+    reach = engine.reach()
+    info = host.info()
+    lines = [
+        f"Docker engine: {host.version().get('Version', '?')} on {info.get('Name', '?')},"
+        f" reached at {reach.url} through {reach.how}",
+        "files: " + _files_line(host, names),
+    ]
     images = [names.base_image, names.lab_image, f"{names.nginx_image}:{names.nginx_layers}"]
     for image in images:
         try:
@@ -144,6 +151,22 @@ def lab_status() -> list[str]:
             f" images {images}"
         )
     return lines
+
+
+def _files_line(host: Any, names: LabNames) -> str:
+    """Whether labs bind livedeck's folders or copy them in (run/engine.py: shares_files)."""
+    try:
+        shared = engine.shares_files(host, names.lab_image)
+    except docker.errors.DockerException:
+        return f"unknown until the lab image {names.lab_image} is built ({SETUP_HINT})"
+    if shared:
+        return "the engine sees livedeck's folders: labs bind-mount registry storage"
+    # A unix socket whose engine does not see our files: a host's socket mounted into our
+    # container (a CI container job), or a forwarded one.
+    return (
+        "the engine does not see livedeck's folders (a remote engine, or a host's socket"
+        " mounted into livedeck's container): labs get their files copied in"
+    )
 
 
 def _image_lines(names: LabNames) -> list[str]:
@@ -178,13 +201,8 @@ def _registry_nginx(host: Any, names: LabNames) -> str:
 
 
 def host_client() -> Any:
-    try:
-        return docker.from_env()
-    except docker.errors.DockerException as error:
-        where = os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
-        raise LabError(
-            f"cannot reach the host's Docker engine at {where}: {error}", hint=ENGINE_HINT
-        ) from error
+    """The engine labs run on (DOCKER_HOST: local, a mounted socket, ssh:// or tcp://)."""
+    return engine.connect()
 
 
 @contextlib.contextmanager

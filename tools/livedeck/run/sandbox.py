@@ -5,6 +5,10 @@ mirrors (livedeck.images.sources): the images `livedeck images add` put there, t
 seeded mirror (the nginx tools/setup/lab-images.sh built) or a pull-through cache of Docker Hub
 or another registry. So `docker pull nginx` prints what a pull from Docker Hub prints. Nothing a
 deck does inside reaches the host engine's images or containers.
+
+The engine may be remote or another machine's (run/engine.py): nothing of livedeck's file system
+is bind-mounted unless the engine is seen to share it. Files go in through the API, the inner
+engine is reached through exec (run/inner.py), and readiness is asked with exec too.
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ from livedeck.errors import LabError, RegistryError
 from livedeck.images import registry as registry_api
 from livedeck.images import store
 from livedeck.images.sources import ImageSource, LabRegistry, lab_registries, parse_source
+from livedeck.run.engine import shares_files
+from livedeck.run.inner import InnerEngine
 from livedeck.run.lab import SHELL_ARGV, LabSpec, terminal_env
+from livedeck.run.labfiles import put_files, storage_mount
 from livedeck.run.labs import (
     SETUP_HINT,
     LabNames,
@@ -47,7 +54,7 @@ from livedeck.run.labs import (
 )
 
 START_TIMEOUT = 60.0
-RUN_DIR = "/run/livedeck"  # inside the lab: the inner engine's socket for us, and `ready`
+RUN_DIR = "/run/livedeck"  # inside the lab: the registries' configs, and `ready` once it answers
 # Reads until livedeck's end of the connection closes - also when livedeck is killed - and then
 # stops the lab (tini passes SIGTERM on; the entrypoint ends). The next livedeck command removes
 # what is left (run/labs.py: reap_labs).
@@ -76,6 +83,7 @@ class DockerLab:
         self._run_dir = run_dir
         self._home = home
         self._inner: Any = None
+        self._bridge: InnerEngine | None = None
         self._channels: list[ExecChannel] = []
         self._closed = False
         # A lab nobody closes is removed when the object is lost or Python exits; a kept one
@@ -137,10 +145,11 @@ class DockerLab:
         return _exec_root(self._host, self._container.id, argv)
 
     def docker(self) -> Any:
-        """A Docker SDK client for the lab's own engine (through the bind-mounted socket)."""
+        """A Docker SDK client for the lab's own engine (through exec: run/inner.py)."""
         if self._inner is None:
             with docker_errors("the lab's Docker engine does not answer"):
-                self._inner = docker.DockerClient(base_url=f"unix://{self._run_dir}/docker.sock")
+                self._bridge = InnerEngine(self._host, self._container.id, self._run_dir)
+                self._inner = docker.DockerClient(base_url=self._bridge.url)
         return self._inner
 
     def close(self) -> None:
@@ -156,6 +165,8 @@ class DockerLab:
             if self._inner is not None:
                 with contextlib.suppress(Exception):
                     self._inner.close()
+            if self._bridge is not None:
+                self._bridge.close()
             problems = remove_lab(self._host, self._container.id, self._run_dir)
             _close_quietly(self._watcher)
             with contextlib.suppress(Exception):
@@ -273,7 +284,7 @@ def start_sandbox(
             watcher = _watch_owner(host, container.id)
         # Made while the inner engine starts; lab-user prints the user's home directory.
         home = _lab_user(host, container.id, spec.user)
-        _wait_ready(container, run_dir, timeout)
+        _wait_ready(host, container, timeout)
     except BaseException:  # also Ctrl-C: never leave a half-started lab behind
         with _signals_held():
             if container is not None:
@@ -333,12 +344,11 @@ def _create_container(
     *,
     keep: bool,
 ) -> Any:
-    """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md)."""
-    configs = run_dir / "registries"  # the lab's entrypoint starts one registry per file
-    configs.mkdir(exist_ok=True)
-    for number, registry in enumerate(registries):
-        (configs / f"{number:02d}-{registry.name}.yml").write_text(registry.config())
-        if registry.upstream:
+    """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md), then its
+    files put in: the registries' configs, and their storage unless the engine shares it."""
+    shared = shares_files(host, image)
+    for registry in registries:
+        if registry.upstream and shared:
             registry.storage.mkdir(parents=True, exist_ok=True)
     api = host.api
     host_config = api.create_host_config(
@@ -349,11 +359,7 @@ def _create_container(
             # Anonymous: removed with the lab; labelled, so a leftover can be told as a lab's.
             Mount("/var/lib/docker", None, type="volume", labels={names.label: "lab"}),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
-            Mount(RUN_DIR, str(run_dir), type="bind"),
-            *(
-                Mount(r.lab_storage, str(r.storage), type="bind", read_only=not r.upstream)
-                for r in registries
-            ),
+            *(storage_mount(r, names, shared=shared) for r in registries),
         ],
         network_mode=names.network,
     )
@@ -372,6 +378,11 @@ def _create_container(
         },
         host_config=host_config,
     )
+    try:
+        put_files(host, created["Id"], registries, shared=shared)
+    except BaseException:
+        remove_lab(host, created["Id"], None)
+        raise
     return host.containers.get(created["Id"])
 
 
@@ -459,11 +470,11 @@ def _signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
-def _wait_ready(container: Any, run_dir: Path, timeout: float) -> None:
+def _wait_ready(host: Any, container: Any, timeout: float) -> None:
     """Wait for the entrypoint's `ready` file; fail early if the container stops."""
     deadline = time.monotonic() + timeout
     next_check = 0.0
-    while not (run_dir / "ready").exists():
+    while not _is_ready(host, container.id):
         now = time.monotonic()
         if now >= next_check:
             container.reload()
@@ -480,4 +491,12 @@ def _wait_ready(container: Any, run_dir: Path, timeout: float) -> None:
                 f"the lab's Docker engine and registries did not answer within {timeout:.0f} s",
                 hint=f"look at its logs: docker exec {container.name} cat /var/log/dockerd.log",
             )
-        time.sleep(0.02)
+        time.sleep(0.05)
+
+
+def _is_ready(host: Any, container_id: str) -> bool:
+    try:
+        status, _ = _exec_root(host, container_id, ["test", "-e", f"{RUN_DIR}/ready"])
+    except LabError:
+        return False  # stopped: the caller looks at why
+    return status == 0

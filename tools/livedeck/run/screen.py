@@ -164,7 +164,8 @@ class Terminal:
         """Is the terminal in the modes PlainScroll draws in?"""
         screen = self._screen
         return (
-            screen.margins in (None, (0, self.rows - 1))
+            screen.primary is None  # the alternate screen keeps no scrollback
+            and screen.margins in (None, (0, self.rows - 1))
             and modes.DECAWM in screen.mode
             and modes.IRM not in screen.mode
             and modes.LNM not in screen.mode
@@ -187,18 +188,56 @@ class Terminal:
         screen.cursor.x = plain.x
 
 
+# xterm's alternate screen (`tput smcup`, less, vim, top): 1049 saves the cursor and clears the
+# alternate screen on entering, 1047 clears it on leaving, 47 only switches.
+_ALTERNATE = (1049, 1047, 47)
+
+
 class _Screen(pyte.Screen):
-    """pyte's screen with a scrollback, drawing wide characters and zero-width ones as xterm."""
+    """pyte's screen with a scrollback and xterm's alternate screen, drawing wide characters and
+    zero-width ones as xterm."""
 
     def __init__(self, columns: int, rows: int) -> None:
         self.scrollback: list[str] = []  # lines that left the top of the screen, as text
+        self.primary: Any = None  # the primary screen's rows while the alternate one shows
         super().__init__(columns, rows)
+
+    def set_mode(self, *modes: int, **kwargs: Any) -> None:
+        """SM; entering the alternate screen keeps the primary one for when it is left."""
+        wanted = [m for m in modes if kwargs.get("private") and m in _ALTERNATE]
+        if wanted and self.primary is None:
+            if 1049 in wanted:
+                self.save_cursor()
+            self.primary = self.buffer
+            self.buffer = self._blank()
+            self.dirty.update(range(self.lines))
+        super().set_mode(*modes, **kwargs)
+
+    def reset_mode(self, *modes: int, **kwargs: Any) -> None:
+        """RM; leaving the alternate screen shows the primary one again, as it was."""
+        wanted = [m for m in modes if kwargs.get("private") and m in _ALTERNATE]
+        if wanted and self.primary is not None:
+            self.buffer, self.primary = self.primary, None
+            self.dirty.update(range(self.lines))
+            if 1049 in wanted:
+                self.restore_cursor()
+        super().reset_mode(*modes, **kwargs)
+
+    def reset(self) -> None:
+        """RIS (`ESC c`): also back to the primary screen, erased."""
+        self.primary = None
+        super().reset()
+
+    def _blank(self) -> Any:
+        """An empty screen buffer like pyte's own."""
+        buffer: Any = self.buffer  # a defaultdict; pyte types it as a plain dict
+        return type(buffer)(buffer.default_factory)
 
     def index(self) -> None:
         """A line feed; at the bottom, the top line goes to the scrollback (as in xterm, only
-        from a scroll region that starts at the top)."""
+        from a scroll region that starts at the top, and never from the alternate screen)."""
         top, bottom = self.margins or (0, self.lines - 1)
-        if self.cursor.y == bottom and top == 0:
+        if self.cursor.y == bottom and top == 0 and self.primary is None:
             self.scrollback.append(_pyte_row_text(self.buffer.get(0), self.columns))
         super().index()
 

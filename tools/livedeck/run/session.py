@@ -1,10 +1,15 @@
 """One interactive shell on a lab: type a command, wait until it is done, keep its screen.
 
 How livedeck is sure which bytes belong to which command:
-- Every bash it types into is *hooked*: PS0 prints an invisible start marker right before bash
-  runs a command line, and a PROMPT_COMMAND function prints an end marker right after it. Both
-  are OSC sequences (a terminal shows nothing) carrying the shell's random nonce and the
-  command's sequence number; the end marker also carries `$?`, the directory, user and host.
+- Every bash it types into is *hooked* (run/hooks.py): PS0 prints an invisible start marker
+  right before bash runs a command line, and PROMPT_COMMAND prints an end marker right after
+  it, without running a command of its own (no `set -x` trace, no DEBUG trap, no history
+  entry). Both are OSC sequences (a terminal shows nothing) carrying the shell's random nonce
+  and the command's sequence number; the end marker also carries `$?`, the directory, user and
+  host, and whether readline edits the shell's lines.
+- A command is typed as one bracketed paste into readline, once readline reads (it turns
+  bracketed paste on): any length, taken as it is. A shell with line editing off gets lines
+  through the terminal's canonical mode, which keeps 4095 bytes of a line: longer is an error.
 - A command's screen is exactly the bytes between its two markers. The echo of typed text, `> `
   continuation prompts and the prompt itself fall outside, whatever a deck does to PS1, PS2,
   `stty echo` or readline; a marker with an unexpected nonce or number is an error, never a guess.
@@ -33,6 +38,22 @@ from dataclasses import dataclass, field
 
 from wcwidth import wcswidth
 
+from livedeck.run.hooks import (
+    CANONICAL_LINE,
+    HIDE,
+    MARKER,
+    PASTE_END,
+    PASTE_START,
+    READLINE_SECONDS,
+    READLINE_STARTS,
+    VERBOSE,
+    bash_said,
+    drop_markers,
+    held,
+    hook_line,
+    reads_again,
+)
+from livedeck.run.hooks import MARKER_PREFIX as MARKER_PREFIX  # the present stage reads it too
 from livedeck.run.lab import Channel, Lab
 from livedeck.run.processes import PS_ARGV, Process, parse_ps, waiting_bash, waits_for_input
 from livedeck.run.screen import Terminal
@@ -48,30 +69,13 @@ SILENT_INPUT_SECONDS = 5.0
 RECOVER_SECONDS = 5.0
 HOOK_SECONDS = 30.0
 RECHECK_SECONDS = 3.0  # a pause that looked like no prompt is looked at again this often
-# Before typing, read what already came: a command line nobody typed shows within this time.
 MOVED_SECONDS = 0.05  # after reading the process table, output that came in the meantime
+# Before typing, read what already came: a command line nobody typed shows within this time.
 DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is not a bash
 
 # A pause on such a line may be a shell or a program waiting for input: worth a look.
 _LOOKS_LIKE_PROMPT = re.compile(r"(?:[$#>:?]|\[[yY]/[nN]\]) ?$")
-_MARKER = re.compile(rb"\x1b\]777;ld;([0-9a-f]{16});([sep])(?:;([^\x07]*))?\x07")
-MARKER_PREFIX = b"\x1b]777;ld;"  # every marker livedeck's hooks print starts so
 _FIELD = "\x1f"
-
-# Typed into each bash as one line. Everything it sets is livedeck's own (__ld_*), except the
-# prompt strings: PS1 is livedeck's 'p' marker only until the deck sets its own.
-_HOOKS = (
-    "stty echo 2>/dev/null; set +o emacs +o vi +H 2>/dev/null; __ld_n={nonce}; __ld_q=0; "
-    "__ld_ps0='\\e]777;ld;{nonce};s;${{__ld_q}}\\a'; PS0=$__ld_ps0; PS2=''; "
-    "PS1='\\[\\e]777;ld;{nonce};p\\a\\]'; "
-    "__ld_e() {{ local s=$? f= u='\\u' h='\\h'; "
-    '[[ $PS0 == "$__ld_ps0" ]] || f+=0; '
-    "if [[ ${{PROMPT_COMMAND[0]}} != __ld_e ]]; then f+=c; "
-    'PROMPT_COMMAND=(__ld_e "${{PROMPT_COMMAND[@]//__ld_e/}}"); fi; '
-    "printf '\\033]777;ld;%s;e;%s;%s;%s\\037%s\\037%s\\037%s\\037%s\\037%s\\007' "
-    '"$__ld_n" "$__ld_q" "$s" "$f" "$PWD" "$HOME" "${{u@P}}" "${{h@P}}" "$$"; '
-    "__ld_q=$((__ld_q+1)); }}; PROMPT_COMMAND=(__ld_e)\n"
-)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,10 @@ class SessionError(Exception):
     """The shell itself went away, never started, or lost livedeck's hooks."""
 
 
+class NotRunError(SessionError):
+    """bash did not run the typed line: it refused it (`event not found`) or wants more."""
+
+
 class DriftError(SessionError):
     """What came back does not belong to the command just typed: never guess whose it is."""
 
@@ -111,6 +119,7 @@ class _Shell:
     cwd: str = "~"
     user: str = ""
     host: str = ""
+    editing: bool = False  # readline reads its lines (emacs or vi mode)
 
 
 @dataclass(frozen=True)
@@ -170,18 +179,22 @@ class Session:
         timeout: float,
         on_output: Callable[[bytes], None] | None = None,
         inputs: Sequence[str | tuple[str, bool]] = (),
+        *,
+        in_history: bool = True,
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command.
 
         `inputs` are lines typed, one at each pause, while the command waits for input (a pair
-        (keys, False) is typed without Enter).
+        (keys, False) is typed without Enter). A command not `in_history` (setup, a `file:`
+        block) is taken out of the shell's history.
         """
         started = time.monotonic()
         deadline = started + timeout
         self._inputs = [(i, True) if isinstance(i, str) else i for i in inputs]
         self._asked = None
         if self.in_program is None:
-            lines, status, prompt, timed_out = self._type_to_shell(text, deadline, on_output)
+            typed = text if in_history else f"{HIDE}; {text}"
+            lines, status, prompt, timed_out = self._type_to_shell(typed, deadline, on_output)
         else:
             lines, status, prompt, timed_out = self._type_to_program(text, deadline, on_output)
         shell = self._shells[-1]
@@ -207,24 +220,85 @@ class Session:
     ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
         shell = self._shells[-1]
         self.sync()
-        self._send(text)
-        # Before the start marker: the echo of the typed text, `> ` prompts, the last prompt.
+        self._type_line(text, shell, deadline)
+        # Before the start marker: the echo of the typed text, `> ` prompts, the last prompt,
+        # and last what bash says itself once it has the line (a history expansion's result).
         before = b""
         while True:
-            data, marker = self._next_marker(deadline)
+            data, marker = self._next_marker(deadline, asks_again=shell.editing)
             before += data
+            if (marker is None or marker.kind == "p") and shell.editing and reads_again(before):
+                # readline reads again, and nothing ran: bash refused the line (`event not
+                # found`) or waits for the rest of it (an open quote)
+                terminal = self._terminal()
+                said = bash_said(before, text, editing=shell.editing)
+                self._recover(terminal)
+                shown = said.decode(errors="replace").strip()
+                raise NotRunError(
+                    f"bash did not run the line: {shown}"
+                    if shown
+                    else "bash asks for more of this command line (an open quote?)"
+                )
             if marker is None:  # no start marker: hung before running (an open quote?)
                 return self._hung(self._terminal(), before)
             if marker.kind == "p":
                 continue  # the previous prompt, shown late
             self._expect(marker, shell, "s", "e")
             if marker.kind == "e":  # bash ran nothing: a syntax error is all it printed
-                said = _drop_markers(before)
-                echo = text.encode().replace(b"\n", b"\r\n") + b"\r\n"  # the terminal's
-                return self._ended(self._terminal(), said.removeprefix(echo), marker)
+                return self._ended(
+                    self._terminal(), bash_said(before, text, editing=shell.editing), marker
+                )
             break
         terminal = self._terminal()
+        said = bash_said(before, text, editing=shell.editing) if shell.editing else b""
+        if said:  # `sudo !!`: bash shows the line it runs, as on a terminal
+            terminal.feed(said)
+            if on_output is not None:
+                on_output(said)
         return self._output(terminal, deadline, on_output, shell)
+
+    def _type_line(self, text: str, shell: _Shell, deadline: float) -> None:
+        """Type `text` and Enter into the hooked bash.
+
+        With line editing on (as in any interactive bash) the text is one bracketed paste,
+        sent once readline reads: readline takes it whole, at any length, and inserts it as it
+        is (a tab completes nothing). With editing off (`set +o emacs`, `bash --noediting`) the
+        terminal's canonical mode keeps 4095 bytes of a line: a longer line is an error, never
+        cut.
+        """
+        if any((ord(c) < 32 and c not in "\t\n") or ord(c) == 127 for c in text):
+            raise SessionError(f"the command holds a control character: {text[:60]!r}")
+        data = text.encode()
+        if shell.editing:
+            self._await_readline(shell, deadline)
+            self._channel.send(PASTE_START + data + PASTE_END + b"\r")
+            return
+        longest = max(len(line) for line in data.split(b"\n"))
+        if longest > CANONICAL_LINE:
+            raise SessionError(
+                f"a line of {longest:,} bytes cannot be typed into a shell with line editing"
+                f" off (the terminal keeps {CANONICAL_LINE} bytes of a line): turn it on"
+                " again (set -o emacs)"
+            )
+        self._channel.send(data + b"\n")
+
+    def _await_readline(self, shell: _Shell, deadline: float) -> None:
+        """Wait until readline reads the next line (it turns bracketed paste on): typed
+        earlier, the text would meet the terminal's canonical mode."""
+        until = min(deadline, time.monotonic() + READLINE_SECONDS)
+        while READLINE_STARTS not in self._pending:
+            left = until - time.monotonic()
+            if left <= 0:
+                raise SessionError(
+                    "the shell edits lines with readline but did not show that it reads the"
+                    " next one: the last command sent the shell's own output elsewhere"
+                    " (exec 2>file), or turned bracketed paste off (bind 'set"
+                    " enable-bracketed-paste off'); livedeck types each command as one paste"
+                )
+            try:
+                self._pending += self._channel.recv(left)
+            except EOFError:
+                raise SessionError("the lab's shell exited") from None
 
     def _output(
         self,
@@ -394,12 +468,14 @@ class Session:
         on_output: Callable[[bytes], None] | None = None,
         *,
         watch: bool = False,
+        asks_again: bool = False,
     ) -> tuple[bytes, _Marker | None]:
         """Bytes up to the next marker of a known shell, and the marker.
 
         With a terminal, the bytes go into it as they come (and to on_output) and are not
         returned. Returns (_SETTLED, None) when `watch` is set and a program's prompt settled,
-        (bytes, None) at the deadline.
+        (bytes, None) at the deadline, or with `asks_again` as soon as readline reads a line
+        again after the typed one.
         """
         collected = bytearray()
 
@@ -414,25 +490,23 @@ class Session:
         buffer, self._pending = self._pending, b""
         quiet_since = time.monotonic()
         while True:
-            found = _MARKER.search(buffer)
+            found = MARKER.search(buffer)
             if found is not None:
-                take(buffer[: found.start()])
+                before = buffer[: found.start()]
+                if found.group(2) == b"e" and before.endswith(VERBOSE):
+                    before = before[: -len(VERBOSE)]  # `set -v` shows livedeck's own line
+                take(before)
                 self._pending = buffer[found.end() :]
                 marker = _Marker.parse(found)
                 if all(marker.nonce != s.nonce for s in self._shells):
                     raise DriftError(f"a marker from an unknown shell ({marker.nonce})")
                 return bytes(collected), marker
             # Hold back what may be the start of a marker split across two reads.
-            cut = buffer.rfind(b"\x1b")
-            tail = buffer[cut:] if cut >= 0 else b""
-            if tail and (MARKER_PREFIX.startswith(tail) or tail.startswith(MARKER_PREFIX)):
-                take(buffer[:cut])
-                buffer = tail
-            else:
-                take(buffer)
-                buffer = b""
+            cut = held(buffer)
+            take(buffer[:cut])
+            buffer = buffer[cut:]
             now = time.monotonic()
-            if now >= deadline:
+            if now >= deadline or (asks_again and reads_again(collected)):
                 self._pending = buffer
                 return bytes(collected), None
             try:
@@ -491,6 +565,7 @@ class Session:
     def _update(self, marker: _Marker) -> None:
         shell = next(s for s in self._shells if s.nonce == marker.nonce)
         shell.seq = marker.seq + 1
+        shell.editing = "r" in marker.flags
         if len(marker.fields) >= 4:
             pwd, home, shell.user, shell.host = marker.fields[:4]
             shell.cwd = _tilde(pwd, home)
@@ -500,7 +575,7 @@ class Session:
     def _hook(self, replace_pid: int | None) -> None:
         """Install the markers into the bash that waits for input, and put it on the stack."""
         nonce = secrets.token_hex(8)
-        self._send(_HOOKS.format(nonce=nonce).rstrip("\n"))
+        self._send(hook_line(nonce))
         shell = _Shell(nonce, pid=-1, seq=0)
         self._shells.append(shell)
         deadline = time.monotonic() + HOOK_SECONDS
@@ -537,7 +612,7 @@ class Session:
     def _hung(
         self, terminal: Terminal, data: bytes
     ) -> tuple[tuple[str, ...], int | None, str | None, bool]:
-        terminal.feed(_drop_markers(data))
+        terminal.feed(drop_markers(data))
         idle = self.in_program is None and self._waiting_shell() == self._shells[-1].pid
         try:
             self._recover(terminal)
@@ -586,7 +661,7 @@ class Session:
                 "sh",
                 "-c",
                 "ps -eo tpgid=,pgid=,sid= | awk '$1==$2 && $1!=$3 && $1>0 {print $1}' | sort -u"
-                " | while read g; do kill -KILL -- -$g 2>/dev/null; done",
+                " | while read g; do kill -9 -$g 2>/dev/null; done",  # dash: no `--`
             ]
         )
 
@@ -603,7 +678,7 @@ class Session:
             if not chunk:
                 break
             self._pending += chunk
-        for found in _MARKER.finditer(self._pending):
+        for found in MARKER.finditer(self._pending):
             if found.group(2) != b"p":
                 raise DriftError(
                     "the shell ran one more command line than was typed (a newline in the"
@@ -625,10 +700,6 @@ class Session:
 
 _SETTLED = b"\x00settled\x00"  # a sentinel: the identity matters, not the value
 _ASKED = "\x00asked\x00"  # the prompt of a command stopped at an unanswered question
-
-
-def _drop_markers(data: bytes) -> bytes:
-    return _MARKER.sub(b"", data)
 
 
 def _tilde(cwd: str, home: str) -> str:

