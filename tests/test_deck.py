@@ -120,3 +120,62 @@ def test_a_directive_separated_from_its_block_is_an_error(between: str) -> None:
         )
     assert caught.value.line == 1
     assert "not followed by a transcript block" in str(caught.value)
+
+
+def test_a_line_goes_to_a_program_by_its_prompt_never_by_a_word_in_a_command() -> None:
+    deck = parse_deck(
+        "```bash\n$ docker run -d --name mysql --network-alias mysql mariadb\nabc\n"
+        "ubuntu@lab:~$ docker exec -it mysql mariadb -uroot -ppw\n"
+        "MariaDB [(none)]> select * from t\n    -> where a = 'x';\n"
+        "MariaDB [(none)]> exit\n$ docker run -it alpine /bin/sh\n/ # ls\nbin\n/ # uname -a\n"
+        "Linux\n/ # exit\n$ python3\n>>> for i in range(2):\n...     print(i)\n...\n0\n1\n"
+        ">>> exit()\n$ echo '>>> not typed'\n>>> not typed\n```\n",
+        Path("d.md"),
+    )
+    typed = [(c.prompt, c.text, c.program is not None) for c in deck.commands if c.runnable]
+    assert typed[:5] == [
+        ("$ ", "docker run -d --name mysql --network-alias mysql mariadb", False),
+        ("ubuntu@lab:~$ ", "docker exec -it mysql mariadb -uroot -ppw", False),
+        ("MariaDB [(none)]> ", "select * from t", True),  # SQL, never parsed as bash
+        ("    -> ", "where a = 'x';", True),
+        ("MariaDB [(none)]> ", "exit", True),
+    ]
+    assert [t for p, t, _ in typed if p == "/ # "] == ["ls", "uname -a", "exit"]
+    assert [(p, t) for p, t, _ in typed if p.startswith(("...", ">>>"))][:4] == [
+        (">>> ", "for i in range(2):"),
+        ("... ", "    print(i)"),
+        ("...", ""),  # Enter alone ends the block
+        (">>> ", "exit()"),
+    ]
+    # A prompt-like line in a command's output is a program's line: the run checks it.
+    assert typed[-1] == (">>> ", "not typed", True)
+
+
+def test_continuation_prompts_count_only_after_their_program() -> None:
+    deck = parse_deck("```bash\n$ cat notes\n... and more\n    -> arrow\n```\n", Path("d.md"))
+    assert [c.text for c in deck.commands] == ["cat notes"]
+    assert deck.commands[0].output == ("... and more", "    -> arrow")
+
+
+def test_a_block_declares_the_prompt_of_its_program() -> None:
+    deck = parse_deck(
+        "<!-- livedeck: {program: {prompt: '#'}} -->\n"
+        "```bash\n$ docker run -it debian dash\n# echo hi\nhi\n# exit\n```\n",
+        Path("d.md"),
+    )
+    assert [(c.prompt, c.text, c.program) for c in deck.commands[1:]] == [
+        ("# ", "echo hi", "#"),
+        ("# ", "exit", "#"),
+    ]
+    assert deck.blocks[0].programs == ("#",)
+    for bad in ("'#'", "{prompt: '('}", "{prompt: '(a)b'}", "{regex: x}"):
+        with pytest.raises(DeckError) as caught:
+            parse_deck(f"<!-- livedeck: {{program: {bad}}} -->\n```bash\n$ a\n```\n", Path("d.md"))
+        assert caught.value.line == 1 and "`program:`" in str(caught.value)
+
+
+def test_keys_are_typed_without_enter() -> None:
+    deck = parse_deck(
+        "<!-- livedeck: {input: [{keys: q}, line]} -->\n```bash\n$ less f\n```\n", Path("d.md")
+    )
+    assert [(i.text, i.enter) for i in deck.commands[0].input] == [("q", False), ("line", True)]

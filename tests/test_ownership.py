@@ -7,6 +7,7 @@ PROMPT_COMMAND, a nested shell...), on a real local pseudo-terminal.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -160,9 +161,23 @@ def test_a_program_command_cannot_promise_an_exit_status(lab: LocalLab) -> None:
 
 def test_a_host_prompt_while_a_program_runs_is_an_error(lab: LocalLab) -> None:
     with pytest.raises(DeckError) as caught:
-        run(lab, "```\nme@box:~$ PS1='inner# ' sh -i\nme@box:~$ echo forgot to exit\n```\n")
-    assert caught.value.line == 3
+        run(
+            lab,
+            "<!-- livedeck: {program: {prompt: 'inner#'}} -->\n"
+            "```\nme@box:~$ PS1='inner# ' sh -i\nme@box:~$ echo forgot to exit\n```\n",
+        )
+    assert caught.value.line == 4
     assert "a program still runs there" in str(caught.value)
+
+
+def test_a_prompt_nobody_declared_stops_the_command_with_a_hint(lab: LocalLab) -> None:
+    started = time.monotonic()
+    with pytest.raises(CommandFailed) as caught:
+        run(lab, "```\nme@box:~$ PS1='inner# ' sh -i\nme@box:~$ echo forgot to exit\n```\n")
+    assert caught.value.line == 2
+    assert "waits for input at 'inner#'" in str(caught.value)
+    assert "{program: {prompt: 'inner#'}}" in (caught.value.hint or "")
+    assert time.monotonic() - started < 30  # not the deck's timeout of 120 s
 
 
 def test_a_program_prompt_without_a_program_is_an_error(lab: LocalLab) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from livedeck.run.processes import parse_ps, waiting_bash
+from livedeck.run.processes import parse_ps, waiting_bash, waits_for_input
 
 # pid ppid pgid tpgid comm: the hooked shell is 100, its terminal's foreground group varies.
 IDLE = """\
@@ -50,3 +50,44 @@ def test_a_container_client_in_the_foreground_is_no_bash() -> None:
 def test_a_shell_that_is_gone_waits_for_nothing() -> None:
     assert waiting_bash(parse_ps(IDLE), 999) is None
     assert parse_ps("PID garbage\n\n") == {}
+
+
+# pid ppid pgid tpgid stat wchan comm, as PS_ARGV reads them on a lab: a container's busybox
+# shell (219, its own terminal) under the runtime, the docker client (161) on the deck's.
+IN_CONTAINER = """\
+    1     0    1   -1 Ss   do_sigtimedwait.isra tini
+  156     0  156  161 Ss   do_wait              bash
+  161   156  161  161 Sl+  wait_woken           docker
+  198     1  198   -1 Sl   futex_do_wait        containerd-shim-runc-v2
+  219   198  219  {fg} {sh} {sh_wchan} sh
+  252   219  252  252 S+   hrtimer_nanosleep    sleep
+"""
+
+
+def _container(fg: int, sh: str, sh_wchan: str) -> str:
+    return IN_CONTAINER.format(fg=fg, sh=sh, sh_wchan=sh_wchan)
+
+
+def test_a_container_shell_at_its_prompt_waits_for_input() -> None:
+    table = parse_ps(_container(219, "Ss+", "poll_schedule_timeout").replace("  252", "# 252"))
+    assert table[219].wchan == "poll_schedule_timeout" and table[161].command == "docker"
+    assert waits_for_input(table, 156, containers=True)
+
+
+def test_a_container_shell_running_sleep_does_not_wait() -> None:
+    table = parse_ps(_container(252, "Ss", "do_wait"))
+    assert not waits_for_input(table, 156, containers=True)
+    # Without the containers (a local lab) only the deck's own terminal counts.
+    assert waits_for_input(table, 156, containers=False)
+
+
+def test_nothing_in_the_foreground_is_no_wait() -> None:
+    assert not waits_for_input(parse_ps("  156     0  156   -1 Ss   do_wait bash\n"), 156, True)
+
+
+def test_a_bash_that_runs_between_two_commands_of_a_loop_does_not_wait() -> None:
+    running = "  100    1  100  100 R+   -                    bash\n"
+    assert waiting_bash(parse_ps(running), 100) is None
+    idle = "  100    1  100  100 Ss+  wait_woken           bash\n"
+    assert waiting_bash(parse_ps(idle), 100) == 100
+    assert waits_for_input(parse_ps(idle), 100, containers=False)

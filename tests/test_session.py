@@ -120,3 +120,32 @@ def test_background_jobs_end_with_the_local_lab() -> None:
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_pause_on_a_prompt_like_line_is_output_while_something_runs(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    assert session.type("PS1='inner# ' sh -i", 5).prompt == "inner# "
+    paused = session.type("printf 'step 1 of 2 >'; sleep 2; echo ' FIRST-DONE'", 10)
+    assert paused.lines == ("step 1 of 2 > FIRST-DONE",) and paused.prompt == "inner# "
+    assert session.type("echo SECOND", 5).lines == ("SECOND",)
+    assert session.type("exit", 5).status == 0
+    bar = session.type("for i in 1 2 3; do printf '#'; sleep 1; done; echo", 10)
+    assert bar.lines == ("###",) and bar.status == 0
+
+
+def test_a_question_nobody_answers_stops_the_command_at_once(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    started = time.monotonic()
+    outcome = session.type("sh -c 'printf \"Password: \"; read secret; echo got it'", 60)
+    assert outcome.asked == "Password:" and outcome.status is None
+    assert time.monotonic() - started < 15
+    assert session.type("echo alive", 5).lines == ("alive",)
+
+
+def test_keys_are_typed_without_enter(lab: LocalLab) -> None:
+    session = Session(lab, ANY_PROMPT)
+    outcome = session.type(
+        "read -n 1 -p 'Continue? ' key; echo \"[$key]\"", 10, inputs=[("y", False)]
+    )
+    assert outcome.lines[-1] == "Continue? y[y]" and outcome.status == 0  # the echo of y
+    assert session.type("echo next", 5).lines == ("next",)  # no stray Enter ran before it

@@ -12,7 +12,7 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from livedeck import directives, frontmatter, shellsyntax
+from livedeck import directives, frontmatter, programs, shellsyntax
 from livedeck.course.config import Course, course_files, find_course, with_defaults
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
@@ -24,29 +24,6 @@ SHELL_FENCES = frozenset(
 )
 # Commands that leave the deck's user in a root shell, where `# ` is the prompt.
 ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-[is]\b|su\b|bash\b|-u\s*root\s+bash\b)|su\b)")
-# Interactive programs a deck talks to, known out of the box: the command that starts one (and
-# words that make it run a script instead), and its prompt. Until `exit`/`quit`, lines behind
-# that prompt are the program's commands.
-PROGRAMS: tuple[tuple[re.Pattern[str], re.Pattern[str] | None, str], ...] = (
-    (
-        re.compile(r"(?:^|[\s;&|])(?:mysql|mariadb)(?=\s|$)"),
-        re.compile(r"\s(?:-e|--execute)\b|<"),
-        r"mysql>|MariaDB \[[^\]]*\]>|\s*->",
-    ),
-    (
-        re.compile(r"(?:^|[\s;&|])psql(?=\s|$)"),
-        re.compile(r"\s(?:-c|--command|-f)\b|<"),
-        r"[\w-]+[=(-][#>]",
-    ),
-    (
-        re.compile(r"(?:^|[\s;&|])redis-cli(?:\s+-\S+(?:\s+[^-\s]\S*)?)*\s*$"),
-        None,
-        r"[\w.:-]+(?:\[\d+\])?>",
-    ),
-    (re.compile(r"(?:^|[\s;&|])python3?(?:\.\d+)?(?:\s+-i)?\s*$"), None, r">>>|\.\.\."),
-    (re.compile(r"(?:^|[\s;&|])node\s*$"), None, r">|\.\.\."),
-)
-LEAVE_PROGRAM = frozenset({"exit", "quit", "\\q", "exit()", "quit()", ".exit", "exit;", "quit;"})
 LAB_USER, LAB_HOST = "ubuntu", "lab"  # a deck without a user@host prompt or settings
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
@@ -114,43 +91,47 @@ def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block
     """Commands whose prompt names no user@host (`run` blocks, bare `$ ` prompts, `file:`
     blocks) run as the deck's user on its host: the settings', else the first user@host
     prompt's, else the lab's defaults. A bare `# ` is root's on that host."""
-    prompted = next((c for b in blocks for c in b.commands if c.host), None)
+    prompted = next((c for b in blocks for c in b.commands if c.host or _bare(c)), None)
+    if prompted is not None and not prompted.host:
+        prompted = None  # a bare prompt comes first: a later user@host may be a container's
     user = settings.user or (prompted.user if prompted else LAB_USER)
     host = settings.host or (prompted.host if prompted else LAB_HOST)
 
     def filled(command: Command) -> Command:
-        if command.host or command.prompt.strip() not in ("", "$", "#"):
-            return command  # a user@host prompt, or one of a program (the deck's `prompt:`)
+        if command.program is not None or command.host:
+            return command  # typed into a program, or a user@host prompt
+        if command.prompt.strip() not in ("", "$", "#"):
+            return command  # a program's prompt of the deck's own `prompt:` pattern
         return replace(command, user=command.user or user, host=host)
 
     return tuple(replace(b, commands=tuple(map(filled, b.commands))) for b in blocks)
 
 
+def _bare(command: Command) -> bool:
+    """A bare `$ ` or `# ` prompt, or a line typed into a program."""
+    return command.program is not None or command.prompt.strip() in ("$", "#")
+
+
 @dataclass
 class _Shell:
-    """Whether the deck's shell is root's at this point of the deck: then a bare `# ` is a
-    prompt. Followed through the deck in order, across blocks."""
+    """Where the deck's commands go at this point of the deck, followed in order across blocks:
+    whether the shell is root's (then a bare `# ` is a prompt), and whether the last command was
+    typed into a program (then the program's continuation prompt counts)."""
 
     root_user: bool  # the deck's user is root
     depth: int = 0  # root shells entered (`sudo -i`, `su`) and not left yet
-    program: re.Pattern[str] | None = None  # the prompt of a program the deck talks to now
+    seen: bool = False  # a command came before: a program's prompt may follow
+    program: programs.Program | None = None  # the program the last command was typed into
 
     @property
     def root(self) -> bool:
         return self.root_user or self.depth > 0
 
-    def after(self, command: Command) -> None:
-        if self.program is not None:
-            if command.host or command.text.strip() in LEAVE_PROGRAM:
-                self.program = None
+    def after(self, command: Command, program: programs.Program | None) -> None:
+        self.seen = True
+        self.program = program
+        if program is not None:
             return
-        for starts, scripted, prompt in PROGRAMS:
-            if starts.search(command.text) and not (scripted and scripted.search(command.text)):
-                self.program = re.compile(
-                    rf"^(?P<prompt>(?P<user>)(?P<host>)(?P<path>)(?:{prompt}))"
-                    r"(?: (?P<command>.*)|\s*)$"
-                )
-                return
         if ROOT_SHELL.match(command.text):
             self.depth += 1
         elif self.depth and command.prompt.rstrip().endswith("#") and _leaves(command.text):
@@ -289,22 +270,31 @@ def _block(
     if written is not None:
         return _file_block(body, opening, close, written, path)
     if RUN_WORD in words[1:]:
-        commands = _source_form(body, opening, path)
-        commands = directives.apply(commands, pending.items, path)
-        return Block(opening + 1, close + 1, (), tuple(commands), source_form=True)
+        source = directives.apply(_source_form(body, opening, path), pending.items, path)
+        return Block(opening + 1, close + 1, (), tuple(source), source_form=True)
     in_shell = (words[0].lower() if words else "") in SHELL_FENCES
+    declared = directives.programs(pending.items, path)
+    known = (*declared, *programs.KNOWN)
+    commands: list[Command] = []
 
-    def prompt_at(k: int) -> re.Match[str] | None:
-        """The prompt that starts body[k], if it is one here."""
-        if shell.program is not None and (inside := shell.program.match(body[k])):
-            return inside
+    def prompt_at(k: int) -> tuple[re.Match[str], programs.Program | None, bool] | None:
+        """The prompt that starts body[k], if it is one here, the program it is of, and
+        whether it is the program's continuation prompt."""
         match = prompt.match(body[k])
-        if match is None or match.group("host") is not None:
-            return match
+        if match is not None and match.group("host") is not None:
+            return match, None, False
+        # A program's prompt, once a command could have started it (in a shell block, or in a
+        # block whose prompts made it a transcript).
+        if shell.seen and (in_shell or commands):
+            found = programs.match_line(body[k], known, shell.program)
+            if found is not None:
+                return found[1], found[0], found[2]
+        if match is None:
+            return None
         bare = match.group("prompt").rstrip()
         if bare not in ("$", "#"):  # a prompt of the deck's own `prompt:` pattern
-            return match
-        return match if in_shell and (bare == "$" or shell.root) else None
+            return match, None, False
+        return (match, None, False) if in_shell and (bare == "$" or shell.root) else None
 
     k = next((k for k in range(len(body)) if prompt_at(k)), len(body))
     if k == len(body):
@@ -318,30 +308,46 @@ def _block(
             )
         return None
     lead = tuple(body[:k])
-    commands = []
     while k < len(body):
-        match = prompt_at(k)
-        assert match is not None
+        found = prompt_at(k)
+        assert found is not None
+        match, program, continued = found
         line_no = opening + 2 + k
-        text_lines, marks, k = _command_lines(body, k, match.group("command") or "", path, line_no)
+        typed = match.group("command")
+        text_lines: list[str] = [typed or ""]
+        marks: tuple[bool, ...] = ()
+        if program is not None:  # one line of the program's input, never parsed as bash
+            k += 1
+        else:
+            text_lines, marks, k = _command_lines(body, k, typed or "", path, line_no)
         output_start = k
+        host_prompt = program is None
         command = Command(
             line=line_no,
-            prompt=match.group("prompt") + (" " if match.group("command") is not None else ""),
+            prompt=match.group("prompt") + (" " if typed is not None else ""),
             text="\n".join(text_lines),
             # A bare prompt: the deck's user (root's for `#`) and host, filled in afterwards.
-            user=match.group("user") or ("root" if match.group("prompt").startswith("#") else ""),
-            host=match.group("host") or "",
+            user=(match.group("user") or ("root" if match.group("prompt").startswith("#") else ""))
+            if host_prompt
+            else "",
+            host=(match.group("host") or "") if host_prompt else "",
             output=(),
             ps2=marks,
-            path_span=match.span("path") if "path" in prompt.groupindex else (-1, -1),
+            path_span=match.span("path")
+            if host_prompt and "path" in prompt.groupindex
+            else (-1, -1),
+            program=program.prompt if program is not None else None,
+            # A continuation prompt alone (`... `) is Enter: it ends a Python block.
+            enter=continued and not (typed or "").strip(),
         )
-        shell.after(command)
+        shell.after(command, program)
         while k < len(body) and not prompt_at(k):
             k += 1
         commands.append(replace(command, output=tuple(body[output_start:k])))
-    commands = directives.apply(commands, pending.items, path)
-    return Block(opening + 1, close + 1, lead, tuple(commands))
+    applied = directives.apply(commands, pending.items, path)
+    return Block(
+        opening + 1, close + 1, lead, tuple(applied), programs=tuple(p.prompt for p in declared)
+    )
 
 
 def _file_directive(pending: _Pending, path: Path) -> tuple[int, str] | None:

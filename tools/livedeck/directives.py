@@ -12,6 +12,7 @@ from typing import Any
 
 from livedeck.errors import DeckError
 from livedeck.model import Command, Expectation, Hidden, Input
+from livedeck.programs import Program, declared
 
 KEYS = (
     "command",
@@ -27,6 +28,7 @@ KEYS = (
     "before",
     "wait",
     "file",
+    "program",
 )
 # About the block's first command unless `command:` names another: what runs before the block,
 # and the input the command that starts it waits for.
@@ -82,7 +84,7 @@ def apply(
                 )
         for n in targets:
             for key, value in data.items():
-                if key == "command" or (key in FIRST_ONLY and n != targets[0]):
+                if key in ("command", "program") or (key in FIRST_ONLY and n != targets[0]):
                     continue
                 if (n, key) in origin:
                     raise DeckError(
@@ -113,6 +115,37 @@ def apply(
         if data.get("name") is not None:
             result[n] = replace(result[n], name=_name(data["name"], origin[n, "name"], path))
     return result
+
+
+def programs(directives: Sequence[Directive], path: Path) -> list[Program]:
+    """The programs a block's directives declare: `program: {prompt: RE}`."""
+    found = []
+    for line, data in directives:
+        if "program" not in data:
+            continue
+        value = data["program"]
+        if not isinstance(value, Mapping) or set(value) != {"prompt"}:
+            raise DeckError(
+                path,
+                line,
+                f"`program:` is {{prompt: REGEX}}, the prompt of a program the block types into,"
+                f" not {value!r}",
+                hint="for example <!-- livedeck: {program: {prompt: 'sqlite> '}} -->",
+            )
+        prompt = value["prompt"]
+        try:
+            compiled = re.compile(prompt) if isinstance(prompt, str) else None
+        except re.error as error:
+            raise DeckError(path, line, f"`program:` prompt {prompt!r}: {error}") from error
+        if compiled is None or not prompt.strip() or compiled.groups:
+            raise DeckError(
+                path,
+                line,
+                f"`program:` prompt must be a regular expression without groups, not {prompt!r}",
+                hint="write groups as (?:...)",
+            )
+        found.append(declared(prompt.rstrip()))
+    return found
 
 
 def _hidden(
@@ -165,6 +198,10 @@ def _inputs(value: Any, line: int, path: Path) -> tuple[Input, ...]:
             and isinstance(item["secret"], str)
         ):
             found.append(Input(secret=item["secret"]))
+        elif isinstance(item, Mapping) and set(item) == {"keys"} and isinstance(item["keys"], str):
+            if not item["keys"]:
+                raise DeckError(path, line, "`input:` `{keys: ...}` needs at least one key")
+            found.append(Input(text=item["keys"], enter=False))
         elif isinstance(item, str | int | float) and not isinstance(item, bool):
             named = SECRET.match(str(item))
             found.append(Input(secret=named.group(1)) if named else Input(text=str(item)))
@@ -172,7 +209,8 @@ def _inputs(value: Any, line: int, path: Path) -> tuple[Input, ...]:
             raise DeckError(
                 path,
                 line,
-                f"`input:` items are lines to type or {{secret: NAME}}, not {item!r}",
+                f"`input:` items are lines to type, {{keys: KEYS}} (without Enter) or"
+                f" {{secret: NAME}}, not {item!r}",
             )
     return tuple(found)
 

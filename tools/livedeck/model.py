@@ -39,6 +39,7 @@ class Input:
 
     text: str = ""
     secret: str | None = None  # the secret's name; its value comes from the environment
+    enter: bool = True  # False for `{keys: q}`: the keys alone, without Enter
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,10 @@ class Command:
     # A step the deck implies but no slide shows (writing a `file:` block into the lab): the run
     # stage types it, checks no prompt for it and reports no progress; render leaves it out.
     hidden: bool = False
+    # Typed into a program (its prompt started the line): the regular expression of that
+    # program's prompt. Such a line is one line of the program's input, never bash.
+    program: str | None = None
+    enter: bool = False  # a program's continuation prompt alone: Enter is typed there
 
     @property
     def source(self) -> tuple[str, ...]:
@@ -79,8 +84,9 @@ class Command:
 
     @property
     def runnable(self) -> bool:
-        """A bare prompt line is kept on the slide but runs nothing."""
-        return bool(self.text.strip())
+        """A bare prompt line is kept on the slide but runs nothing (a program's bare
+        continuation prompt excepted: there Enter ends a statement)."""
+        return bool(self.text.strip()) or self.enter
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,7 @@ class Block:
     commands: tuple[Command, ...]
     source_form: bool = False  # ```bash run: bare commands, prompts added on the slide
     file: str | None = None  # a `file:` block: shown as written, its one hidden command writes it
+    programs: tuple[str, ...] = ()  # prompts of programs it declares (directive `program:`)
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from livedeck import facts as lab_facts
-from livedeck import secrets
+from livedeck import programs, secrets
 from livedeck.errors import CommandFailed, DeckError, Failures, LabError
 from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
@@ -29,15 +29,6 @@ from livedeck.run.session import (
     SessionError,
 )
 from livedeck.shellsyntax import command_lines
-
-# Prompts of programs that read commands, known without any setting: a bare shell prompt
-# (`# `, `/ # `, `$ `), MySQL/MariaDB, PostgreSQL (`app=# `), redis-cli (`127.0.0.1:6379> `),
-# Python (`>>> `) and Node (`> `).
-# Prompts of programs that read commands, known without any setting: anything that waits
-# behind `$ `, `# ` or `> ` - a container's shell (`root@3f2a:/# `, busybox's `/ # `),
-# mysql/MariaDB, psql (`app=# `), redis-cli (`127.0.0.1:6379> `), python (`>>> `), node (`> `).
-# Only looked at once the output paused and no bash waits there (a bash is hooked instead).
-PROGRAM_PROMPTS = r"[$#>] ?$"
 
 WAIT_EVERY = 0.5  # seconds between two tries of a `wait:`
 
@@ -129,7 +120,7 @@ class Run:
                     " picture, named commands), and this lab has no Docker engine",
                     hint="build it on the Docker lab (--lab docker)",
                 )
-        program_prompt = re.compile(rf"(?:{self.deck.settings.prompt})\s?$|{PROGRAM_PROMPTS}")
+        program_prompt = re.compile(program_prompts(self.deck))
         try:
             self._session = Session(self._lab, program_prompt)
         except SessionError as error:
@@ -166,7 +157,7 @@ class Run:
         for hidden in command.before:
             self._hidden(hidden)
         seconds = command.expect.timeout or self._limit
-        inputs = [self._secrets[i.secret] if i.secret else i.text for i in command.input]
+        inputs = [(self._secrets[i.secret] if i.secret else i.text, i.enter) for i in command.input]
         typed_secrets = {self._secrets[i.secret] for i in command.input if i.secret}
         outcome = self._type(
             command,
@@ -282,6 +273,8 @@ class Run:
 
     def _one_command_line(self, command: Command, typed: str) -> None:
         """Typed text must make one command line: one prompt, one screen."""
+        if command.program is not None:
+            return  # one line of a program's input, never read as bash
         lines = command_lines(typed)
         if len(lines) > 1:
             raise DeckError(
@@ -342,7 +335,7 @@ class Run:
         text: str,
         limit: float,
         on_output: Callable[[bytes], None] | None = None,
-        inputs: Sequence[str] = (),
+        inputs: Sequence[tuple[str, bool]] = (),
         *,
         hidden: Set[str] = frozenset(),
         in_history: bool = True,
@@ -391,6 +384,23 @@ class Run:
             ) from error
 
     def _check(self, command: Command, outcome: Outcome, what: str, seconds: float) -> None:
+        if outcome.asked is not None:
+            asked = outcome.asked.strip()
+            secret = _SECRET_QUESTION.search(asked)
+            raise CommandFailed(
+                self.deck.path,
+                command.line,
+                command.text,
+                f"this {what} waits for input at {asked!r} and the deck types nothing there; it"
+                " was stopped",
+                outcome.lines[-TAIL:],
+                hint="give what it asks with `<!-- livedeck: {input: [{secret: NAME}]} -->`"
+                " before the block"
+                if secret
+                else "if it asks a question, answer it with `input:`; if it is the prompt of a"
+                " program the next lines are typed into, declare it with"
+                f" `<!-- livedeck: {{program: {{prompt: {_quoted(asked)}}}}} -->`",
+            )
         if outcome.timed_out:
             raise CommandFailed(
                 self.deck.path,
@@ -432,6 +442,24 @@ def run_deck(
         return run.finish()
     finally:
         run.close()
+
+
+def program_prompts(deck: Deck) -> str:
+    """The prompts a program may show when the run hands it the next line: the known ones, the
+    ones the deck declares, and the deck's own (a container's bash: `root@3f2a:/# `)."""
+    declared = [programs.declared(prompt) for block in deck.blocks for prompt in block.programs]
+    found = programs.screen_pattern((*programs.KNOWN, *declared))
+    return rf"{found}|^(?:{deck.settings.prompt})\s?$"
+
+
+def _quoted(text: str) -> str:
+    """`text` as a regular expression in a single-quoted YAML string."""
+    escaped = re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", text)
+    return "'" + escaped.replace("'", "''") + "'"
+
+
+# A question whose answer is a secret: typed with `input: [{secret: NAME}]`.
+_SECRET_QUESTION = re.compile(r"(?i)(?:pass(?:word|phrase)|token|secret|\bpin)\b[^:]*: ?$")
 
 
 def _with_path(command: Command, cwd: str) -> str | None:

@@ -1,32 +1,93 @@
-"""Which bash waits at the lab's terminal: read from its process table. Pure."""
+"""Which bash waits at the lab's terminal, and whether what runs there waits for input: read
+from the lab's process table. Pure."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-PS_ARGV = ("ps", "-eo", "pid=,ppid=,pgid=,tpgid=,comm=")  # the table waiting_bash reads
+# The table waiting_bash and waits_for_input read (wchan: where a sleeping process waits).
+PS_ARGV = ("ps", "-eo", "pid=,ppid=,pgid=,tpgid=,stat=,wchan:40=,comm=")
+# Kernel functions a process sleeps in while it waits for something from outside: a read of its
+# terminal (n_tty_read sleeps in wait_woken), poll/select/epoll on it, a Go runtime's idle
+# threads, a wait for a signal. A process sleeping anywhere else (a timer as in `sleep`, a
+# child it waits for, a disk) or running is busy: what it prints next is not typed at yet.
+INPUT_WAITS = frozenset(
+    {
+        "wait_woken",
+        "n_tty_read",
+        "poll_schedule_timeout",
+        "poll_schedule_timeout.constprop.0",
+        "do_select",
+        "do_sys_poll",
+        "core_sys_select",
+        "ep_poll",
+        "do_epoll_wait",
+        "futex_wait_queue",
+        "futex_wait_queue_me",
+        "futex_do_wait",
+        "sigsuspend",
+        "sys_pause",
+        "do_sigtimedwait",
+        "do_sigtimedwait.isra.0",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Process:
-    """A row of `ps -eo pid,ppid,pgid,tpgid,comm`."""
+    """A row of PS_ARGV's table."""
 
     pid: int
     ppid: int
     pgid: int  # its process group
     tpgid: int  # the foreground process group of its terminal
     command: str
+    stat: str = "S"  # R running, S sleeping, D disk, T stopped, ...
+    wchan: str | None = None  # the kernel function it sleeps in (None: not known)
+
+    @property
+    def foreground(self) -> bool:
+        """It belongs to the foreground process group of a terminal."""
+        return self.tpgid > 0 and self.pgid == self.tpgid
+
+    @property
+    def idle(self) -> bool:
+        """It sleeps waiting for input (or a signal), not for time, a child or a disk."""
+        return self.stat.startswith("S") and (self.wchan is None or self.wchan in INPUT_WAITS)
 
 
 def parse_ps(table: str) -> dict[int, Process]:
     """The processes of a PS_ARGV table, by pid (rows that do not parse are left out)."""
     found = {}
     for row in table.splitlines():
-        parts = row.split(None, 4)
-        if len(parts) == 5 and all(p.lstrip("-").isdigit() for p in parts[:4]):
-            pid, ppid, pgid, tpgid = (int(p) for p in parts[:4])
-            found[pid] = Process(pid, ppid, pgid, tpgid, parts[4].strip())
+        parts = row.split(None, 6)
+        if len(parts) < 5 or not all(p.lstrip("-").isdigit() for p in parts[:4]):
+            continue
+        pid, ppid, pgid, tpgid = (int(p) for p in parts[:4])
+        if len(parts) == 7:
+            found[pid] = Process(pid, ppid, pgid, tpgid, parts[6].strip(), parts[4], parts[5])
+        else:  # pid, ppid, pgid, tpgid and comm only
+            found[pid] = Process(pid, ppid, pgid, tpgid, row.split(None, 4)[4].strip())
     return found
+
+
+def waits_for_input(processes: dict[int, Process], shell: int, containers: bool) -> bool:
+    """Everything in the foreground of the deck's terminals sleeps waiting for input: the
+    processes under `shell` (the lab's first bash) and, with `containers`, under the lab's
+    container runtime (a container's shell or client has a terminal of its own). False when
+    nothing is in the foreground, or something there runs, sleeps on a timer or waits for a
+    child: then a prompt-like line on the screen is output, not a prompt."""
+    children: dict[int, list[int]] = {}
+    for process in processes.values():
+        children.setdefault(process.ppid, []).append(process.pid)
+    roots = [shell] if shell in processes else []
+    if containers:
+        roots += [p.pid for p in processes.values() if p.command.startswith("containerd-shim")]
+    scope = list(roots)
+    for pid in scope:
+        scope.extend(children.get(pid, []))
+    front = [processes[p] for p in scope if processes[p].foreground]
+    return bool(front) and all(p.idle for p in front)
 
 
 def waiting_bash(processes: dict[int, Process], shell: int) -> int | None:
@@ -58,4 +119,8 @@ def waiting_bash(processes: dict[int, Process], shell: int) -> int | None:
     for pid in below:
         below.extend(children.get(pid, []))
     shells = [p for p in below if processes[p].command == "bash"]
-    return max(shells, key=lambda p: depth[p]) if shells else None
+    if not shells:
+        return None
+    deepest = max(shells, key=lambda p: depth[p])
+    # In the foreground between two commands of a loop, a bash runs: it waits only when idle.
+    return deepest if processes[deepest].idle else None

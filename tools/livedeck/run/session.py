@@ -20,7 +20,12 @@ How livedeck is sure which bytes belong to which command:
   when the new shell waits at its prompt (the lab's process table says what waits); livedeck
   hooks it too and keeps a stack of shells, so `exit` comes back to the one below.
 - Other programs (a container's shell, a database client) cannot be hooked: a command typed into
-  them ends when their prompt settles, and its exit status is unknown.
+  them ends when their prompt shows and the terminal waits for input there (the lab's process
+  table says nothing in the terminal's foreground runs, sleeps on a timer or waits for a child),
+  and its exit status is unknown. A line that only looks like a prompt while something still
+  runs (`printf 'step 1 >'; sleep 2`, a `#` progress bar) is output.
+- A command that waits for input at a line that is no program's prompt (`Password: `) with
+  nothing left to type is stopped at once, never left to its timeout.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ from livedeck.run.hooks import (
 )
 from livedeck.run.hooks import MARKER_PREFIX as MARKER_PREFIX  # the present stage reads it too
 from livedeck.run.lab import Channel, Lab
-from livedeck.run.processes import PS_ARGV, parse_ps, waiting_bash
+from livedeck.run.processes import PS_ARGV, Process, parse_ps, waiting_bash, waits_for_input
 from livedeck.run.screen import Terminal
 
 # Quiet this long with a prompt on the cursor line: an interactive program waits for input.
@@ -64,11 +69,12 @@ SILENT_INPUT_SECONDS = 5.0
 RECOVER_SECONDS = 5.0
 HOOK_SECONDS = 30.0
 RECHECK_SECONDS = 3.0  # a pause that looked like no prompt is looked at again this often
+MOVED_SECONDS = 0.05  # after reading the process table, output that came in the meantime
 # Before typing, read what already came: a command line nobody typed shows within this time.
 DRAIN_SECONDS = 0.002  # a shell that does not answer its hooks in this time is not a bash
 
 # A pause on such a line may be a shell or a program waiting for input: worth a look.
-_LOOKS_LIKE_PROMPT = re.compile(r"[$#>] ?$")
+_LOOKS_LIKE_PROMPT = re.compile(r"(?:[$#>:?]|\[[yY]/[nN]\]) ?$")
 _FIELD = "\x1f"
 
 
@@ -84,6 +90,7 @@ class Outcome:
     cwd: str = "~"  # the shell's directory afterwards, as bash's \w shows it
     user: str = ""  # the shell's user and host afterwards (\u, \h)
     host: str = ""
+    asked: str | None = None  # the line it waits for input at, with nothing left to type
 
 
 class SessionError(Exception):
@@ -154,8 +161,10 @@ class Session:
         self._shells: list[_Shell] = []
         self.in_program: str | None = None  # prompt of the program commands now go to
         self._settle_seen: tuple[int, ...] = ()  # the output a pause was last looked at
-        self._inputs: list[str] = []  # lines still to type for the running command
+        self._inputs: list[tuple[str, bool]] = []  # still to type for the running command, and
+        # whether Enter follows
         self._hidden: Set[str] = frozenset()  # those of them typed only with echo off
+        self._asked: tuple[int, int, str] | None = None  # an unanswered question seen once
         self._hook(replace_pid=None)
 
     @property
@@ -174,27 +183,32 @@ class Session:
         text: str,
         timeout: float,
         on_output: Callable[[bytes], None] | None = None,
-        inputs: Sequence[str] = (),
+        inputs: Sequence[str | tuple[str, bool]] = (),
         *,
         hidden: Set[str] = frozenset(),
         in_history: bool = True,
     ) -> Outcome:
         """Type `text` and Enter; return once the shell or a program asks for the next command.
 
-        `inputs` are lines typed, one at each pause, while the command waits for input; those
-        in `hidden` (secrets) only where the terminal does not echo them (else EchoError). A
-        command not `in_history` (setup, a `file:` block) is taken out of the shell's history.
+        `inputs` are lines typed, one at each pause, while the command waits for input (a pair
+        (keys, False) is typed without Enter); those in `hidden` (secrets) only where the
+        terminal does not echo them (else EchoError). A command not `in_history` (setup, a
+        `file:` block) is taken out of the shell's history.
         """
         started = time.monotonic()
         deadline = started + timeout
-        self._inputs = list(inputs)
+        self._inputs = [(i, True) if isinstance(i, str) else i for i in inputs]
         self._hidden = hidden
+        self._asked = None
         if self.in_program is None:
             typed = text if in_history else f"{HIDE}; {text}"
             lines, status, prompt, timed_out = self._type_to_shell(typed, deadline, on_output)
         else:
             lines, status, prompt, timed_out = self._type_to_program(text, deadline, on_output)
         shell = self._shells[-1]
+        asked = None
+        if prompt == _ASKED:  # stopped at a question: the line it asked
+            asked, prompt = self._asked[2].rstrip() if self._asked is not None else "", None
         return Outcome(
             lines,
             status,
@@ -204,6 +218,7 @@ class Session:
             shell.cwd,
             shell.user,
             shell.host,
+            asked,
         )
 
     # -- a command typed into a hooked bash ------------------------------------------------
@@ -337,14 +352,55 @@ class Session:
         lines = list(terminal.lines())
         if lines and lines[-1] == prompt.rstrip():
             lines.pop()  # the prompt belongs to the next command line
-        waiting = self._waiting_shell()
+        # Two looks: `ps` reads each process at another moment, and one look may catch a bash
+        # in the foreground between two commands of a loop.
+        first, table = self._table(), self._table()
+        waiting = waiting_bash(table, self._shells[-1].pid)
+        if waiting != waiting_bash(first, self._shells[-1].pid) or self._moved():
+            return None  # it changed, or output came while looking: look again
         if waiting is not None:
             self._hook(replace_pid=waiting if self._hooked(waiting) else None)
             return tuple(lines), None, None, False
-        if not self._program_prompt.search(prompt):
-            return None
-        self.in_program = prompt
-        return tuple(lines), None, prompt, False
+        if not (self._waits(first) and self._waits(table)):
+            return None  # something still runs: the line only looks like a prompt
+        if self._program_prompt.search(prompt):
+            self.in_program = prompt
+            return tuple(lines), None, prompt, False
+        if self._unanswered(terminal, prompt):
+            return self._give_up(terminal)
+        return None
+
+    def _moved(self) -> bool:
+        """Output came while the process table was read: what it says may be about a later
+        moment than the screen (the command ended, its shell waits at its prompt). The output is
+        kept for the next read."""
+        try:
+            chunk = self._channel.recv(MOVED_SECONDS)
+        except EOFError:
+            raise SessionError("the lab's shell exited") from None
+        self._pending += chunk
+        return bool(chunk)
+
+    def _waits(self, table: dict[int, Process]) -> bool:
+        """Whatever runs in the deck's terminals waits for input."""
+        local = callable(getattr(self._channel, "kill_foreground", None))
+        return waits_for_input(table, self._shells[0].pid, containers=not local)
+
+    def _unanswered(self, terminal: Terminal, prompt: str) -> bool:
+        """The command waits at a question (no program's prompt) and nothing is left to type:
+        seen so on two looks, with no output in between."""
+        if self._inputs or not prompt.strip():
+            return False
+        seen = (id(terminal), terminal.fed, prompt)
+        if self._asked == seen:
+            return True
+        self._asked = seen
+        return False
+
+    def _give_up(self, terminal: Terminal) -> tuple[tuple[str, ...], int | None, str | None, bool]:
+        """Stop a command that waits for input nobody types, and say where it waited."""
+        lines, status, _, _ = self._hung(terminal, b"")
+        return lines, status, _ASKED, False
 
     # -- a command typed into a program (a container's shell, a database client) -----------
 
@@ -364,9 +420,19 @@ class Session:
         self._send(text)
         while True:
             data, marker = self._next_marker(deadline, terminal, keep, watch=True)
-            if marker is not None or data is not _SETTLED or not self._inputs:
+            if marker is not None or data is not _SETTLED:
                 break
-            self._send_input()
+            if self._inputs:
+                self._send_input()
+                continue
+            looks = self._waits(self._table()) and self._waits(self._table())
+            if self._moved() or not looks:
+                continue  # something still runs: the line only looks like a prompt
+            if self._program_prompt.search(terminal.cursor_line()):
+                break
+            if self._unanswered(terminal, terminal.cursor_line()):
+                lines, status, asked, _ = self._give_up(terminal)
+                return self._program_screen(bytes(raw), prompt, text, None), status, asked, False
         if marker is None and data is not _SETTLED:
             _, status, _, timed_out = self._hung(terminal, b"")
             return self._program_screen(bytes(raw), prompt, text, None), status, None, timed_out
@@ -542,8 +608,12 @@ class Session:
 
     def _waiting_shell(self) -> int | None:
         """The pid of a bash that waits for input in the terminal's foreground, if one does."""
+        return waiting_bash(self._table(), self._shells[-1].pid)
+
+    def _table(self) -> dict[int, Process]:
+        """The lab's processes now (none if the table cannot be read)."""
         status, table = self._lab.exec_root(list(PS_ARGV))
-        return waiting_bash(parse_ps(table), self._shells[-1].pid) if status == 0 else None
+        return parse_ps(table) if status == 0 else {}
 
     # -- ends -----------------------------------------------------------------------------------
 
@@ -628,19 +698,19 @@ class Session:
         """A fresh screen of the lab terminal's size (lines scrolled off the top are kept)."""
         return Terminal(self._columns, self._rows)
 
-    def _send(self, text: str) -> None:
-        self._channel.send(text.encode() + b"\n")
+    def _send(self, text: str, enter: bool = True) -> None:
+        self._channel.send(text.encode() + (b"\n" if enter else b""))
 
     def _send_input(self) -> None:
         """Type the next `input:` line; a secret only if the terminal will not show it."""
-        line = self._inputs.pop(0)
+        line, enter = self._inputs.pop(0)
         if line in self._hidden and self._echoes():
             self._inputs.clear()
             raise EchoError(
                 "the terminal echoes what is typed at this moment (no password prompt waits):"
                 " the value would show on the screen and could reach the shell's history"
             )
-        self._send(line)
+        self._send(line, enter)
 
     def _echoes(self) -> bool:
         """Typed keys would show (or cannot be asked about). A password prompt turns echo off
@@ -663,6 +733,7 @@ class Session:
 
 
 _SETTLED = b"\x00settled\x00"  # a sentinel: the identity matters, not the value
+_ASKED = "\x00asked\x00"  # the prompt of a command stopped at an unanswered question
 
 
 def _tilde(cwd: str, home: str) -> str:
