@@ -162,6 +162,23 @@ def test_only_slides_whose_story_changed_get_pictures_in_the_decks_theme(tmp_pat
     assert _first_pixel(shot) == (1, 2, 3)  # the deck's theme, not marp's default
 
 
+def _refresh_json(target: Path, tmp_path: Path) -> list[str]:
+    """`livedeck refresh TARGET --json` on the local lab, from the mirror, into tmp_path/build."""
+    out = str(tmp_path / "build")
+    return [
+        "refresh",
+        str(target),
+        "--lab",
+        "local",
+        "--json",
+        "-q",
+        "--out",
+        out,
+        "--images",
+        "mirror",
+    ]
+
+
 def _json(capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(capsys.readouterr().out)
     return data
@@ -191,19 +208,7 @@ def test_a_failing_deck_does_not_stop_the_others_and_fails_the_refresh(
     (tmp_path / "story.txt").write_text("a: Pull complete\n", encoding="utf-8")
     broken.write_text(broken.read_text(encoding="utf-8").replace("cat ", "cat /nonexistent "))
     capsys.readouterr()
-    argv = [
-        "refresh",
-        str(deck.parent),
-        "--all",
-        "--lab",
-        "local",
-        "--json",
-        "-q",
-        "--out",
-        str(tmp_path / "build"),
-        "--images",
-        "mirror",
-    ]
+    argv = [*_refresh_json(deck.parent, tmp_path), "--all"]
     assert main(argv) == EXIT_DECK
     found = {d["name"]: d for d in _json(capsys)["decks"]}
     assert found["broken"]["error"]["kind"] == "CommandFailed"
@@ -218,19 +223,7 @@ def test_an_overflowing_slide_makes_the_proposal_a_draft_and_fails(
     lines = "".join(f"{n}: Pull complete\n" for n in range(400))
     (tmp_path / "story.txt").write_text(lines, encoding="utf-8")
     capsys.readouterr()
-    argv = [
-        "refresh",
-        str(deck),
-        "--all",
-        "--lab",
-        "local",
-        "--json",
-        "-q",
-        "--out",
-        str(tmp_path / "build"),
-        "--images",
-        "mirror",
-    ]
+    argv = [*_refresh_json(deck, tmp_path), "--all"]
     assert main(argv) == EXIT_DECK
     (found,) = _json(capsys)["decks"]
     assert found["changed"] and found["overflows"][0]["slide"] == 1
@@ -242,18 +235,7 @@ def test_a_proposal_already_made_is_not_made_again(
     deck: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     deck.with_suffix(".record.yaml").unlink()  # outdated: no record
-    argv = [
-        "refresh",
-        str(deck),
-        "--lab",
-        "local",
-        "--json",
-        "-q",
-        "--out",
-        str(tmp_path / "build"),
-        "--images",
-        "mirror",
-    ]
+    argv = _refresh_json(deck, tmp_path)
     skip = tmp_path / "skip.txt"
     key = proposal(deck, {})
     skip.write_text(f"<!-- livedeck-proposal: {key} -->\n", encoding="utf-8")
