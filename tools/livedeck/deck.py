@@ -408,6 +408,12 @@ def file_write(target: str, body: Sequence[str]) -> str:
     return "\n".join([*lines, *encoded, "LIVEDECK_EOF"])  # `_` is no base64 character
 
 
+def file_body(command: str) -> list[str]:
+    """The lines a `file_write` command line writes (what the slide's block shows)."""
+    encoded = "".join(command.split("\n")[1:-1])
+    return base64.b64decode(encoded).decode("utf-8", errors="replace").split("\n")[:-1]
+
+
 def _lab_path(target: str) -> str:
     """`target` quoted for bash, its leading `~/` left for bash to expand."""
     if target == "~" or target.startswith("~/"):

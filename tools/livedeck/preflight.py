@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livedeck.context import run_plan
-from livedeck.deck import FENCE, SHELL_FENCES
+from livedeck.deck import FENCE, SHELL_FENCES, file_body
 from livedeck.directives import RESERVED
 from livedeck.errors import DeckError
 from livedeck.images import store
@@ -189,7 +189,7 @@ def _unserved_images(deck: Deck, served: Served) -> list[Notice]:
                 continue
             if block.file is not None:
                 stages: set[str] = set()
-                for number, text in enumerate(command.text.split("\n")[1:-1], block.line + 1):
+                for number, text in enumerate(file_body(command.text), block.line + 1):
                     match = _FROM.match(text)
                     if match:
                         if match.group(1) not in stages and "$" not in match.group(1):
