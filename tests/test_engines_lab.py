@@ -34,7 +34,7 @@ SITE = Path(docker.__file__).resolve().parent.parent  # the packages livedeck ru
 # livedeck's run-time dependencies and theirs (pyproject.toml), not the dev tools beside them.
 RUNTIME = {
     "jinja2", "markupsafe", "docker", "requests", "urllib3", "certifi", "charset_normalizer",
-    "idna", "watchdog", "ruamel", "_ruamel_yaml", "pyte", "wcwidth", "markdown",
+    "idna", "watchdog", "ruamel", "_ruamel_yaml", "pyte", "wcwidth", "markdown", "pypdf",
 }  # fmt: skip
 PYTHON_IMAGE = "livedeck-test/engines-python:1"
 ENGINE_IMAGE = "livedeck-test/engines-sshd:1"
