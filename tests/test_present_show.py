@@ -14,6 +14,7 @@ from livedeck.run.lab import LocalLab
 DECK = """\
 # Keys
 
+<!-- livedeck: {program: {prompt: 'inner#'}} -->
 ```bash
 me@box:~$ PS1='inner# ' sh -i
 inner# echo from the deck

@@ -24,6 +24,7 @@ SHELL_FENCES = frozenset(
 )
 # Commands that leave the deck's user in a root shell, where `# ` is the prompt.
 ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-[is]\b|su\b|bash\b|-u\s*root\s+bash\b)|su\b)")
+_CONTAINER_ID = re.compile(r"[0-9a-f]{12}")
 LAB_USER, LAB_HOST = "ubuntu", "lab"  # a deck without a user@host prompt or settings
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
@@ -91,9 +92,13 @@ def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block
     """Commands whose prompt names no user@host (`run` blocks, bare `$ ` prompts, `file:`
     blocks) run as the deck's user on its host: the settings', else the first user@host
     prompt's, else the lab's defaults. A bare `# ` is root's on that host."""
-    prompted = next((c for b in blocks for c in b.commands if c.host or _bare(c)), None)
-    if prompted is not None and not prompted.host:
-        prompted = None  # a bare prompt comes first: a later user@host may be a container's
+    prompted = None
+    bare_first = False
+    for command in (c for b in blocks for c in b.commands):
+        if command.host and not (bare_first and _container_like(command)):
+            prompted = command
+            break
+        bare_first = bare_first or _bare(command)
     user = settings.user or (prompted.user if prompted else LAB_USER)
     host = settings.host or (prompted.host if prompted else LAB_HOST)
 
@@ -105,6 +110,12 @@ def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block
         return replace(command, user=command.user or user, host=host)
 
     return tuple(replace(b, commands=tuple(map(filled, b.commands))) for b in blocks)
+
+
+def _container_like(command: Command) -> bool:
+    """A root prompt, or one whose host is a container ID: after a bare `$ `, such a prompt is
+    most likely a container's shell (`root@3f2a9c1b0d4e:/# `), not the deck's host."""
+    return command.prompt.rstrip().endswith("#") or bool(_CONTAINER_ID.fullmatch(command.host))
 
 
 def _bare(command: Command) -> bool:
