@@ -86,11 +86,11 @@ def _parse(text: str, deck: Deck, path: Path, lines: bool = False) -> Any:
             path,
             line,
             f"the record is not valid YAML: {error.problem}",
-            hint=_REBUILD.format(deck=deck.path),
+            hint=_rebuild(deck),
         ) from error
     except YAMLError as error:
         raise RecordError(
-            path, 1, f"the record is not valid YAML: {error}", hint=_REBUILD.format(deck=deck.path)
+            path, 1, f"the record is not valid YAML: {error}", hint=_rebuild(deck)
         ) from error
 
 
@@ -98,9 +98,9 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
     """The transcript a record holds, checked against the deck it claims to record."""
     data = _parse(text, deck, path)
     try:
-        check_fields(data, path, _REBUILD.format(deck=deck.path))
+        check_fields(data, path, _rebuild(deck))
     except RecordError:
-        check_fields(_parse(text, deck, path, lines=True), path, _REBUILD.format(deck=deck.path))
+        check_fields(_parse(text, deck, path, lines=True), path, _rebuild(deck))
         raise
     runnable = [c for c in deck.commands if c.runnable]
     entries = data["commands"]
@@ -112,14 +112,14 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
                 command.line,
                 f"the record {path.name} is from another version of the deck: here the deck runs"
                 f" {command.text!r}, the record has {had!r}",
-                hint=_REBUILD.format(deck=deck.path),
+                hint=_rebuild(deck),
             )
     if len(entries) != len(runnable):
         raise RecordError(
             deck.path,
             (runnable[len(entries)] if len(runnable) > len(entries) else runnable[-1]).line,
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
-            hint=_REBUILD.format(deck=deck.path),
+            hint=_rebuild(deck),
         )
     made_with = data.get("runs_with")  # older records do not say: they fit while commands do
     if made_with is not None and made_with != runs_with(deck):
@@ -129,7 +129,7 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
             f"the record {path.name} was made with another setup: livedeck's setup:, files:,"
             " packages:, images:, secrets:, user/host/size, or a command's before:/input:"
             " changed since",
-            hint=_REBUILD.format(deck=deck.path),
+            hint=_rebuild(deck),
         )
     results = tuple(
         _result(command, entry, data["format"], deck)
@@ -144,13 +144,17 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
                 path,
                 line_of(_parse(text, deck, path, lines=True)["facts"], key),
                 f"the lab facts `{key}:` are damaged ({error!r})",
-                hint=_REBUILD.format(deck=deck.path),
+                hint=_rebuild(deck),
             ) from error
     lab = {str(k): str(v) for k, v in (data.get("lab") or {}).items()}
     return Transcript(deck.path, results, facts, lab)
 
 
-_REBUILD = "record it again: `livedeck check --update {deck}` (or `livedeck build {deck}`)"
+def _rebuild(deck: Deck) -> str:
+    """The hint of every record error: how to record the deck again."""
+    return (
+        f"record it again: `livedeck check --update {deck.path}` (or `livedeck build {deck.path}`)"
+    )
 
 
 def _livedeck_line(deck: Deck) -> int:
@@ -179,7 +183,7 @@ def _result(command: Any, entry: dict[str, Any], version: int, deck: Deck) -> Re
             command.line,
             f"the record {record_path(deck.path).name} has more bare prompts after this command"
             f" than the deck ({len(following)})",
-            hint=_REBUILD.format(deck=deck.path),
+            hint=_rebuild(deck),
         )
     prompt = entry.get("prompt")
     return Result(
@@ -224,14 +228,14 @@ def read(deck: Deck) -> Transcript:
             deck.path,
             1,
             f"no record {path.name} beside the deck",
-            hint=_REBUILD.format(deck=deck.path),
+            hint=_rebuild(deck),
         ) from None
     except OSError as error:
         raise RecordError(
             deck.path,
             1,
             f"cannot read its record {path}: {error.strerror}",
-            hint="make it a readable file, or " + _REBUILD.format(deck=deck.path),
+            hint="make it a readable file, or " + _rebuild(deck),
         ) from None
     try:
         text = data.decode("utf-8")
@@ -241,7 +245,7 @@ def read(deck: Deck) -> Transcript:
             path,
             line,
             f"the record is damaged: byte {data[error.start]:#04x} is not UTF-8",
-            hint=_REBUILD.format(deck=deck.path),
+            hint=_rebuild(deck),
         ) from None
     return load(text, deck, path)
 
