@@ -230,6 +230,29 @@ def test_a_hanging_deck_is_stopped_and_named(
         shutil.rmtree(temp)
 
 
+def test_a_stopped_marp_takes_its_browser_along_even_when_it_dies_first(tmp_path: Path) -> None:
+    """Chromium runs in a session of its own; a marp that ignores SIGTERM and is killed leaves
+    it orphaned. Whatever the call started goes with it, wherever it ran off to."""
+    fake = tmp_path / "marp"
+    fake.write_text(
+        "#!/bin/sh\n"
+        "setsid sleep 301 &\n"  # the browser: its own session, as puppeteer starts Chromium
+        "trap '' TERM\n"  # a marp too busy to hear SIGTERM
+        "sleep 302\n"
+    )
+    fake.chmod(0o755)
+    started = time.monotonic()
+    run = run_marp([str(fake)], env=os.environ, timeout=1)
+    assert run.returncode is None
+    assert time.monotonic() - started < 30
+    deadline = time.monotonic() + 5
+    while (
+        left := [c for c in command_lines() if c.startswith(("sleep 301", "sleep 302"))]
+    ) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert left == []
+
+
 def command_lines() -> list[str]:
     lines = []
     for cmdline in Path("/proc").glob("[0-9]*/cmdline"):

@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,14 +73,19 @@ class Runner(Protocol):
         ...
 
 
+# Each marp call's environment carries its own mark, inherited by the Chromium it starts.
+CALL_ENV = "LIVEDECK_MARP_CALL"
+
+
 def run_marp(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
-    """Run one marp-cli call with stdin from /dev/null; stop its process group at the timeout."""
+    """Run one marp-cli call with stdin from /dev/null; stop it and its browser at the timeout."""
+    call = uuid.uuid4().hex
     with subprocess.Popen(
         list(argv),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env=dict(env),
+        env={**env, CALL_ENV: call},
         text=True,
         errors="replace",
         start_new_session=True,
@@ -88,24 +94,39 @@ def run_marp(argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> 
         try:
             log, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
-            return MarpRun(tuple(argv), None, _stop(proc))
+            return MarpRun(tuple(argv), None, _stop(proc, call))
         except BaseException:  # Ctrl-C: marp runs in its own session and would go on
-            _stop(proc)
+            _stop(proc, call)
             raise
     return MarpRun(tuple(argv), proc.returncode, log)
 
 
-def _stop(proc: subprocess.Popen[str]) -> str:
-    """Stop marp's process group; return what it logged."""
+def _stop(proc: subprocess.Popen[str], call: str) -> str:
+    """Stop marp's process group and the browser it started; return what marp logged."""
     # A picture that never loads makes marp print its error and then hang. SIGTERM lets
-    # puppeteer close Chromium (which runs in a process group of its own).
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+    # puppeteer close Chromium, which runs in a session of its own; a marp that does not end
+    # in time is killed, and whatever carries the call's mark goes with it (an orphaned
+    # Chromium, a child holding marp's output open).
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        log, _ = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, sig)
-        with contextlib.suppress(subprocess.TimeoutExpired):
+            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_marked(call)
+        try:
             log, _ = proc.communicate(timeout=5)
-            return log
-    return ""
+        except subprocess.TimeoutExpired:
+            log = ""
+    _kill_marked(call)
+    return log
+
+
+def _kill_marked(call: str) -> None:
+    for pid in reap.processes_with(CALL_ENV, call):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def scratch_dir() -> Path:
