@@ -33,7 +33,9 @@ def _deck(folder: Path, name: str, word: str) -> Path:
 def _start(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [*LIVEDECK, *args],
-        env={**os.environ, "PYTHONPATH": str(ROOT / "tools")},
+        # PYTHONFAULTHANDLER: a process that will not stop is sent SIGABRT and prints where
+        # each of its threads was (_stopped).
+        env={**os.environ, "PYTHONPATH": str(ROOT / "tools"), "PYTHONFAULTHANDLER": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -90,7 +92,7 @@ def test_a_build_while_a_watch_runs_on_the_same_deck_folder(tmp_path: Path, host
         _finish(build)
     finally:
         watch.send_signal(signal.SIGINT)
-        watch.communicate(timeout=30)
+        _stopped(watch)
     assert watch.returncode == 130
     text = (out / "shared.md").read_text(encoding="utf-8")
     assert "$ echo shared\nshared\n" in text
@@ -104,6 +106,16 @@ def test_two_checks_at_once(tmp_path: Path, host: object) -> None:
     checks = [_start("check", str(deck)) for _ in range(2)]
     for check in checks:
         assert "1 deck(s) match their records" in _finish(check)
+
+
+def _stopped(proc: subprocess.Popen[str], timeout: float = 30) -> None:
+    """Wait for a process sent Ctrl-C to end; one that hangs fails with its threads' stacks."""
+    try:
+        proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        pytest.fail(f"still running {timeout:.0f} s after Ctrl-C; its threads:\n{err[-6000:]}")
 
 
 def _wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 120) -> str:
