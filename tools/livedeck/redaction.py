@@ -6,6 +6,7 @@ octal bytes, JSON's `\\u` escapes, URL percent bytes, HTML entities), and line b
 terminal escape sequences may sit between any two characters (a program wrapping its output,
 `base64` at 76 columns, colours).
 Base64 has no per-character rendering: its three alignments are matched as text of their own.
+Hex digits are a scheme; what tools cut short (`…`, `cut -c`) is livedeck.redaction_cuts's.
 
 `Redactor` works on a stream read in pieces: the end of a piece that may be the start of a
 value is held back until the next piece (or until `flush`), so a value split across two reads
@@ -22,6 +23,8 @@ import shlex
 from collections.abc import Callable, Iterable
 from functools import lru_cache
 from urllib.parse import quote, quote_plus
+
+from livedeck.redaction_cuts import CONTEXT, Cuts, hex_digits
 
 REDACTED = "********"
 MIN_LENGTH = 8  # shorter values would hide ordinary words
@@ -99,6 +102,7 @@ SCHEMES: tuple[Callable[[str], Unit], ...] = (
     _json_of(_json),
     _url,
     _html,
+    hex_digits,
 )
 
 
@@ -141,6 +145,8 @@ def forms(value: str) -> tuple[str, ...]:
                 quote(value, safe=""),
                 quote_plus(value),
                 html.escape(value),
+                value.encode().hex(),
+                value.encode().hex().upper(),
                 *(run.decode() for run in base64_runs(value)),
             ]
         )
@@ -162,7 +168,7 @@ class Redactor:
 
     def __init__(self, values: Iterable[str]) -> None:
         self.values = tuple(sorted({v for v in values if v}, key=len, reverse=True))
-        self._pattern, self._sequences = _compile(self.values)
+        self._pattern, self._sequences, self._cuts = _compile(self.values)
         self._longest = max((sum(len(u[0]) for u in units) for units in self._sequences), default=0)
         self._window = self._longest * 3  # the same, with breaks (wraps, colours) in between
         self._indexed = tuple(_by_first(units) for units in self._sequences)
@@ -172,6 +178,7 @@ class Redactor:
         ).union(b for units in self._sequences for unit in units for r in unit for b in r)
         self._outside = re.compile(b"[^" + b"".join(re.escape(bytes([b])) for b in alphabet) + b"]")
         self._held = b""
+        self._before = b"\n"  # what was passed on last: a stream starts at a line's start
 
     @property
     def holding(self) -> bool:
@@ -185,14 +192,23 @@ class Redactor:
             self._held = b""
             return text
         text = self._pattern.sub(REDACTED.encode(), text)
-        cut = self._hold_from(text)
+        text, cut = self._cuts.hide(
+            self._before, text, min(self._hold_from(text), self._cuts.hold_from(self._before, text))
+        )
         self._held = text[cut:]
-        return text[:cut]
+        return self._passed(text[:cut])
 
     def flush(self) -> bytes:
         """Everything held back (the stream paused or ended: no value continues it)."""
         held, self._held = self._held, b""
-        return held
+        if not held:
+            return held
+        ended, _ = self._cuts.hide(self._before, held + b"\n", len(held) + 1)  # a cut at the end
+        return self._passed(ended[:-1])
+
+    def _passed(self, data: bytes) -> bytes:
+        self._before = (self._before + data)[-CONTEXT:]
+        return data
 
     def hide(self, data: bytes) -> bytes:
         """A whole text with its values hidden."""
@@ -257,20 +273,25 @@ def _by_first(units: tuple[Unit, ...]) -> tuple[_ByFirst, ...]:
 @lru_cache(maxsize=64)  # one pattern per set of values: every shell and message shares it
 def _compile(
     values: tuple[str, ...],
-) -> tuple[re.Pattern[bytes] | None, tuple[tuple[Unit, ...], ...]]:
-    """One pattern for every value and form (longest first), and each form's units."""
+) -> tuple[re.Pattern[bytes] | None, tuple[tuple[Unit, ...], ...], Cuts]:
+    """One pattern for every value and form (longest first), each form's units, their cuts."""
     sequences: list[tuple[Unit, ...]] = []
+    cut: list[tuple[Unit, ...]] = []  # the forms tools cut short: raw text, hex, base64
     for value in values:
+        runs: list[tuple[Unit, ...]] = [tuple((bytes([b]),) for b in r) for r in base64_runs(value)]
+        cut += [tuple(scheme(c) for c in value) for scheme in (_plain, hex_digits)] + runs
         sequences.extend(tuple(scheme(c) for c in value) for scheme in SCHEMES)
-        sequences.extend(tuple((bytes([b]),) for b in run) for run in base64_runs(value))
+        sequences.extend(runs)
     sequences.sort(key=len, reverse=True)
+    cuts = Cuts(cut, [_pieces(units) for units in cut], _GAP, REDACTED.encode())
     if not sequences:
-        return None, ()
-    alternatives = [
-        _GAP.join(b"(?:" + b"|".join(_spread(r) for r in unit) + b")" for unit in units)
-        for units in sequences
-    ]
-    return re.compile(b"|".join(alternatives)), tuple(sequences)
+        return None, (), cuts
+    alternatives = [_GAP.join(_pieces(units)) for units in sequences]
+    return re.compile(b"|".join(alternatives)), tuple(sequences), cuts
+
+
+def _pieces(units: tuple[Unit, ...]) -> list[bytes]:
+    return [b"(?:" + b"|".join(map(_spread, unit)) + b")" for unit in units]
 
 
 def _spread(rendering: bytes) -> bytes:
