@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.build import BuildOptions
 from livedeck.run.lab import LocalLab
-from livedeck.watch import Rebuilt, watch
+from livedeck.verbs.build import BuildOptions
+from livedeck.verbs.watch import Rebuilt, watch
 
 DECK = "# {title}\n\n```bash\nme@box:~$ echo {word}\n```\n"
 

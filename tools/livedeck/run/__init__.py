@@ -14,9 +14,10 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from livedeck import facts as lab_facts
-from livedeck import programs, secrets
+from livedeck import programs
+from livedeck.deck import secrets
+from livedeck.deck.expect import TAIL, check_command
 from livedeck.errors import CommandFailed, DeckError, Failures, LabError
-from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
 from livedeck.run.guard import guarded
 from livedeck.run.lab import Lab, LabSpec

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
-from livedeck import fit, reap, record, secrets
+from livedeck.render import fit
+from livedeck import reap
+from livedeck.deck import record, secrets
 from livedeck.check import Change, check_asserts, compare
-from livedeck.context import run_plan
+from livedeck.render.context import run_plan
 from livedeck.course.book import write_book
-from livedeck.course.config import folder_decks
+from livedeck.deck.course import folder_decks
 from livedeck.course.schedule import run_course
 from livedeck.course.snapshot import lab_salt
 from livedeck.deck import load_deck, parse_deck
@@ -30,19 +32,19 @@ from livedeck.errors import (
     RecordError,
 )
 from livedeck.images.sources import MIRROR, Choice, ImageSource, for_deck
-from livedeck.index import deck_title
-from livedeck.marp import check_tools
-from livedeck.measure import Measurer, measure_decks
+from livedeck.publish.index import deck_title
+from livedeck.publish.marp import check_tools
+from livedeck.publish.measure import Measurer, measure_decks
 from livedeck.model import Deck, Transcript
-from livedeck.overflow import Overflow, SlideBox, overflow_error, overflow_report
+from livedeck.publish.overflow import Overflow, SlideBox, overflow_error, overflow_report
 from livedeck.paths import contained, course_root
-from livedeck.preflight import Notice, Served, front_matter_line, picture_file, preflight
+from livedeck.verbs.preflight import Notice, Served, front_matter_line, picture_file, preflight
 from livedeck.publish import publish
 from livedeck.render import local_images, render
-from livedeck.results import DeckResult
+from livedeck.check.results import DeckResult
 from livedeck.run import Progress, lab_spec, run_deck
 from livedeck.run.lab import Lab, LabFactory
-from livedeck.themes import resolve_theme, theme_dirs_for
+from livedeck.publish.themes import resolve_theme, theme_dirs_for
 
 STAGING = ".staging-"  # in the output folder: `.staging-PID.START-random`, one per build
 # A write that fails for want of room or permission: the machine's doing, not the deck's.

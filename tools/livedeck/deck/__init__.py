@@ -12,8 +12,9 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from livedeck import directives, frontmatter, programs, shellsyntax
-from livedeck.course.config import Course, course_files, find_course, with_defaults
+from livedeck import programs, shellsyntax
+from livedeck.deck import directives, frontmatter
+from livedeck.deck.course import Course, course_files, find_course, with_defaults
 from livedeck.errors import DeckError
 from livedeck.model import Block, Command, Deck, Settings, Slide
 from livedeck.paths import lab_path
