@@ -95,7 +95,7 @@ def course_labs(path: Path, start_lab: LabFactory) -> LabFactory:
     from livedeck.course.schedule import labs_for
     from livedeck.course.snapshot import lab_salt
     from livedeck.deck import load_deck
-    from livedeck.verbs.build import run_on_lab
+    from livedeck.verbs.build_run import run_on_lab
 
     deck = load_deck(path)
     if deck.settings.after is not None:

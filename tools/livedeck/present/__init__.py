@@ -23,7 +23,7 @@ from livedeck.render.context import run_plan
 from livedeck.run import Run, lab_spec
 from livedeck.run.guard import guarded
 from livedeck.run.lab import LabFactory
-from livedeck.verbs.build import stage_deck
+from livedeck.verbs.build_render import stage_deck
 
 
 def open_show(path: Path, start_lab: LabFactory | None, *, timeout: float | None = None) -> Show:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from livedeck.fences import code_span, fenced
-from livedeck.verbs.build import image_digests
+from livedeck.verbs.build_run import image_digests
 from livedeck.verbs.refresh import Refreshed
 
 Link = Callable[[Path], str]

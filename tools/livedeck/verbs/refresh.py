@@ -44,14 +44,10 @@ from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
 from livedeck.run.labs import lab_names
-from livedeck.verbs.build import (
-    BuildOptions,
-    build,
-    find_decks,
-    fit_slides,
-    image_digests,
-    stage_deck,
-)
+from livedeck.verbs.build import BuildOptions, build, find_decks
+from livedeck.verbs.build_publish import fit_slides
+from livedeck.verbs.build_render import stage_deck
+from livedeck.verbs.build_run import image_digests
 from livedeck.verbs.outdated import DeckImages, SourceRule, outdated
 
 PNG = Format("png", ".png", ("--images", "png"), needs_browser=True)

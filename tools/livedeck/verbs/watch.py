@@ -34,16 +34,11 @@ from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.publish.warm import WarmMarp
 from livedeck.render import local_images
 from livedeck.run.lab import LabFactory
-from livedeck.verbs.build import (
-    STAGING,
-    BuildOptions,
-    Built,
-    find_decks,
-    fit_slides,
-    move_all,
-    run_on_lab,
-    stage_deck,
-)
+from livedeck.verbs.build import BuildOptions, Built, find_decks
+from livedeck.verbs.build_commit import STAGING, move_all
+from livedeck.verbs.build_publish import fit_slides
+from livedeck.verbs.build_render import stage_deck
+from livedeck.verbs.build_run import run_on_lab
 
 QUIET_SECONDS = 0.08  # editors write a file in several steps: wait until they are done ...
 MOST_SECONDS = 1.0  # ... but no longer than this while saves keep coming
