@@ -16,7 +16,8 @@ from pathlib import Path
 from livedeck import reap
 from livedeck.deck import load_deck, record, secrets
 from livedeck.errors import LivedeckError
-from livedeck.present.show import Show, TappedLab, record_date
+from livedeck.present.show import Show, record_date
+from livedeck.present.tapped import TappedLab
 from livedeck.publish import publish
 from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.render.context import run_plan

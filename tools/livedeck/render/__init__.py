@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from livedeck.deck import FENCE, RUN_WORD
+from livedeck.deck.blocks import FENCE, RUN_WORD
 from livedeck.fences import fence
 from livedeck.model import Block, Command, Deck, Result, Transcript
 from livedeck.render import fit

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from livedeck.deck import FENCE, SHELL_FENCES, file_body
+from livedeck.deck.blocks import FENCE, SHELL_FENCES
+from livedeck.deck.commands import file_body
 from livedeck.deck.directives import RESERVED
 from livedeck.errors import DeckError
 from livedeck.images import store
