@@ -6,9 +6,9 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from livedeck.context import run_plan
 from livedeck.deck import parse_deck
 from livedeck.model import Deck, Transcript
+from livedeck.render.context import run_plan
 from livedeck.run import run_deck
 from livedeck.run.lab import LabSpec, LocalLab
 

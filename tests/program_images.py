@@ -15,8 +15,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from livedeck.images.catalog import add_images
 from livedeck.run.labs import host_client, lab_names
+from livedeck.verbs.catalog import add_images
 
 BUSYBOX = """\
 FROM {base} AS build

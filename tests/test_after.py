@@ -9,7 +9,6 @@ from pathlib import Path
 import docker
 import pytest
 
-from livedeck.build import BuildOptions, build
 from livedeck.course.chain import resolve
 from livedeck.course.schedule import _run, default_jobs
 from livedeck.deck import load_deck, parse_deck
@@ -18,6 +17,7 @@ from livedeck.model import Deck
 from livedeck.run.lab import Lab, LabFactory, LabSpec
 from livedeck.run.labs import lab_names
 from livedeck.run.sandbox import start_sandbox
+from livedeck.verbs.build import BuildOptions, build
 
 
 def deck_text(after: str | None, *commands: str) -> str:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from livedeck.build import BuildOptions, build
+from livedeck.check.results import DeckResult
 from livedeck.course.book import ROWS, contents_markdown, contents_pages, status
-from livedeck.results import DeckResult
 from livedeck.run.lab import LocalLab
+from livedeck.verbs.build import BuildOptions, build
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from livedeck import record
 from livedeck.check import compare, report
-from livedeck.deck import load_deck, parse_deck
+from livedeck.deck import load_deck, parse_deck, record
 from livedeck.errors import DeckError
 from livedeck.model import Result, Transcript
 

@@ -17,11 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from livedeck import record
 from livedeck.check import compare, compare_result, normalise
-from livedeck.deck import load_deck, parse_deck
-from livedeck.model import Deck, Result, Transcript
-from livedeck.noise import (
+from livedeck.check.noise import (
     Known,
     Span,
     known,
@@ -30,6 +27,8 @@ from livedeck.noise import (
     normalise_screen,
     screen_spans,
 )
+from livedeck.deck import load_deck, parse_deck, record
+from livedeck.model import Deck, Result, Transcript
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDS = sorted(

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.build import find_decks
-from livedeck.course.config import load_course
 from livedeck.deck import load_deck
+from livedeck.deck.course import load_course
 from livedeck.errors import DeckError
-from livedeck.themes import theme_dirs_for
+from livedeck.publish.themes import theme_dirs_for
+from livedeck.verbs.build import find_decks
 
 DECK = """\
 ---

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.deck import file_write, parse_deck
+from livedeck.deck import parse_deck
+from livedeck.deck.commands import file_write
 from livedeck.errors import DeckError
 from livedeck.model import Result, Transcript
 from livedeck.render import render

@@ -12,8 +12,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from livedeck.build import BuildOptions, build
 from livedeck.run.sandbox import start_sandbox
+from livedeck.verbs.build import BuildOptions, build
 
 pytestmark = pytest.mark.docker
 

@@ -18,7 +18,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from livedeck.facts import Facts, Image, NotInLab, collect, from_data, human_size, to_data
-from livedeck.pictures import container_layers_svg, sharing_layers_svg
+from livedeck.render.pictures import container_layers_svg, sharing_layers_svg
 from livedeck.run.lab import LabSpec
 from livedeck.run.labs import lab_names
 from livedeck.run.sandbox import DockerLab, start_sandbox

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from livedeck.deck import load_deck
-from livedeck.fit import FontFit, elide, fitting_font, lines_to_elide, shrink_style
-from livedeck.marp import REPO_ROOT
-from livedeck.measure import measure
-from livedeck.overflow import overflow_report
+from livedeck.publish.marp import REPO_ROOT
+from livedeck.publish.measure import measure
+from livedeck.publish.overflow import overflow_report
+from livedeck.render.fit import FontFit, elide, fitting_font, lines_to_elide, shrink_style
 
 LONG = Path(__file__).parent / "decks" / "overflow" / "long-code.md"
 MSPT2 = REPO_ROOT / "slides" / "themes" / "mspt2.css"

@@ -16,8 +16,8 @@ import pytest
 
 from livedeck.cli import main
 from livedeck.deck import load_deck
-from livedeck.measure import measure
 from livedeck.model import Command
+from livedeck.publish.measure import measure
 from livedeck.run.labs import lab_names
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.context import run_plan
 from livedeck.deck import parse_deck
+from livedeck.render.context import run_plan
 from livedeck.run import lab_spec, run_deck
 from livedeck.run.sandbox import start_sandbox
 from program_images import serve_program_images

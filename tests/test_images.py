@@ -11,7 +11,6 @@ from livedeck.cli import EXIT_DECK, main
 from livedeck.deck import parse_deck
 from livedeck.errors import DeckError, RecordError
 from livedeck.images.names import Ref, parse_ref, pulled_images
-from livedeck.images.outdated import DeckImages, ImageCheck, source_rule, wanted
 from livedeck.images.sources import (
     HUB,
     MIRROR,
@@ -23,6 +22,7 @@ from livedeck.images.sources import (
     parse_source,
 )
 from livedeck.model import Result, Transcript
+from livedeck.verbs.outdated import DeckImages, ImageCheck, source_rule, wanted
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from livedeck.cli import EXIT_DECK, EXIT_ENVIRONMENT, main
 from livedeck.cli.common import mirror_serves
 from livedeck.deck import load_deck
 from livedeck.images.push import temporary_registry
-from livedeck.preflight import preflight, registry_serves
 from livedeck.run.labs import host_client, lab_names
+from livedeck.verbs.preflight import preflight, registry_serves
 from registries import Upstream, files, save_image
 
 pytestmark = pytest.mark.docker

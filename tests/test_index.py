@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from livedeck.deck import load_deck, parse_deck
-from livedeck.index import DeckEntry, deck_status, deck_title, index_html
-from livedeck.marp import REPO_ROOT
+from livedeck.publish.index import DeckEntry, deck_status, deck_title, index_html
+from livedeck.publish.marp import REPO_ROOT
 
 
 class _Page(HTMLParser):

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from livedeck.deck.record import dump
 from livedeck.errors import CommandFailed, DeckError, Failures
-from livedeck.record import dump
 from livedeck.render import render
 from livedeck.run.lab import LocalLab
 from local_runs import local_lab, run, run_text

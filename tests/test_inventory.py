@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from livedeck.cli import main
-from livedeck.inventory import images_used
+from livedeck.verbs.inventory import images_used
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"

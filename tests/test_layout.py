@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from livedeck.cli import EXIT_DECK, main
-from livedeck.measure import measure
+from livedeck.publish.measure import measure
 
 pytestmark = pytest.mark.marp
 

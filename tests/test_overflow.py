@@ -14,9 +14,15 @@ import pytest
 
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError
-from livedeck.marp import REPO_ROOT, MarpRun, Runner
-from livedeck.measure import RENDER_FAILED, Measurer, measure, measure_decks
-from livedeck.overflow import CodeBox, SlideBox, code_fences, overflow_error, overflow_report
+from livedeck.publish.marp import REPO_ROOT, MarpRun, Runner
+from livedeck.publish.measure import RENDER_FAILED, Measurer, measure, measure_decks
+from livedeck.publish.overflow import (
+    CodeBox,
+    SlideBox,
+    code_fences,
+    overflow_error,
+    overflow_report,
+)
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"

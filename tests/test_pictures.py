@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from livedeck.facts import Container, Facts, Image, Layer, NotInLab, from_data, to_data
-from livedeck.pictures import container_layers_svg, sharing_layers_svg
+from livedeck.render.pictures import container_layers_svg, sharing_layers_svg
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.build import BuildOptions, build
 from livedeck.deck import parse_deck
 from livedeck.errors import DeckError
-from livedeck.preflight import images_pulled, preflight, registry_serves, split_ref
 from livedeck.run.lab import Lab, LabSpec
+from livedeck.verbs.build import BuildOptions, build
+from livedeck.verbs.preflight import images_pulled, preflight, registry_serves, split_ref
 
 
 def _write(tmp_path: Path, body: str, front: str = "") -> Path:

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from browsers import Browser
-from livedeck.build import BuildOptions, build
 from livedeck.present import open_show
 from livedeck.present.director import Director
 from livedeck.present.server import PresentServer
 from livedeck.run.lab import LocalLab
 from livedeck.run.labs import host_client, lab_names
 from livedeck.serve.policy import Policy, Refused
+from livedeck.verbs.build import BuildOptions, build
 from processes import Livedeck, alive
 
 ROOT = Path(__file__).resolve().parent.parent

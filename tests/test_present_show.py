@@ -7,9 +7,9 @@ import threading
 import time
 from pathlib import Path
 
-from livedeck.build import BuildOptions, build
 from livedeck.present import open_show
 from livedeck.run.lab import LocalLab
+from livedeck.verbs.build import BuildOptions, build
 
 DECK = """\
 # Keys

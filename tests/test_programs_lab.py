@@ -15,11 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.context import run_plan
 from livedeck.deck import parse_deck
 from livedeck.errors import CommandFailed
 from livedeck.model import Transcript
 from livedeck.render import render
+from livedeck.render.context import run_plan
 from livedeck.run import lab_spec, run_deck
 from livedeck.run.sandbox import start_sandbox
 from program_images import serve_program_images

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from livedeck.errors import PublishError, ToolMissing
-from livedeck.marp import REPO_ROOT, MarpRun, marp_messages, run_marp
 from livedeck.publish import check_decks, publish
+from livedeck.publish.marp import REPO_ROOT, MarpRun, marp_messages, run_marp
 
 PICTURE = REPO_ROOT / "img" / "container-layers.jpeg"
 

@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livedeck import record
-from livedeck.deck import load_deck, parse_deck
+from livedeck.deck import load_deck, parse_deck, record
 from livedeck.errors import DeckError
 from livedeck.model import Result, Transcript
 

@@ -9,12 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livedeck import record
 from livedeck.cli import main
-from livedeck.deck import load_deck, parse_deck
+from livedeck.deck import load_deck, parse_deck, record
+from livedeck.deck.recordfields import COMMAND_FIELDS
 from livedeck.errors import LivedeckError, NewerRecord, RecordError
 from livedeck.model import Result, Transcript
-from livedeck.recordfields import COMMAND_FIELDS
 
 DECK = """\
 ---

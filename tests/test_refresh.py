@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from livedeck.cli import EXIT_DECK, main
-from livedeck.refresh import proposal
+from livedeck.verbs.refresh import proposal
 
 pytestmark = pytest.mark.marp
 

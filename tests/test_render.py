@@ -5,8 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from livedeck import record
-from livedeck.deck import load_deck
+from livedeck.deck import load_deck, record
 from livedeck.model import Deck, Result, Transcript
 from livedeck.render import local_images, render
 

@@ -22,12 +22,11 @@ from typing import Any
 
 import pytest
 
-from livedeck import record
-from livedeck.context import Drawings, context_at
-from livedeck.deck import load_deck
+from livedeck.deck import load_deck, record
 from livedeck.errors import DeckError
 from livedeck.frozen import require_plain
-from livedeck.template import render_template
+from livedeck.render.context import Drawings, context_at
+from livedeck.render.template import render_template
 from security import FLAGSHIP, Attack
 
 MUTABLE_TWINS = ((list, tuple), (dict, Mapping), (set, frozenset), (bytearray, bytes))

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.build import Built
 from livedeck.errors import DeckError
-from livedeck.overflow import Overflow
+from livedeck.publish.overflow import Overflow
 from livedeck.serve import serve
 from livedeck.serve.page import inject
-from livedeck.watch import Rebuilt
+from livedeck.verbs.build import Built
+from livedeck.verbs.watch import Rebuilt
 
 
 def test_inject_puts_the_script_before_the_end_of_the_body() -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.context import run_plan
 from livedeck.deck import parse_deck
 from livedeck.errors import DeckError
 from livedeck.render import render
+from livedeck.render.context import run_plan
 from livedeck.run import run_deck
 from livedeck.run.lab import LabSpec
 from livedeck.run.sandbox import start_sandbox

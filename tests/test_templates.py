@@ -11,7 +11,7 @@ from livedeck.deck import parse_deck
 from livedeck.errors import DeckError
 from livedeck.model import Deck, Result, Transcript
 from livedeck.render import render
-from livedeck.template import has_template, protect, render_template
+from livedeck.render.template import has_template, protect, render_template
 
 P = Path("t.md")
 

@@ -8,9 +8,9 @@ import pytest
 
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import DeckError
-from livedeck.marp import REPO_ROOT
 from livedeck.model import Deck
-from livedeck.themes import (
+from livedeck.publish.marp import REPO_ROOT
+from livedeck.publish.themes import (
     REPO_THEMES,
     deck_theme,
     find_themes,

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from livedeck import record
 from livedeck.check import check_asserts
-from livedeck.deck import load_deck, parse_deck
+from livedeck.deck import load_deck, parse_deck, record
 from livedeck.errors import DeckError
 from livedeck.model import Transcript
 from livedeck.render import render
-from livedeck.template import evaluate, render_template
+from livedeck.render.template import evaluate, render_template
 
 P = Path("evil.md")
 

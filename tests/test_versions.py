@@ -60,9 +60,9 @@ def test_the_version_is_read_from_the_registry_and_from_its_storage(
 
 
 def test_the_pull_request_names_the_release() -> None:
-    from livedeck.pullrequest import body, relative_links, title
-    from livedeck.refresh import Refreshed
-    from livedeck.results import DeckResult
+    from livedeck.check.results import DeckResult
+    from livedeck.verbs.pullrequest import body, relative_links, title
+    from livedeck.verbs.refresh import Refreshed
 
     old, new = "sha256:" + "1" * 64, "sha256:" + "2" * 64
     result = DeckResult(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from livedeck.errors import PublishError
-from livedeck.warm import WarmMarp
+from livedeck.publish.warm import WarmMarp
 
 pytestmark = pytest.mark.marp
 

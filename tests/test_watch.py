@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import livedeck.watch as watch_module
-from livedeck.build import BuildOptions
+import livedeck.verbs.watch as watch_module
 from livedeck.run.lab import LocalLab
-from livedeck.watch import Rebuilt, watch
+from livedeck.verbs.build import BuildOptions
+from livedeck.verbs.watch import Rebuilt, watch
 
 DECK = "# {title}\n\n```bash\nme@box:~$ echo {word}\n```\n"
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from browsers import Browser
-from livedeck.build import BuildOptions, build
 from livedeck.cli import EXIT_INTERRUPTED
 from livedeck.run.lab import LocalLab
+from livedeck.verbs.build import BuildOptions, build
 from processes import Livedeck, alive
 
 pytestmark = pytest.mark.marp

@@ -26,14 +26,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from livedeck import marp  # noqa: E402
-from livedeck.build import BuildOptions, build  # noqa: E402
 from livedeck.deck import load_deck  # noqa: E402
 from livedeck.model import Command  # noqa: E402
+from livedeck.publish import marp  # noqa: E402
 from livedeck.run import lab_spec  # noqa: E402
 from livedeck.run.lab import LabSpec  # noqa: E402
 from livedeck.run.sandbox import DockerLab, start_sandbox  # noqa: E402
 from livedeck.run.session import Outcome  # noqa: E402
+from livedeck.verbs.build import BuildOptions, build  # noqa: E402
 
 
 class KeptLab:

@@ -38,9 +38,9 @@ os.environ.update(
 
 import docker  # noqa: E402
 
-from livedeck.build import BuildOptions, build  # noqa: E402
 from livedeck.run.labs import lab_names  # noqa: E402
 from livedeck.run.sandbox import start_sandbox  # noqa: E402
+from livedeck.verbs.build import BuildOptions, build  # noqa: E402
 
 PROMPT = "ubuntu@ip-10-0-1-14:~$"
 # Decks of three kinds, as a course has them: pulling and running an image, files and shell

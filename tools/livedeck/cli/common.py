@@ -29,7 +29,7 @@ from livedeck.run.lab import LabFactory, LocalLab
 from livedeck.run.session import Outcome
 
 if TYPE_CHECKING:
-    from livedeck.preflight import Served
+    from livedeck.verbs.preflight import Served
 
 Verbs: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"  # annotations only
 EXIT_DECK = 1  # the deck or one of its commands is wrong
@@ -76,7 +76,7 @@ def emit(
 ) -> int:
     """With --json, print the verb's result in the one schema (results.envelope); `code`."""
     if getattr(args, "json", False) and args.command in JSON_VERBS:
-        from livedeck.results import envelope
+        from livedeck.check.results import envelope
 
         print_json(envelope(args.command, code, payload, error))
     return code
@@ -181,7 +181,7 @@ def images_option(verb: argparse.ArgumentParser, default: str = "") -> None:
 
 
 def parse_formats(text: str) -> tuple[str, ...]:
-    from livedeck.marp import FORMATS
+    from livedeck.publish.marp import FORMATS
 
     formats = tuple(f for f in text.split(",") if f and f != "none")
     unknown = [f for f in formats if f not in FORMATS]
@@ -233,8 +233,8 @@ def images_flag(args: argparse.Namespace) -> str | None:
 
 def mirror_serves() -> Served:
     """Which images the lab can pull: the seeded mirror's and the added ones (read from storage)."""
-    from livedeck.preflight import lab_serves
     from livedeck.run.labs import lab_names
+    from livedeck.verbs.preflight import lab_serves
 
     names = lab_names()
     return lab_serves(names.registry_dir, names.images_dir)

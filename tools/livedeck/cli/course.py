@@ -28,8 +28,8 @@ def add(verbs: Verbs) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from livedeck.build import find_decks
-    from livedeck.course.init import config_text, survey, write_config
+    from livedeck.verbs.build import find_decks
+    from livedeck.verbs.init import config_text, survey, write_config
 
     found = survey(args.folder, find_decks([args.folder]))
     text = config_text(found)
@@ -92,10 +92,10 @@ def progress_for(jobs: int) -> Progress:
 
 def course_labs(path: Path, start_lab: LabFactory) -> LabFactory:
     """Labs for `present`: a deck with `after:` starts from the earlier deck's state."""
-    from livedeck.build import run_on_lab
     from livedeck.course.schedule import labs_for
     from livedeck.course.snapshot import lab_salt
     from livedeck.deck import load_deck
+    from livedeck.verbs.build_run import run_on_lab
 
     deck = load_deck(path)
     if deck.settings.after is not None:

@@ -93,7 +93,7 @@ def _lab(args: argparse.Namespace) -> int:
 def _images(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from livedeck.images.catalog import add_images, list_images
+    from livedeck.verbs.catalog import add_images, list_images
 
     if args.action == "add":
         if args.json:
@@ -121,9 +121,8 @@ def _images(args: argparse.Namespace) -> int:
 
 
 def _outdated(args: argparse.Namespace) -> int:
-    from livedeck.images.outdated import outdated, source_rule
     from livedeck.images.sources import hub_answers
-    from livedeck.results import outdated_data
+    from livedeck.verbs.outdated import outdated, outdated_data, source_rule
 
     found = outdated(args.paths, source_rule(images_flag(args), os.environ, hub_answers))
     changed = [check for deck in found for check in deck.changed]

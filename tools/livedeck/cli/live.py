@@ -81,10 +81,10 @@ def add(verbs: Verbs) -> None:
 def _watch(args: argparse.Namespace) -> int:
     import threading
 
-    from livedeck.build import BuildOptions, find_decks
+    from livedeck.publish.warm import WarmMarp
     from livedeck.serve import serve
-    from livedeck.warm import WarmMarp
-    from livedeck.watch import Rebuilt, watch
+    from livedeck.verbs.build import BuildOptions, find_decks
+    from livedeck.verbs.watch import Rebuilt, watch
 
     formats = ("html", *(f for f in parse_formats(args.format) if f != "html"))  # the page is HTML
     options = BuildOptions(out_dir=args.out, formats=formats, images=image_choice(args))

@@ -144,8 +144,8 @@ def add(verbs: Verbs) -> None:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from livedeck.build import BuildOptions, build
-    from livedeck.results import build_data
+    from livedeck.check.results import build_data
+    from livedeck.verbs.build import BuildOptions, build
 
     formats = parse_formats(args.format)
     options = BuildOptions(
@@ -179,9 +179,9 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from livedeck.build import check
     from livedeck.check import report
-    from livedeck.results import check_data
+    from livedeck.check.results import check_data
+    from livedeck.verbs.build import check
 
     progress = None if args.quiet else progress_for(args.jobs)
     on_deck = None if args.quiet else announce
@@ -216,8 +216,8 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from livedeck.build import find_decks
-    from livedeck.inventory import info_data, inventory
+    from livedeck.verbs.build import find_decks
+    from livedeck.verbs.inventory import info_data, inventory
 
     infos = inventory(find_decks(args.paths), args.out, parse_formats(args.format))
     if args.json:
@@ -232,10 +232,10 @@ def _refresh(args: argparse.Namespace) -> int:
     """Exit 0 when every chosen deck was refreshed (or none needed it); 1 when a deck failed
     or overflows (its pull request is a draft); 3 when a registry does not answer before
     anything is rebuilt."""
-    from livedeck.images.outdated import source_rule
     from livedeck.images.sources import hub_answers
-    from livedeck.pullrequest import body, relative_links, summary, title, url_links
-    from livedeck.refresh import every_deck, outdated_decks, refresh, refreshed_data
+    from livedeck.verbs.outdated import source_rule
+    from livedeck.verbs.pullrequest import body, relative_links, summary, title, url_links
+    from livedeck.verbs.refresh import every_deck, outdated_decks, refresh, refreshed_data
 
     sources = source_rule(images_flag(args), os.environ, hub_answers)
     skip = _proposals(args.skip) if args.skip else set()
@@ -290,7 +290,7 @@ def _refresh(args: argparse.Namespace) -> int:
 
 def _proposals(path: Path) -> set[str]:
     """Proposals not to make again: one a line, bare or as a pull request body's marker."""
-    from livedeck.pullrequest import MARKER
+    from livedeck.verbs.pullrequest import MARKER
 
     try:
         text = path.read_text(encoding="utf-8")

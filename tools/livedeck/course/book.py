@@ -17,14 +17,14 @@ from typing import Protocol
 
 from pypdf import PdfReader, PdfWriter
 
-from livedeck.course.config import find_course
+from livedeck.check.results import DeckResult
+from livedeck.deck.course import find_course
 from livedeck.errors import PublishError
-from livedeck.index import DeckEntry, State, deck_title, index_html
-from livedeck.marp import find_chromium, marp_environment, scratch_dir
 from livedeck.model import Deck
-from livedeck.overflow import Overflow
 from livedeck.publish import publish
-from livedeck.results import DeckResult
+from livedeck.publish.index import DeckEntry, State, deck_title, index_html
+from livedeck.publish.marp import find_chromium, marp_environment, scratch_dir
+from livedeck.publish.overflow import Overflow
 
 BOOK = "course.pdf"
 CONTENTS = "contents"  # the table of contents deck, made in scratch only

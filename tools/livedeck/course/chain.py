@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from livedeck.deck.frontmatter import key_line
 from livedeck.errors import DeckError
-from livedeck.frontmatter import key_line
 from livedeck.model import Deck
 
 

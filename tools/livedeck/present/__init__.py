@@ -13,17 +13,18 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from livedeck import reap, record, secrets
-from livedeck.build import stage_deck
-from livedeck.context import run_plan
-from livedeck.deck import load_deck
+from livedeck import reap
+from livedeck.deck import load_deck, record, secrets
 from livedeck.errors import LivedeckError
-from livedeck.present.show import Show, TappedLab, record_date
+from livedeck.present.show import Show, record_date
+from livedeck.present.tapped import TappedLab
 from livedeck.publish import publish
+from livedeck.publish.themes import resolve_theme, theme_dirs_for
+from livedeck.render.context import run_plan
 from livedeck.run import Run, lab_spec
 from livedeck.run.guard import guarded
 from livedeck.run.lab import LabFactory
-from livedeck.themes import resolve_theme, theme_dirs_for
+from livedeck.verbs.build_render import stage_deck
 
 
 def open_show(path: Path, start_lab: LabFactory | None, *, timeout: float | None = None) -> Show:

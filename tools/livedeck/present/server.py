@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from livedeck.errors import LivedeckError, ToolMissing
-from livedeck.marp import marp_folder
 from livedeck.present.director import Director
 from livedeck.present.page import ASSETS, PRESENT_JS, BadAction, inject, read_action
+from livedeck.publish.marp import marp_folder
 from livedeck.serve.policy import Policy, body_length
 from livedeck.serve.server import HOST, KEEPALIVE_SECONDS, LocalHandler, serve_in_background
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from livedeck.check import compare
 from livedeck.errors import LivedeckError
 from livedeck.model import Deck, Result, Transcript
+from livedeck.present.tapped import TappedLab
 from livedeck.run import Run
-from livedeck.run.lab import Channel, Lab, LabSpec
+from livedeck.run.lab import Channel
 from livedeck.run.session import MARKER_PREFIX
 
 Output = Callable[[bytes], None]
@@ -256,49 +256,6 @@ class Show:
         finally:
             if self._lab is not None:
                 self._lab.close()
-
-
-class TappedLab:
-    """A lab whose first shell (the deck's) stays reachable: keys for a program go to it."""
-
-    def __init__(self, lab: Lab) -> None:
-        self._lab = lab
-        self.spec: LabSpec = lab.spec
-        self._deck_channel: Channel | None = None
-
-    @property
-    def deck_channel(self) -> Channel:
-        """The shell the deck's Run types into."""
-        assert self._deck_channel is not None
-        return self._deck_channel
-
-    @property
-    def hidden(self) -> tuple[str, ...]:
-        """The secret values the lab below hides (run/guard.py)."""
-        return tuple(getattr(self._lab, "hidden", ()))
-
-    def shell(self, env: Mapping[str, str] | None = None) -> Channel:
-        """The deck's shell (the Run opens one)."""
-        channel = self._lab.shell(env)
-        if self._deck_channel is None:
-            self._deck_channel = channel
-        return channel
-
-    def spare_shell(self) -> Channel:
-        """Another shell on the same lab."""
-        return self._lab.shell()
-
-    def exec_root(self, argv: Sequence[str]) -> tuple[int, str]:
-        """As the lab's."""
-        return self._lab.exec_root(argv)
-
-    def docker(self) -> Any:
-        """As the lab's."""
-        return self._lab.docker()
-
-    def close(self) -> None:
-        """Stop the lab."""
-        self._lab.close()
 
 
 def verdict(deck: Deck, recorded: Result, live: Result) -> Verdict:

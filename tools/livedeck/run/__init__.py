@@ -14,16 +14,21 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from livedeck import facts as lab_facts
-from livedeck import programs, secrets
+from livedeck import programs
+from livedeck.deck import secrets
+from livedeck.deck.expect import TAIL
 from livedeck.errors import CommandFailed, DeckError, Failures, LabError
-from livedeck.expect import TAIL, check_command
 from livedeck.model import Command, Deck, Hidden, Result, Transcript
 from livedeck.run.guard import guarded
 from livedeck.run.lab import Lab, LabSpec
+from livedeck.run.outcomes import (
+    DRIFT_HINT,
+    check_outcome,
+    one_command_line,
+    shown_prompt,
+    type_command,
+)
 from livedeck.run.session import (
-    DriftError,
-    EchoError,
-    NotRunError,
     Outcome,
     Session,
     SessionError,
@@ -34,9 +39,6 @@ WAIT_EVERY = 0.5  # seconds between two tries of a `wait:`
 
 Progress = Callable[[Command, Outcome], None]
 Resolver = Callable[[Command, Transcript], str]  # the command as typed, templates filled in
-
-
-_DRIFT_HINT = "typed text must make exactly one command line; look for a newline in it"
 
 
 def as_written(command: Command, done: Transcript) -> str:
@@ -129,7 +131,7 @@ class Run:
         for number, text in enumerate(self._setup_lines(), 1):
             setup = Command(self.deck.body_line - 1, "", text, "", "", ())
             outcome = self._type(setup, text, self._limit, in_history=False)
-            self._check(setup, outcome, f"setup command {number}", self._limit)
+            check_outcome(self.deck, setup, outcome, f"setup command {number}", self._limit)
 
     def _setup_lines(self) -> list[str]:
         """`setup:` items, each split into the command lines bash reads (a `- |` item may hold a
@@ -152,7 +154,7 @@ class Run:
         if position in self._plan.facts_at:
             self._facts[position] = lab_facts.collect(self._client)
         typed = self._plan.resolve(command, self.transcript())
-        self._one_command_line(command, typed)
+        one_command_line(self.deck, command, typed)
         shown = self._prompt(command)
         for hidden in command.before:
             self._hidden(hidden)
@@ -172,7 +174,7 @@ class Run:
         if self._progress is not None and not command.hidden:
             self._progress(command, outcome)
         try:
-            self._check(command, outcome, "command", seconds)
+            check_outcome(self.deck, command, outcome, "command", seconds)
         except DeckError as error:
             if not self._keep_going:
                 raise
@@ -255,7 +257,7 @@ class Run:
                 self._session.sync(0.05)
             except SessionError as error:
                 raise CommandFailed(
-                    self.deck.path, last.line, last.text, str(error), hint=_DRIFT_HINT
+                    self.deck.path, last.line, last.text, str(error), hint=DRIFT_HINT
                 ) from error
         if len(self._results) in self._plan.facts_at:
             self._facts[len(self._results)] = lab_facts.collect(self._client)
@@ -269,55 +271,10 @@ class Run:
             self._session.close()
             self._session = None
 
-    # -- checks -------------------------------------------------------------------------------
-
-    def _one_command_line(self, command: Command, typed: str) -> None:
-        """Typed text must make one command line: one prompt, one screen."""
-        if command.program is not None:
-            return  # one line of a program's input, never read as bash
-        lines = command_lines(typed)
-        if len(lines) > 1:
-            raise DeckError(
-                self.deck.path,
-                command.line,
-                f"typed, this command is {len(lines)} command lines (the second:"
-                f" {lines[1].splitlines()[0]!r}); each command of a deck has its own prompt"
-                " and screen",
-                hint="a template put a newline into the command: join its lines, or write the"
-                " commands on separate prompt lines",
-            )
-
     def _prompt(self, command: Command) -> str | None:
-        """The prompt to show before the command, when it is not the one the deck has; an error
-        when the deck's prompt says the command goes somewhere else than where it would."""
+        """The prompt to show before the command, when it is not the one the deck has."""
         assert self._session is not None
-        user, host = self._identity()
-        if not command.prompt:  # a `run` block: the prompt bash's \u@\h:\w\$ shows
-            sigil = "#" if user == "root" else "$"
-            return self._session.in_program or f"{user}@{host}:{self._session.cwd}{sigil} "
-        at = f"{command.user}@{command.host}" if command.host else repr(command.prompt.strip())
-        program = self._session.in_program
-        if program is not None:
-            if (command.user, command.host) == (user, host):
-                raise DeckError(
-                    self.deck.path,
-                    command.line,
-                    f"this line has the prompt of {at}, but a program still runs there: its"
-                    f" prompt is {program.strip()!r}",
-                    hint="leave the program first (e.g. `exit`), or write the line with the"
-                    " program's prompt",
-                )
-            return program
-        if (command.user, command.host) != (user, host):
-            raise DeckError(
-                self.deck.path,
-                command.line,
-                f"this line has the prompt of {at}, but no program of that name runs: the"
-                f" command would go to the shell of {user}@{host}",
-                hint="start the program in an earlier line (e.g. `docker run -it ... bash`), or"
-                " use the shell's prompt",
-            )
-        return _with_path(command, self._session.cwd)
+        return shown_prompt(self._session, self.deck, command, *self._identity())
 
     def _identity(self) -> tuple[str, str]:
         """The hooked shell's user and host, in the deck's names for the lab's own."""
@@ -341,88 +298,19 @@ class Run:
         in_history: bool = True,
     ) -> Outcome:
         assert self._session is not None
-        shown = secrets.redact([text], self._secrets.values())[0]  # for messages
-        try:
-            return self._session.type(
-                text, limit, on_output, inputs, hidden=hidden, in_history=in_history
-            )
-        except EchoError as error:
-            raise DeckError(
-                self.deck.path,
-                command.line,
-                f"a secret of `input:` was not typed: {error}",
-                hint="a secret is typed only at a prompt that hides what is typed (a password"
-                " prompt); check that the command asks for it, and that `input:` lists the lines"
-                " before it",
-            ) from error
-        except DriftError as error:
-            culprit = self._results[-1].command if error.previous and self._results else command
-            raise CommandFailed(
-                self.deck.path,
-                culprit.line,
-                culprit.text,
-                f"cannot tell which screen belongs to this command: {error}",
-                hint=_DRIFT_HINT,
-            ) from error
-        except NotRunError as error:
-            raise CommandFailed(
-                self.deck.path,
-                command.line,
-                shown,
-                str(error),
-                hint="a `!` starts a history expansion in bash, as on any terminal: quote it"
-                " with '...' or write \\!; a quote left open makes bash ask for more",
-            ) from error
-        except SessionError as error:
-            raise CommandFailed(
-                self.deck.path,
-                command.line,
-                shown,
-                f"the lab's shell broke while running this command: {error}",
-                hint="the command may have ended the shell (exit, exec) or changed livedeck's"
-                " hooks; run it in a program (bash, docker run -it) instead",
-            ) from error
-
-    def _check(self, command: Command, outcome: Outcome, what: str, seconds: float) -> None:
-        if outcome.asked is not None:
-            asked = outcome.asked.strip()
-            secret = _SECRET_QUESTION.search(asked)
-            raise CommandFailed(
-                self.deck.path,
-                command.line,
-                command.text,
-                f"this {what} waits for input at {asked!r} and the deck types nothing there; it"
-                " was stopped",
-                outcome.lines[-TAIL:],
-                hint="give what it asks with `<!-- livedeck: {input: [{secret: NAME}]} -->`"
-                " before the block"
-                if secret
-                else "if it asks a question, answer it with `input:`; if it is the prompt of a"
-                " program the next lines are typed into, declare it with"
-                f" `<!-- livedeck: {{program: {{prompt: {_quoted(asked)}}}}} -->`",
-            )
-        if outcome.timed_out:
-            raise CommandFailed(
-                self.deck.path,
-                command.line,
-                command.text,
-                f"{what} did not finish within {seconds:g} s and was interrupted",
-                outcome.lines[-TAIL:],
-                hint="a server left in the foreground never returns: add --detach; a command"
-                " that waits for input needs `input:`; or raise the limit with"
-                " `<!-- livedeck: {timeout: 300} -->` before the block or `livedeck.timeout`",
-            )
-        if outcome.status is None and command.expect.exit_given:
-            raise DeckError(
-                self.deck.path,
-                command.expect.line,
-                f"`exit:` cannot be checked for {command.text!r}: it went to a program"
-                " (a container's shell, a client) whose commands have no exit status livedeck"
-                " can see",
-                hint="check the screen with `shows:` instead, or run the command in the lab's"
-                " own shell",
-            )
-        check_command(self.deck, command, outcome.lines, outcome.status, what)
+        return type_command(
+            self._session,
+            self.deck,
+            command,
+            text,
+            limit,
+            on_output,
+            inputs,
+            hidden=hidden,
+            in_history=in_history,
+            secret_values=self._secrets.values(),
+            previous=self._results[-1].command if self._results else None,
+        )
 
 
 def run_deck(
@@ -450,24 +338,6 @@ def program_prompts(deck: Deck) -> str:
     declared = [programs.declared(prompt) for block in deck.blocks for prompt in block.programs]
     found = programs.screen_pattern((*programs.KNOWN, *declared))
     return rf"{found}|^(?:{deck.settings.prompt})\s?$"
-
-
-def _quoted(text: str) -> str:
-    """`text` as a regular expression in a single-quoted YAML string."""
-    escaped = re.sub(r"([.^$*+?{}\[\]\\|()])", r"\\\1", text)
-    return "'" + escaped.replace("'", "''") + "'"
-
-
-# A question whose answer is a secret: typed with `input: [{secret: NAME}]`.
-_SECRET_QUESTION = re.compile(r"(?i)(?:pass(?:word|phrase)|token|secret|\bpin)\b[^:]*: ?$")
-
-
-def _with_path(command: Command, cwd: str) -> str | None:
-    """The deck's prompt with the directory the shell really is in, if it shows another."""
-    start, end = command.path_span
-    if start < 0 or command.prompt[start:end] == cwd:
-        return None
-    return command.prompt[:start] + cwd + command.prompt[end:]
 
 
 def _engine(lab: Lab) -> dict[str, str]:

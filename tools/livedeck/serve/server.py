@@ -28,7 +28,7 @@ from livedeck.serve.page import (
     waiting_page,
 )
 from livedeck.serve.policy import Policy, Refused
-from livedeck.watch import Rebuilt
+from livedeck.verbs.watch import Rebuilt
 
 HOST = "127.0.0.1"  # never another interface: the preview is for the person at this machine
 KEEPALIVE_SECONDS = 15.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from livedeck.model import Deck
-from livedeck.template import names_used
+from livedeck.render.template import names_used
 
 DIRECTIVE_PLACEHOLDER = "\x00livedeck-directive\x00"
 

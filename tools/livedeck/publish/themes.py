@@ -12,11 +12,11 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from livedeck.course.config import find_course
+from livedeck.deck.course import find_course
 from livedeck.errors import DeckError, LivedeckError
-from livedeck.marp import REPO_ROOT
 from livedeck.model import Deck
 from livedeck.paths import contained, course_root
+from livedeck.publish.marp import REPO_ROOT
 
 BUILTIN_THEMES = frozenset({"default", "gaia", "uncover"})
 REPO_THEMES = REPO_ROOT / "slides" / "themes"

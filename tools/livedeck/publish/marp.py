@@ -18,7 +18,7 @@ from typing import Protocol
 from livedeck import reap
 from livedeck.errors import ToolMissing
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 MARP_IN_REPO = Path("tools/marp/node_modules/.bin/marp")

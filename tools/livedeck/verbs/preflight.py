@@ -11,16 +11,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from livedeck.context import run_plan
-from livedeck.deck import FENCE, SHELL_FENCES, file_body
-from livedeck.directives import RESERVED
+from livedeck.deck.blocks import FENCE, SHELL_FENCES
+from livedeck.deck.commands import file_body
+from livedeck.deck.directives import RESERVED
 from livedeck.errors import DeckError
 from livedeck.images import store
 from livedeck.images.names import pulled_images
 from livedeck.model import Deck
 from livedeck.paths import contained, course_root
 from livedeck.render import IMAGE
-from livedeck.timeline import names_by_position
+from livedeck.render.context import run_plan
+from livedeck.render.timeline import names_by_position
 
 # Is this image (`nginx`, `library/nginx:latest`, `ghcr.io/x/y:1`) one the lab can pull?
 Served = Callable[[str], bool]

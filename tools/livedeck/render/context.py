@@ -13,14 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from livedeck import pictures
 from livedeck.errors import LivedeckError
 from livedeck.facts import Facts
 from livedeck.frozen import FrozenMap, require_plain
 from livedeck.model import Command, Deck, Result, Transcript
+from livedeck.render import pictures
+from livedeck.render.template import has_template, render_template
+from livedeck.render.timeline import names_by_position
 from livedeck.run import Plan
-from livedeck.template import has_template, render_template
-from livedeck.timeline import names_by_position
 
 PULLED = re.compile(r"^([0-9a-f]{12}): (?:Pull complete|Already exists|Download complete)$")
 FACT_NAMES = frozenset({"docker", "picture"})

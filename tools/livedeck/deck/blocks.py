@@ -1,21 +1,19 @@
-"""The deck stage: Marp Markdown -> `Deck` (front matter, slides, transcript blocks). Pure."""
+"""A deck's body -> slides and transcript blocks: fences, directives, prompts. Pure."""
 
 from __future__ import annotations
 
-import base64
 import re
-import shlex
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from livedeck import directives, frontmatter, programs, shellsyntax
-from livedeck.course.config import Course, course_files, find_course, with_defaults
+from livedeck import programs
+from livedeck.deck import directives
+from livedeck.deck.commands import command_lines, file_block, source_form
 from livedeck.errors import DeckError
-from livedeck.model import Block, Command, Deck, Settings, Slide
+from livedeck.model import Block, Command, Slide
 from livedeck.paths import lab_path
 
 # Fences whose bare `$ ` lines are prompts: the languages people mark terminal sessions with.
@@ -24,8 +22,6 @@ SHELL_FENCES = frozenset(
 )
 # Commands that leave the deck's user in a root shell, where `# ` is the prompt.
 ROOT_SHELL = re.compile(r"^\s*(?:sudo\s+(?:-[is]\b|su\b|bash\b|-u\s*root\s+bash\b)|su\b)")
-_CONTAINER_ID = re.compile(r"[0-9a-f]{12}")
-LAB_USER, LAB_HOST = "ubuntu", "lab"  # a deck without a user@host prompt or settings
 FENCE = re.compile(r"^( {0,3})(`{3,}|~{3,})(.*)$")
 DIRECTIVE = re.compile(r"^\s*<!--\s*livedeck:(?P<body>.*?)(?P<close>-->)?\s*$")
 HTML_COMMENT = re.compile(r"^\s*<!--.*-->\s*$")  # Marp's own directives may sit in between
@@ -33,98 +29,8 @@ RUN_WORD = "run"  # ```bash run: a block of bare commands
 _DIRECTIVE_HINT = "a directive applies to the transcript block right after it: move it there"
 
 
-def load_deck(path: Path) -> Deck:
-    """Read and parse a deck file."""
-    try:
-        data = path.read_bytes()
-    except OSError as error:
-        raise DeckError(
-            path, 1, f"cannot read the deck: {error.strerror}", hint="is it a readable file?"
-        ) from error
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DeckError(
-            path,
-            data.count(b"\n", 0, error.start) + 1,
-            f"the deck is not UTF-8 text (byte {data[error.start]:#04x})",
-            hint="save the deck as UTF-8 (Marp reads UTF-8 only)",
-        ) from None
-    return parse_deck(plain_text(text), path, find_course(path))
-
-
-def plain_text(text: str) -> str:
-    """A deck's text as livedeck reads it: without the byte order mark some editors put first
-    (it would hide the front matter) and with `\n` line ends (Windows editors save `\r\n`,
-    which a command typed into the lab would carry). Outputs are written with `\n`."""
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-
-
-def parse_deck(text: str, path: Path, course: Course | None = None) -> Deck:
-    """Parse a Marp deck held in `text`; `path` only names it in errors and outputs; `course`
-    gives the defaults its front matter overrides."""
-    lines = text.split("\n")
-    front, body_start = frontmatter.front_matter(lines, path)
-    own = front.get("livedeck")
-    if course is None:
-        settings = frontmatter.settings(own, path, lines)
-    else:
-        settings = frontmatter.settings(with_defaults(course, own), path, lines)
-        settings = course_files(course, own, settings)
-    prompt = frontmatter.compile_prompt(settings.prompt, path, lines)
-    shell = _Shell(root_user=settings.user == "root")
-    slides, blocks, found, verbatim = _scan(lines, body_start, prompt, path, shell)
-    blocks = _fill_identity(blocks, settings)
-    return Deck(
-        path=path,
-        text=text,
-        front_matter=front,
-        settings=settings,
-        slides=slides,
-        blocks=blocks,
-        directive_lines=frozenset(found),
-        verbatim=tuple(verbatim),
-        body_line=body_start + 1,
-    )
-
-
-def _fill_identity(blocks: tuple[Block, ...], settings: Settings) -> tuple[Block, ...]:
-    """Commands whose prompt names no user@host (`run` blocks, bare `$ ` prompts, `file:`
-    blocks) run as the deck's user on its host: the settings', else the first user@host
-    prompt's, else the lab's defaults. A bare `# ` is root's on that host."""
-    prompted = None
-    bare_first = False
-    for command in (c for b in blocks for c in b.commands):
-        if command.host and not (bare_first and _container_like(command)):
-            prompted = command
-            break
-        bare_first = bare_first or _bare(command)
-    user = settings.user or (prompted.user if prompted else LAB_USER)
-    host = settings.host or (prompted.host if prompted else LAB_HOST)
-
-    def filled(command: Command) -> Command:
-        if command.program is not None or command.host:
-            return command  # typed into a program, or a user@host prompt
-        if command.prompt.strip() not in ("", "$", "#"):
-            return command  # a program's prompt of the deck's own `prompt:` pattern
-        return replace(command, user=command.user or user, host=host)
-
-    return tuple(replace(b, commands=tuple(map(filled, b.commands))) for b in blocks)
-
-
-def _container_like(command: Command) -> bool:
-    """A root prompt, or one whose host is a container ID: after a bare `$ `, such a prompt is
-    most likely a container's shell (`root@3f2a9c1b0d4e:/# `), not the deck's host."""
-    return command.prompt.rstrip().endswith("#") or bool(_CONTAINER_ID.fullmatch(command.host))
-
-
-def _bare(command: Command) -> bool:
-    """A bare `$ ` or `# ` prompt, or a line typed into a program."""
-    return command.program is not None or command.prompt.strip() in ("$", "#")
-
-
 @dataclass
-class _Shell:
+class Shell:
     """Where the deck's commands go at this point of the deck, followed in order across blocks:
     whether the shell is root's (then a bare `# ` is a prompt), and whether the last command was
     typed into a program (then the program's continuation prompt counts)."""
@@ -160,8 +66,8 @@ class _Pending:
     items: list[directives.Directive]
 
 
-def _scan(
-    lines: list[str], start: int, prompt: re.Pattern[str], path: Path, shell: _Shell
+def scan(
+    lines: list[str], start: int, prompt: re.Pattern[str], path: Path, shell: Shell
 ) -> tuple[tuple[Slide, ...], tuple[Block, ...], list[int], list[tuple[int, int]]]:
     slides: list[Slide] = []
     blocks: list[Block] = []
@@ -272,16 +178,16 @@ def _block(
     prompt: re.Pattern[str],
     path: Path,
     pending: _Pending,
-    shell: _Shell,
+    shell: Shell,
 ) -> Block | None:
     body = lines[opening + 1 : close]
     info = FENCE.match(lines[opening])
     words = info.group(3).split() if info is not None else []
     written = _file_directive(pending, path)
     if written is not None:
-        return _file_block(body, opening, close, written, path)
+        return file_block(body, opening, close, written, path)
     if RUN_WORD in words[1:]:
-        source = directives.apply(_source_form(body, opening, path), pending.items, path)
+        source = directives.apply(source_form(body, opening, path), pending.items, path)
         return Block(opening + 1, close + 1, (), tuple(source), source_form=True)
     in_shell = (words[0].lower() if words else "") in SHELL_FENCES
     declared = directives.programs(pending.items, path)
@@ -330,7 +236,7 @@ def _block(
         if program is not None:  # one line of the program's input, never parsed as bash
             k += 1
         else:
-            text_lines, marks, k = _command_lines(body, k, typed or "", path, line_no)
+            text_lines, marks, k = command_lines(body, k, typed or "", path, line_no)
         output_start = k
         host_prompt = program is None
         command = Command(
@@ -387,97 +293,3 @@ def _file_directive(pending: _Pending, path: Path) -> tuple[int, str] | None:
     if target.endswith("/"):
         raise DeckError(path, line, f"`file:` names a folder ({target}); name the file")
     return line, target
-
-
-def _file_block(
-    body: list[str], opening: int, close: int, written: tuple[int, str], path: Path
-) -> Block:
-    """A block written to a file in the lab at this point of the deck, shown as it is."""
-    _, target = written
-    command = Command(
-        line=opening + 1,
-        prompt="",
-        text=file_write(target, body),
-        user="",
-        host="",
-        output=(),
-        hidden=True,
-    )
-    return Block(opening + 1, close + 1, (), (command,), file=target)
-
-
-def file_write(target: str, body: Sequence[str]) -> str:
-    """The command line that writes `body` to `target` (parents made), byte for byte: the text
-    goes in base64 through one heredoc, so no byte of it is read as a key, a line length limit,
-    a `!` history expansion or the heredoc's end."""
-    content = "".join(line + "\n" for line in body).encode()
-    encoded = base64.encodebytes(content).decode().split("\n")[:-1]
-    folder, _, _ = target.rpartition("/")
-    lines = [
-        f"mkdir -p {_lab_path(folder or '/')} && base64 -d > {_lab_path(target)} <<'LIVEDECK_EOF'"
-    ]
-    return "\n".join([*lines, *encoded, "LIVEDECK_EOF"])  # `_` is no base64 character
-
-
-def file_body(command: str) -> list[str]:
-    """The lines a `file_write` command line writes (what the slide's block shows)."""
-    encoded = "".join(command.split("\n")[1:-1])
-    return base64.b64decode(encoded).decode("utf-8", errors="replace").split("\n")[:-1]
-
-
-def _lab_path(target: str) -> str:
-    """`target` quoted for bash, its leading `~/` left for bash to expand."""
-    if target == "~" or target.startswith("~/"):
-        rest = target[2:]
-        return "~/" + shlex.quote(rest) if rest else "~"
-    return shlex.quote(target)
-
-
-def _command_lines(
-    body: list[str], k: int, first: str, path: Path, line: int, *, typed_form: bool = False
-) -> tuple[list[str], tuple[bool, ...], int]:
-    """The lines of the command starting at body[k], as typed, and which had a `> ` prompt.
-
-    A command goes on while bash would ask for more (a trailing `\\`, an open quote, a heredoc,
-    an open `if`/`for`/`{`): in a transcript the next lines show bash's `> ` prompt, which is not
-    typed. In a `run` block (`typed_form`) lines are typed as they are.
-    """
-    text_lines = [first]
-    marks: list[bool] = []
-    k += 1
-    while not shellsyntax.is_complete("\n".join(text_lines)):
-        following = body[k] if k < len(body) else None
-        backslash = text_lines[-1].endswith("\\")
-        if following is not None and following.rstrip() == ">":
-            following = shellsyntax.PS2
-        if following is None or not (
-            typed_form or backslash or following.startswith(shellsyntax.PS2)
-        ):
-            raise DeckError(
-                path,
-                line,
-                "this command is not complete: bash would wait for another line (an open quote,"
-                " heredoc, `if`/`for`/`{`, or a trailing `\\`, `|` or `&&`)",
-                hint="in a transcript, the lines that complete it start with bash's `> ` prompt",
-            )
-        ps2 = not typed_form and following.startswith(shellsyntax.PS2)
-        text_lines.append(following[len(shellsyntax.PS2) :] if ps2 else following)
-        marks.append(ps2)
-        k += 1
-    return text_lines, tuple(marks), k
-
-
-def _source_form(body: list[str], opening: int, path: Path) -> list[Command]:
-    """A ```` ```bash run ```` block: each line a command, prompts and screens added on build."""
-    commands = []
-    k = 0
-    while k < len(body):
-        if not body[k].strip():
-            k += 1
-            continue
-        line_no = opening + 2 + k
-        text_lines, _, k = _command_lines(body, k, body[k], path, line_no, typed_form=True)
-        commands.append(Command(line_no, "", "\n".join(text_lines), "", "", ()))
-    if not commands:
-        raise DeckError(path, opening + 1, "a `run` block holds no command")
-    return commands

@@ -6,13 +6,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from livedeck import fit
-from livedeck.context import Drawings, context_at
-from livedeck.deck import FENCE, RUN_WORD
+from livedeck.deck.blocks import FENCE, RUN_WORD
 from livedeck.fences import fence
 from livedeck.model import Block, Command, Deck, Result, Transcript
-from livedeck.template import render_template
-from livedeck.timeline import DIRECTIVE_PLACEHOLDER, prose
+from livedeck.render import fit
+from livedeck.render.context import Drawings, context_at
+from livedeck.render.template import render_template
+from livedeck.render.timeline import DIRECTIVE_PLACEHOLDER, prose
 
 IMAGE = re.compile(r"!\[[^\]]*\]\((?P<src>[^)\s]+)(?:\s+\"[^\"]*\")?\)")
 

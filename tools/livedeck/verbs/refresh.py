@@ -22,14 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from livedeck import reap, record
-from livedeck.build import BuildOptions, build, find_decks, fit_slides, image_digests, stage_deck
-from livedeck.deck import load_deck
+from livedeck import reap
+from livedeck.check.results import DeckResult, deck_data, error_data, overflow_data
+from livedeck.deck import load_deck, record
 from livedeck.errors import LivedeckError, PublishError, RecordError
-from livedeck.images.outdated import DeckImages, SourceRule, outdated
 from livedeck.images.sources import MIRROR, ImageSource
 from livedeck.images.versions import image_version
-from livedeck.marp import (
+from livedeck.model import Deck, Transcript
+from livedeck.publish.marp import (
     Format,
     find_chromium,
     find_marp,
@@ -38,14 +38,17 @@ from livedeck.marp import (
     run_marp,
     scratch_dir,
 )
-from livedeck.measure import measure_decks
-from livedeck.model import Deck, Transcript
-from livedeck.overflow import Overflow
-from livedeck.results import DeckResult, deck_data, error_data, overflow_data
+from livedeck.publish.measure import measure_decks
+from livedeck.publish.overflow import Overflow
+from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
 from livedeck.run.labs import lab_names
-from livedeck.themes import resolve_theme, theme_dirs_for
+from livedeck.verbs.build import BuildOptions, build, find_decks
+from livedeck.verbs.build_publish import fit_slides
+from livedeck.verbs.build_render import stage_deck
+from livedeck.verbs.build_run import image_digests
+from livedeck.verbs.outdated import DeckImages, SourceRule, outdated
 
 PNG = Format("png", ".png", ("--images", "png"), needs_browser=True)
 

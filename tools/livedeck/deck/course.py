@@ -21,7 +21,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from livedeck import directives, frontmatter
+from livedeck.deck import directives, frontmatter
 from livedeck.errors import DeckError
 from livedeck.model import Settings
 

@@ -8,12 +8,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from livedeck.context import context_at
+from livedeck.check.noise import (
+    NOTHING,
+    Known,
+    apply,
+    in_any_order,
+    known,
+    line_spans,
+    normalise_screen,
+)
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
 from livedeck.model import Deck, Result, Transcript
-from livedeck.noise import NOTHING, Known, apply, in_any_order, known, line_spans, normalise_screen
-from livedeck.template import evaluate
+from livedeck.render.context import context_at
+from livedeck.render.template import evaluate
 
 
 def normalise(line: str, extra: Sequence[str] = (), facts: Known = NOTHING) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 
 from livedeck import reap
 from livedeck.errors import PublishError
-from livedeck.marp import (
+from livedeck.publish.marp import (
     Format,
     MarpRun,
     Runner,
@@ -27,7 +27,7 @@ from livedeck.marp import (
     marp_messages,
     run_marp,
 )
-from livedeck.overflow import CodeBox, SlideBox
+from livedeck.publish.overflow import CodeBox, SlideBox
 
 MEASURE_SCRIPT = marp_folder() / "measure.mjs"
 

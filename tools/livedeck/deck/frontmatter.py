@@ -15,7 +15,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
-from livedeck import directives
+from livedeck.deck import directives
 from livedeck.errors import DeckError
 from livedeck.images.sources import parse_source
 from livedeck.model import Settings

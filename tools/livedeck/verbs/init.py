@@ -12,10 +12,10 @@ from pathlib import Path
 
 from ruamel.yaml import YAML
 
-from livedeck.course.config import FILE, find_course
 from livedeck.deck import load_deck
+from livedeck.deck.course import FILE, find_course
 from livedeck.errors import LivedeckError
-from livedeck.inventory import images_used
+from livedeck.verbs.inventory import images_used
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,9 @@ import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from livedeck import record
-from livedeck.build import find_decks
-from livedeck.deck import load_deck
+from livedeck.deck import load_deck, record
 from livedeck.errors import RecordError
 from livedeck.images import registry as registry_api
 from livedeck.images import store
@@ -25,6 +23,7 @@ from livedeck.images.names import Ref, parse_ref, pulled_images
 from livedeck.images.sources import ImageSource, choose, recorded_source
 from livedeck.model import Deck, Transcript
 from livedeck.run.labs import LabNames, lab_names
+from livedeck.verbs.build import find_decks
 
 ADDED = "images added with `livedeck images add`"
 
@@ -220,3 +219,29 @@ def _lookup(source: ImageSource, names: LabNames) -> Lookup:
         return answers[ref]
 
     return lookup
+
+
+def outdated_data(decks: Sequence[DeckImages]) -> dict[str, Any]:
+    """`livedeck outdated` as JSON-ready data: per deck, its images then and now."""
+    return {
+        "decks": [
+            {
+                "deck": str(deck.deck),
+                "status": deck.status,
+                "images": deck.source,
+                "checks": [
+                    {
+                        "image": c.image,
+                        "line": c.line,
+                        "old": c.old,
+                        "new": c.new,
+                        "registry": c.registry,
+                        "note": c.note,
+                        "changed": c.changed,
+                    }
+                    for c in deck.checks
+                ],
+            }
+            for deck in decks
+        ]
+    }

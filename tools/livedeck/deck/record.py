@@ -19,11 +19,11 @@ from ruamel.yaml.scalarstring import LiteralScalarString
 
 from livedeck import __version__
 from livedeck import facts as lab_facts
+from livedeck.deck.recordfields import FORMAT, check_fields, facts_position, line_of
+from livedeck.deck.runswith import runs_with
 from livedeck.errors import OutputError, RecordError
 from livedeck.model import Command, Deck, Result, Transcript
 from livedeck.paths import contained, course_root
-from livedeck.recordfields import FORMAT, check_fields, facts_position, line_of
-from livedeck.runswith import runs_with
 
 HEADER = """\
 # livedeck record of {deck}: what each command showed in one run on a lab.

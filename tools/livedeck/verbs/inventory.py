@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from livedeck import record
-from livedeck.deck import load_deck
+from livedeck.deck import load_deck, record
 from livedeck.errors import RecordError
 from livedeck.images.names import parse_ref, pulled_images
-from livedeck.index import deck_title
-from livedeck.marp import format_named
 from livedeck.model import Deck
-from livedeck.template import has_template
+from livedeck.publish.index import deck_title
+from livedeck.publish.marp import format_named
+from livedeck.render.template import has_template
 
 # `docker run`/`create` options that take a value as the next word (docker 20.10's list).
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livedeck.errors import PublishError
-from livedeck.marp import (
+from livedeck.publish.marp import (
     MARP_IN_REPO,
     Format,
     MarpRun,

@@ -22,28 +22,23 @@ from pathlib import Path
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from livedeck import reap, record
-from livedeck.build import (
-    STAGING,
-    BuildOptions,
-    Built,
-    find_decks,
-    fit_slides,
-    move_all,
-    run_on_lab,
-    stage_deck,
-)
+from livedeck import reap
 from livedeck.course.schedule import labs_for
 from livedeck.course.snapshot import lab_salt
-from livedeck.deck import load_deck
+from livedeck.deck import load_deck, record
 from livedeck.errors import LivedeckError, NewerRecord, RecordError
 from livedeck.model import Deck
-from livedeck.overflow import overflow_error
 from livedeck.publish import publish
+from livedeck.publish.overflow import overflow_error
+from livedeck.publish.themes import resolve_theme, theme_dirs_for
+from livedeck.publish.warm import WarmMarp
 from livedeck.render import local_images
 from livedeck.run.lab import LabFactory
-from livedeck.themes import resolve_theme, theme_dirs_for
-from livedeck.warm import WarmMarp
+from livedeck.verbs.build import BuildOptions, Built, find_decks
+from livedeck.verbs.build_commit import STAGING, move_all
+from livedeck.verbs.build_publish import fit_slides
+from livedeck.verbs.build_render import stage_deck
+from livedeck.verbs.build_run import run_on_lab
 
 QUIET_SECONDS = 0.08  # editors write a file in several steps: wait until they are done ...
 MOST_SECONDS = 1.0  # ... but no longer than this while saves keep coming

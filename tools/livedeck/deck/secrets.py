@@ -11,7 +11,7 @@ import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from livedeck.course.config import find_course
+from livedeck.deck.course import find_course
 from livedeck.errors import DeckError
 from livedeck.model import Deck
 from livedeck.redaction import MIN_LENGTH, REDACTED, scrub

@@ -11,9 +11,9 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from livedeck.build import image_digests
 from livedeck.fences import code_span, fenced
-from livedeck.refresh import Refreshed
+from livedeck.verbs.build_run import image_digests
+from livedeck.verbs.refresh import Refreshed
 
 Link = Callable[[Path], str]
 MARKER = "livedeck-proposal"  # <!-- livedeck-proposal: KEY -->: which proposal a PR carries

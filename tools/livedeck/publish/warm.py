@@ -24,7 +24,7 @@ from typing import Any
 
 from livedeck import reap
 from livedeck.errors import PublishError
-from livedeck.marp import (
+from livedeck.publish.marp import (
     FORMATS,
     find_chromium,
     find_marp,
@@ -33,8 +33,8 @@ from livedeck.marp import (
     marp_messages,
     single_command,
 )
-from livedeck.measure import BARE_HTML, RENDER_FAILED, slide_box
-from livedeck.overflow import SlideBox
+from livedeck.publish.measure import BARE_HTML, RENDER_FAILED, slide_box
+from livedeck.publish.overflow import SlideBox
 
 WARM_SCRIPT = marp_folder() / "warm.mjs"
 

@@ -1,7 +1,7 @@
 """What `build` and `check` return, per deck and per command: data the CLI prints and `--json`
 emits, and a refresh turns into a pull-request body. Pure.
 
-Every verb's `--json` is one object of one schema (results.schema.json beside this module):
+Every verb's `--json` is one object of one schema (livedeck/results.schema.json):
 `{"schema": 1, "command": ..., "ok": ..., "exit": ..., "error": ...}` and the verb's own keys,
 on success and on failure alike (`envelope`).
 """
@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from livedeck.check import Change
 from livedeck.errors import CommandFailed, DeckError, Failures, LivedeckError
 from livedeck.model import Transcript
-from livedeck.overflow import Overflow
-
-if TYPE_CHECKING:
-    from livedeck.images.outdated import DeckImages
+from livedeck.publish.overflow import Overflow
 
 SCHEMA = 1  # the version of results.schema.json; raised when a key changes meaning or goes
 
@@ -126,32 +123,6 @@ def build_data(
 def check_data(decks: Sequence[DeckResult]) -> dict[str, Any]:
     """A whole check as JSON-ready data (the envelope's `ok` says whether every story held)."""
     return {"decks": [deck_data(d) for d in decks]}
-
-
-def outdated_data(decks: Sequence[DeckImages]) -> dict[str, Any]:
-    """`livedeck outdated` as JSON-ready data: per deck, its images then and now."""
-    return {
-        "decks": [
-            {
-                "deck": str(deck.deck),
-                "status": deck.status,
-                "images": deck.source,
-                "checks": [
-                    {
-                        "image": c.image,
-                        "line": c.line,
-                        "old": c.old,
-                        "new": c.new,
-                        "registry": c.registry,
-                        "note": c.note,
-                        "changed": c.changed,
-                    }
-                    for c in deck.checks
-                ],
-            }
-            for deck in decks
-        ]
-    }
 
 
 def error_data(error: LivedeckError) -> dict[str, Any]:

@@ -1,0 +1,249 @@
+"""The lab's container: made (with its packages), entered as root, watched, and ready."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import secrets
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+from docker.types import Mount
+
+from livedeck import reap
+from livedeck.errors import LabError
+from livedeck.images.sources import ImageSource, LabRegistry
+from livedeck.run.engine import shares_files
+from livedeck.run.lab import SHELL_ARGV, LabSpec
+from livedeck.run.labfiles import put_files, storage_mount
+from livedeck.run.labs import (
+    LabNames,
+    docker_errors,
+    remove_lab,
+)
+
+RUN_DIR = "/run/livedeck"  # inside the lab: the registries' configs, and `ready` once it answers
+# Reads until livedeck's end of the connection closes - also when livedeck is killed - and then
+# stops the lab (tini passes SIGTERM on; the entrypoint ends). The next livedeck command removes
+# what is left (run/labs.py: reap_labs).
+WATCH_OWNER = ("sh", "-c", "cat >/dev/null; kill -TERM 1")
+
+
+def with_packages(host: Any, lab_image: str, packages: Sequence[str]) -> str:
+    """The lab image with Debian packages added: built once per lab image and package list
+    (its tag is their hash), then reused by every lab that asks for the same list."""
+    with docker_errors(f"the lab image {lab_image} is missing"):
+        base = host.images.get(lab_image).id
+    wanted = " ".join(sorted(packages))
+    digest = hashlib.sha256(f"{base} {wanted}".encode()).hexdigest()[:16]
+    tag = f"{lab_image.rpartition(':')[0] or lab_image}-packages:{digest}"
+    with contextlib.suppress(docker.errors.ImageNotFound):
+        host.images.get(tag)
+        return tag
+    dockerfile = (
+        f"FROM {base}\n"
+        "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y"
+        f" --no-install-recommends {wanted} && rm -rf /var/lib/apt/lists/*\n"
+    )
+    try:
+        host.images.build(
+            fileobj=io.BytesIO(dockerfile.encode()),
+            tag=tag,
+            network_mode="host",  # the Debian mirror is reachable from builds on the host network
+            rm=True,
+            forcerm=True,
+            labels={"livedeck.lab.packages": wanted},
+        )
+    except docker.errors.BuildError as error:
+        log = [str(item.get("stream", item.get("error", ""))).rstrip() for item in error.build_log]
+        tail = [line for line in log if line.strip()][-6:]
+        raise LabError(
+            f"could not add the packages {wanted} to the lab:\n" + "\n".join(tail),
+            hint="livedeck.packages names Debian (bookworm) packages: check their names",
+        ) from error
+    except docker.errors.DockerException as error:
+        raise LabError(f"could not add the packages {wanted} to the lab: {error}") from error
+    return tag
+
+
+def create_container(
+    host: Any,
+    spec: LabSpec,
+    names: LabNames,
+    source: ImageSource,
+    registries: Sequence[LabRegistry],
+    run_dir: Path,
+    image: str,
+    *,
+    keep: bool,
+) -> Any:
+    """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md), then its
+    files put in: the registries' configs, and their storage unless the engine shares it."""
+    shared = shares_files(host, image)
+    for registry in registries:
+        if registry.upstream and shared:
+            registry.storage.mkdir(parents=True, exist_ok=True)
+    api = host.api
+    host_config = api.create_host_config(
+        cap_add=["ALL"],
+        cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
+        security_opt=["seccomp=unconfined", "apparmor=unconfined"],
+        mounts=[
+            # Anonymous and labelled (a leftover can be told as a lab's): removed with the lab;
+            # a named one (spec.keep_data, made beforehand) outlives it.
+            Mount(
+                "/var/lib/docker",
+                spec.keep_data,
+                type="volume",
+                labels=None if spec.keep_data else {names.label: "lab"},
+            ),
+            Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
+            *(storage_mount(r, names, shared=shared) for r in registries),
+        ],
+        network_mode=names.network,
+    )
+    # `--security-opt systempaths=unconfined` is the CLI's name for these two (a writable
+    # /proc/sys, for the inner engine's sysctls); the engine API knows only the lists.
+    host_config["MaskedPaths"] = []
+    host_config["ReadonlyPaths"] = []
+    created = api.create_container(
+        image,
+        name=f"livedeck-lab-{secrets.token_hex(4)}",
+        hostname=spec.hostname,
+        labels={**_labels(names, run_dir, keep=keep), f"{names.label}.images": source.label},
+        environment={
+            "LAB_DNS": " ".join(_host_name_servers()),
+            "LAB_MIRRORS": " ".join(r.address for r in registries),
+        },
+        host_config=host_config,
+    )
+    try:
+        put_files(host, created["Id"], registries, shared=shared)
+    except BaseException:
+        remove_lab(host, created["Id"], None)
+        raise
+    return host.containers.get(created["Id"])
+
+
+def _labels(names: LabNames, run_dir: Path, *, keep: bool) -> dict[str, str]:
+    """What finds a lab again: its label, its folder, and (unless kept) the process it dies with."""
+    labels = {names.label: "1", f"{names.label}.run-dir": str(run_dir)}
+    if not keep:
+        labels[f"{names.label}.owner"] = reap.me().label()
+    return labels
+
+
+def _host_name_servers() -> list[str]:
+    """Name servers of the host that inner containers can reach (not loopback ones)."""
+    try:
+        lines = Path("/etc/resolv.conf").read_text().splitlines()
+    except OSError:
+        return []
+    servers = [line.split()[1] for line in lines if line.startswith("nameserver ")]
+    return [server for server in servers if not server.startswith(("127.", "::1"))]
+
+
+# A side command ends its output with its exit status between two RS bytes: a loaded engine
+# sometimes returns an exec's output empty or cut (moby#27289), and a lost answer must never be
+# read as "no output". Its stderr goes to stdout so the status comes last.
+_SIDE = ["sh", "-c", '"$@" 2>&1; printf "\\036LDEND%d\\036" "$?"', "sh"]
+_END = re.compile(r"\x1eLDEND(\d+)\x1e\Z")
+
+
+def exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, str]:
+    """Run argv as root in the lab: its exit status and output. argv must be safe to run
+    again: an answer the engine lost is asked again, and never taken for an empty one."""
+    for _ in range(3):
+        with docker_errors(f"could not run {' '.join(argv)!r} in the lab"):
+            exec_id = host.api.exec_create(container_id, [*_SIDE, *argv], user="root")["Id"]
+            output = host.api.exec_start(exec_id).decode("utf-8", errors="replace")
+        found = _END.search(output)
+        if found:
+            return int(found.group(1)), output[: found.start()]
+        time.sleep(0.2)
+    raise LabError(f"the lab's engine lost the output of {' '.join(argv)!r} three times")
+
+
+def lab_user(host: Any, container_id: str, user: str) -> str:
+    """Make the lab's user (lab-user is idempotent); its home directory."""
+    status, output = exec_root(host, container_id, ["lab-user", user])
+    if status != 0 or not output.strip():
+        raise LabError(f"could not create the lab user {user!r}: {output.strip()}")
+    return output.strip().splitlines()[-1]
+
+
+def watch_owner(host: Any, container_id: str) -> Any:
+    """Tie the lab's life to this process: the open stdin of an exec (see WATCH_OWNER)."""
+    with docker_errors("could not start the lab's owner watch"):
+        exec_id = host.api.exec_create(container_id, list(WATCH_OWNER), stdin=True, user="root")
+        return host.api.exec_start(exec_id["Id"], socket=True)
+
+
+def close_quietly(stream: Any) -> None:
+    if stream is not None:
+        with contextlib.suppress(Exception):
+            getattr(stream, "_sock", stream).close()
+        with contextlib.suppress(Exception):
+            stream.close()
+
+
+def hang_up(host: Any, exec_id: str) -> None:
+    """SIGHUP to a shell of the lab, as when its terminal goes away."""
+    with contextlib.suppress(Exception):
+        shell = host.api.exec_inspect(exec_id)
+        pid = int(shell["Pid"])
+        # The engine reports host pids: act only if that pid is still this shell on this host.
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if shell["Running"] and cmdline == "\0".join(SHELL_ARGV).encode() + b"\0":
+            os.kill(pid, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and termination signals back until the block is done, then deliver them."""
+    held = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def wait_ready(host: Any, container: Any, timeout: float) -> None:
+    """Wait for the entrypoint's `ready` file; fail early if the container stops."""
+    deadline = time.monotonic() + timeout
+    next_check = 0.0
+    while not _is_ready(host, container.id):
+        now = time.monotonic()
+        if now >= next_check:
+            container.reload()
+            if container.status != "running":
+                logs = container.logs(tail=15).decode(errors="replace").strip()
+                raise LabError(
+                    f"the lab container stopped while starting ({container.status}):\n{logs}",
+                    hint="rebuild its image if the log shows a damaged one: "
+                    "tools/setup/lab-images.sh --rebuild",
+                )
+            next_check = now + 0.5
+        if now > deadline:
+            raise LabError(
+                f"the lab's Docker engine and registries did not answer within {timeout:.0f} s",
+                hint=f"look at its logs: docker exec {container.name} cat /var/log/dockerd.log",
+            )
+        time.sleep(0.05)
+
+
+def _is_ready(host: Any, container_id: str) -> bool:
+    try:
+        status, _ = exec_root(host, container_id, ["test", "-e", f"{RUN_DIR}/ready"])
+    except LabError:
+        return False  # stopped: the caller looks at why
+    return status == 0
