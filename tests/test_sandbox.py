@@ -13,9 +13,8 @@ import pyte
 import pytest
 
 from livedeck.errors import LabError
-from livedeck.run.engine import shares_files
 from livedeck.run.lab import Channel, LabSpec
-from livedeck.run.labs import lab_names, lab_status
+from livedeck.run.labs import lab_names, lab_status, shares_files
 from livedeck.run.sandbox import DockerLab, start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,7 +170,7 @@ def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
     volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
     # The inner engine's /var/lib/docker; and the mirror's copy where the engine does not see
     # livedeck's folders (run/labfiles.py). Both go with the lab (checked below).
-    assert len(volumes) == (1 if shares_files(host, names.lab_image) else 2)
+    assert len(volumes) == (1 if shares_files(host, names) else 2)
     try:
         channel = quiet_shell(lab)
         assert screen(run(channel, "whoami; hostname; pwd")[1]) == [

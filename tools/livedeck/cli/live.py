@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 from livedeck.cli.common import (
     Verbs,
@@ -26,7 +26,7 @@ from livedeck.errors import (
 )
 
 if TYPE_CHECKING:
-    pass
+    from types import FrameType
 
 
 def add(verbs: Verbs) -> None:
@@ -108,7 +108,18 @@ def _watch(args: argparse.Namespace) -> int:
         say(f"livedeck: previewing on {preview.url} (Ctrl-C to stop)")
         for deck in decks:
             say(f"  {preview.page_url(deck)}")
-        watch(args.paths, options, lab_factory(args.lab), report, threading.Event(), marp)
+        stop = threading.Event()
+
+        def interrupted(signum: int, frame: FrameType | None) -> NoReturn:
+            # The event too: a KeyboardInterrupt raised while a __del__ runs is swallowed by
+            # Python ("Exception ignored in"); the loop still ends at its next look.
+            stop.set()
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGINT, interrupted)
+        watch(args.paths, options, lab_factory(args.lab), report, stop, marp)
+        if stop.is_set():
+            raise KeyboardInterrupt
     return 0
 
 

@@ -21,13 +21,13 @@ from docker.types import Mount
 from livedeck import reap
 from livedeck.errors import LabError
 from livedeck.images.sources import ImageSource, LabRegistry
-from livedeck.run.engine import shares_files
 from livedeck.run.lab import SHELL_ARGV, LabSpec
 from livedeck.run.labfiles import put_files, storage_mount
 from livedeck.run.labs import (
     LabNames,
     docker_errors,
     remove_lab,
+    shares_files,
 )
 
 RUN_DIR = "/run/livedeck"  # inside the lab: the registries' configs, and `ready` once it answers
@@ -87,7 +87,7 @@ def create_container(
 ) -> Any:
     """`docker create` with what a Docker engine inside needs (see ENVIRONMENT.md), then its
     files put in: the registries' configs, and their storage unless the engine shares it."""
-    shared = shares_files(host, image)
+    shared = shares_files(host, names)
     for registry in registries:
         if registry.upstream and shared:
             registry.storage.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import tarfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -136,17 +137,18 @@ def _close_tunnel(process: subprocess.Popen[bytes], folder: Path) -> None:
 _shared: dict[str, bool] = {}
 
 
-def shares_files(host: Any, image: str) -> bool:
+def shares_files(host: Any, image: str, labels: Mapping[str, str]) -> bool:
     """Whether the engine sees livedeck's temporary folder as livedeck does (then bind mounts of
     livedeck's folders work): a file with a random name is looked for through a bind mount of
-    a container that is created, read and removed, never started. Asked once per process."""
+    a container that is created, read and removed, never started. Asked once per process.
+    `labels` are a lab's: a probe whose process was killed in between is swept like a lab."""
     key = str(host.api.base_url)
     if key not in _shared:
-        _shared[key] = _probe(host, image)
+        _shared[key] = _probe(host, image, labels)
     return _shared[key]
 
 
-def _probe(host: Any, image: str) -> bool:
+def _probe(host: Any, image: str, labels: Mapping[str, str]) -> bool:
     folder = reap.owned_tempdir("livedeck-lab-probe-")
     name = f"probe-{secrets.token_hex(8)}"
     (folder / name).write_text("livedeck\n")
@@ -155,7 +157,9 @@ def _probe(host: Any, image: str) -> bool:
         # A Mount, not a `-v` bind: the engine then refuses a missing folder instead of making it.
         mount = Mount("/probe", str(folder), type="bind", read_only=True)
         config = host.api.create_host_config(mounts=[mount])
-        container = host.api.create_container(image, command=["true"], host_config=config)
+        container = host.api.create_container(
+            image, command=["true"], host_config=config, labels=dict(labels)
+        )
         stream, _ = host.api.get_archive(container["Id"], f"/probe/{name}")
         data = b"".join(stream)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:

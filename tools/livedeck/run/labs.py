@@ -17,7 +17,7 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool
 
 from livedeck.errors import LabError
-from livedeck.reap import Owner, is_dead
+from livedeck.reap import Owner, is_dead, me
 from livedeck.run import engine
 from livedeck.run.engine import ENGINE_HINT
 
@@ -153,10 +153,17 @@ def lab_status() -> list[str]:
     return lines
 
 
+def shares_files(host: Any, names: LabNames) -> bool:
+    """Whether the engine sees livedeck's folders (engine.shares_files), its probe labelled as
+    this process's lab: swept like one should the process die before removing it."""
+    labels = {names.label: "probe", f"{names.label}.owner": me().label()}
+    return engine.shares_files(host, names.lab_image, labels)
+
+
 def _files_line(host: Any, names: LabNames) -> str:
     """Whether labs bind livedeck's folders or copy them in (run/engine.py: shares_files)."""
     try:
-        shared = engine.shares_files(host, names.lab_image)
+        shared = shares_files(host, names)
     except docker.errors.DockerException:
         return f"unknown until the lab image {names.lab_image} is built ({SETUP_HINT})"
     if shared:

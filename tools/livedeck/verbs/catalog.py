@@ -146,7 +146,9 @@ def _source(label: str, ref: Ref) -> str:
 def _mounted(host: Any) -> set[Path] | None:
     """Host folders some container mounts (snapshots a lab may read); None if unknown."""
     try:
-        containers = host.containers.list(all=True)
+        # sparse: the list's own summary (it has Mounts), in one call; inspecting each one
+        # fails whenever a container goes away in between (a lab closing beside this add)
+        containers = host.containers.list(all=True, sparse=True)
     except docker.errors.DockerException:
         return None
     return {
