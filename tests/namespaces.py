@@ -57,6 +57,9 @@ def worker_environment() -> dict[str, str]:
         "LIVEDECK_LAB_LABEL": f"livedeck.lab.test-{tag}",
         "LIVEDECK_LAB_NETWORK": f"ldtest-{tag}",
         "LIVEDECK_LAB_SUBNET": subnet,
+        # Labs keep their Docker data in memory (a pull costs half the CPU on this 2-core
+        # machine); test_sandbox.py and test_flagship.py use disk, the default.
+        "LIVEDECK_LAB_DATA": "memory",
         "TMPDIR": str(temp),
     }
 

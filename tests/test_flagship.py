@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 STALE = ("0e901e68141f", "2bcabc23b454", "ecstatic_visvesvaraya", "237e34821eea", "Jun 17")
 
-pytestmark = [pytest.mark.docker, pytest.mark.marp]
+pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.usefixtures("lab_data_on_disk")]
 
 
 @pytest.fixture(scope="module")

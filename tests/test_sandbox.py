@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SPEC = LabSpec(hostname="ip-10-0-1-14", user="ubuntu", columns=200, rows=50)
 DONE = re.compile(rb"@@done (\d+)@@")
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lab_data_on_disk")]
 
 
 @pytest.fixture(scope="module")
@@ -152,6 +152,32 @@ def test_closing_a_shell_hangs_up_its_command(lab: DockerLab) -> None:
     assert "sleep 1234" not in lab.exec_root(["ps", "-eo", "args"])[1]
     with pytest.raises(EOFError):
         channel.recv(0.1)
+
+
+def test_lab_data_in_memory_when_asked_and_on_disk_by_default(
+    host: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def backing(lab: DockerLab) -> tuple[str, list[str]]:
+        info = lab.exec_root(["docker", "info", "--format", "{{json .DriverStatus}}"])[1]
+        mounts = host.containers.get(lab.name).attrs["Mounts"]
+        return info, [m["Type"] for m in mounts if m["Destination"] == "/var/lib/docker"]
+
+    on_disk = start_sandbox(SPEC)
+    try:
+        info, kinds = backing(on_disk)
+        assert '"tmpfs"' not in info and kinds == ["volume"]
+    finally:
+        on_disk.close()
+    monkeypatch.setenv("LIVEDECK_LAB_DATA", "memory")
+    in_memory = start_sandbox(SPEC)
+    try:
+        info, kinds = backing(in_memory)
+        assert '"tmpfs"' in info and kinds == ["tmpfs"]
+    finally:
+        in_memory.close()
+    monkeypatch.setenv("LIVEDECK_LAB_DATA", "ram")
+    with pytest.raises(LabError, match="LIVEDECK_LAB_DATA='ram'"):
+        start_sandbox(SPEC)
 
 
 def test_lab_status_lists_the_running_lab(lab: DockerLab) -> None:

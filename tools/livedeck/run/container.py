@@ -97,14 +97,7 @@ def create_container(
         cap_drop=["SYS_RESOURCE"],  # not in this VM's bounding set: --privileged fails
         security_opt=["seccomp=unconfined", "apparmor=unconfined"],
         mounts=[
-            # Anonymous and labelled (a leftover can be told as a lab's): removed with the lab;
-            # a named one (spec.keep_data, made beforehand) outlives it.
-            Mount(
-                "/var/lib/docker",
-                spec.keep_data,
-                type="volume",
-                labels=None if spec.keep_data else {names.label: "lab"},
-            ),
+            _data_mount(spec, names),
             Mount("/sys/fs/cgroup", "/sys/fs/cgroup", type="bind"),
             *(storage_mount(r, names, shared=shared) for r in registries),
         ],
@@ -131,6 +124,26 @@ def create_container(
         remove_lab(host, created["Id"], None)
         raise
     return host.containers.get(created["Id"])
+
+
+def _data_mount(spec: LabSpec, names: LabNames) -> Mount:
+    """Where the lab's engine keeps its Docker data (lab.env: LAB_DATA)."""
+    if names.data not in ("disk", "memory"):
+        raise LabError(
+            f"LIVEDECK_LAB_DATA={names.data!r}: a lab keeps its Docker data on disk or in memory",
+            hint="set it to disk (the default) or memory",
+        )
+    if names.data == "memory" and not spec.keep_data and not spec.snapshot:
+        # Kept states are volumes copied disk to disk (run/states.py): those labs use disk.
+        return Mount("/var/lib/docker", None, type="tmpfs")
+    # Anonymous and labelled (a leftover can be told as a lab's): removed with the lab; a
+    # named one (spec.keep_data, made beforehand) outlives it.
+    return Mount(
+        "/var/lib/docker",
+        spec.keep_data,
+        type="volume",
+        labels=None if spec.keep_data else {names.label: "lab"},
+    )
 
 
 def _labels(names: LabNames, run_dir: Path, *, keep: bool) -> dict[str, str]:

@@ -40,6 +40,7 @@ class LabNames:
     label: str
     network: str
     subnet: str
+    data: str  # "disk" or "memory": where a lab's engine keeps its Docker data
 
 
 def lab_names(environ: Mapping[str, str] = os.environ) -> LabNames:
@@ -62,6 +63,7 @@ def lab_names(environ: Mapping[str, str] = os.environ) -> LabNames:
         label=values["LAB_LABEL"],
         network=values["LAB_NETWORK"],
         subnet=values["LAB_SUBNET"],
+        data=values["LAB_DATA"],
     )
 
 
