@@ -114,9 +114,33 @@ def browser() -> Iterator[Browser]:
     chromium.close()
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The act runs of the workflows build a runner image (about 11 min on a new machine) and
-    run each job in it (minutes each): they run when asked for, not in every test run."""
+    """Slow tests first, each module's tests together, and the act runs only when asked.
+
+    Under `--dist loadgroup` (tools/bootstrap.sh) a module is one unit of work, so its module
+    fixtures are made once; a module marked `spread` gives each test a unit of its own, so its
+    long tests run side by side. Units go out in this order (with --no-loadscope-reorder): the
+    `slow` ones first, then the other labs, then the rest, so the run does not end on one long
+    test while the other workers idle.
+    """
+
+    def weight(item: pytest.Item) -> int:
+        return (
+            0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("docker") else 2
+        )
+
+    module_weight: dict[Path, int] = {}
+    for item in items:
+        module_weight[item.path] = min(weight(item), module_weight.get(item.path, 2))
+    items.sort(key=lambda item: module_weight[item.path])  # stable: modules stay whole, in order
+    if config.getoption("dist", "no") == "loadgroup":
+        for index, item in enumerate(items):
+            module = item.path.name
+            group = f"{module}-{index}" if item.get_closest_marker("spread") else module
+            item.add_marker(pytest.mark.xdist_group(group))
+    # The act runs of the workflows build a runner image (about 11 min on a new machine) and
+    # run each job in it (minutes each): they run when asked for, not in every test run.
     if os.environ.get("LIVEDECK_TEST_WORKFLOWS") == "1":
         return
     skip = pytest.mark.skip(reason="the workflows under act: LIVEDECK_TEST_WORKFLOWS=1 runs them")

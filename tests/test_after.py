@@ -19,6 +19,8 @@ from livedeck.run.labs import lab_names
 from livedeck.run.sandbox import start_sandbox
 from livedeck.verbs.build import BuildOptions, build
 
+pytestmark = pytest.mark.slow
+
 
 def deck_text(after: str | None, *commands: str) -> str:
     front = f"livedeck:\n  after: {after}\n" if after else ""

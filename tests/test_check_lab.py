@@ -19,7 +19,7 @@ from livedeck.deck import load_deck
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 
-pytestmark = [pytest.mark.docker, pytest.mark.marp]
+pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.spread]
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVEDECK = (sys.executable, "-m", "livedeck")

@@ -39,7 +39,7 @@ RUNTIME = {
 PYTHON_IMAGE = "livedeck-test/engines-python:1"
 ENGINE_IMAGE = "livedeck-test/engines-sshd:1"
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 PYTHON_DOCKERFILE = """\
 FROM livedeck/debian:bookworm

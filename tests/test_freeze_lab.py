@@ -14,7 +14,7 @@ import pytest
 
 from livedeck.cli import main
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 DECK = """\
 ---

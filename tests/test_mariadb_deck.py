@@ -17,7 +17,7 @@ from livedeck.deck import load_deck
 ROOT = Path(__file__).resolve().parent.parent
 DECK = ROOT / "slides" / "docker-mariadb.md"
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def test_the_database_deck_builds_and_its_password_shows_nowhere(tmp_path: Path) -> None:

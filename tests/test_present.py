@@ -24,6 +24,8 @@ from livedeck.serve.policy import Policy, Refused
 from livedeck.verbs.build import BuildOptions, build
 from processes import Livedeck, alive
 
+pytestmark = [pytest.mark.slow, pytest.mark.spread]
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DECK = """---
 marp: true

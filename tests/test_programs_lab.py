@@ -24,7 +24,7 @@ from livedeck.run import lab_spec, run_deck
 from livedeck.run.sandbox import start_sandbox
 from program_images import serve_program_images
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 DB = "docker run -d --name db --network-alias mysql -e MARIADB_ROOT_PASSWORD=pw mariadb:10.11"
 WAIT_DB = (

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 PNG = b"\x89PNG\r\n\x1a\n"
 
-pytestmark = [pytest.mark.docker, pytest.mark.marp]
+pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
 
 
 def _copy_flagship(slides: Path) -> Path:

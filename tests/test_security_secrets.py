@@ -110,7 +110,7 @@ livedeck:
 ```
 """
 
-pytestmark = pytest.mark.docker
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
 def secret_value() -> str:
