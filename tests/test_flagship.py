@@ -43,15 +43,15 @@ def built(host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -
     slides = tmp_path_factory.mktemp("slides")
     shutil.copy(FLAGSHIP, slides / FLAGSHIP.name)  # its record is written beside it
     base = host.images.get("livedeck/debian:bookworm")
-    base.tag("livedeck-test/keep", "1")
+    base.tag("livedeck-test/keep-flagship", "1")
     before = _host_state(host)
     assert main(["build", str(slides / FLAGSHIP.name), "--out", str(out), "-q", "--strict"]) == 0
     assert (slides / "docker-layers.record.yaml").is_file()
     after = _host_state(host)
     assert after == before, "the build left containers, volumes or networks on the host"
     yield out
-    host.images.get("livedeck-test/keep:1")  # the user's image is still there
-    host.images.remove("livedeck-test/keep:1")
+    host.images.get("livedeck-test/keep-flagship:1")  # the user's image is still there
+    host.images.remove("livedeck-test/keep-flagship:1")
 
 
 def _host_state(host: docker.DockerClient) -> tuple[list[str], list[str], list[str]]:

@@ -190,7 +190,7 @@ def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
     host: docker.DockerClient,
 ) -> None:
     names = lab_names()
-    host.images.get(names.base_image).tag("livedeck-test/keep", "1")
+    host.images.get(names.base_image).tag("livedeck-test/keep-sandbox", "1")
     lab = start_sandbox(LabSpec(hostname="lab-2", user="student"))
     container = host.containers.get(lab.name)
     volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
@@ -211,14 +211,16 @@ def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
     finally:
         lab.close()
     lab.close()  # a second close does nothing
-    assert host.images.get("livedeck-test/keep:1").id == host.images.get(names.base_image).id
+    assert (
+        host.images.get("livedeck-test/keep-sandbox:1").id == host.images.get(names.base_image).id
+    )
     with pytest.raises(docker.errors.NotFound):
         host.containers.get(container.id)
     for volume in volumes:
         with pytest.raises(docker.errors.NotFound):
             host.volumes.get(volume)
     assert list(Path("/sys/fs/cgroup").glob(f"*/docker/{container.id}")) == []
-    host.images.remove("livedeck-test/keep:1")
+    host.images.remove("livedeck-test/keep-sandbox:1")
 
 
 def test_mirror_can_serve_the_six_layer_nginx(

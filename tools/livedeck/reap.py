@@ -17,12 +17,14 @@ import re
 import shutil
 import signal
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
 OWNER_ENV = "LIVEDECK_OWNER"
+KILLED_SECONDS = 5.0  # how long a sweep waits for the processes it killed to go
 
 # Temporary folders livedeck makes in the temporary directory: `PREFIX-PID.START-random`.
 TEMP_PREFIXES = (
@@ -124,17 +126,37 @@ class Swept:
 def sweep(temp_dirs: Iterable[Path] | None = None) -> Swept:
     """Remove the temporary folders and kill the child processes of dead livedeck processes."""
     swept = Swept()
-    dirs = temp_dirs if temp_dirs is not None else {Path(tempfile.gettempdir()), Path("/tmp")}
-    for directory in dirs:
-        for prefix in TEMP_PREFIXES:
-            swept_folder(directory, prefix, swept)
+    # Processes first: a Chromium left running writes into its profile folder again after
+    # the folder is removed.
     for pid, owner in _marked_processes():
         if is_dead(owner):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
                 swept.processes.append(pid)
                 swept.owners.add(owner.pid)
+    _gone(swept.processes, KILLED_SECONDS)
+    dirs = temp_dirs if temp_dirs is not None else {Path(tempfile.gettempdir()), Path("/tmp")}
+    for directory in dirs:
+        for prefix in TEMP_PREFIXES:
+            swept_folder(directory, prefix, swept)
     return swept
+
+
+def _gone(pids: Sequence[int], seconds: float) -> None:
+    """Wait (up to `seconds`) until killed processes have left the process table."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if Path(f"/proc/{p}").exists() and not _zombie(p)]
+        if not alive:
+            return
+        time.sleep(0.05)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def swept_folder(directory: Path, prefix: str, swept: Swept | None = None) -> Swept:
