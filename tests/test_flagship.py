@@ -6,6 +6,7 @@ Asserts what the slides must show to tell one consistent story of one run.
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -21,6 +22,9 @@ from livedeck.publish.measure import measure
 from livedeck.run.labs import lab_names
 
 ROOT = Path(__file__).resolve().parent.parent
+# An image of "the user's own" on the host engine, named for this test process: suites of
+# two checkouts share the engine.
+KEEP = f"livedeck-test/keep-{secrets.token_hex(4)}"
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 STALE = ("0e901e68141f", "2bcabc23b454", "ecstatic_visvesvaraya", "237e34821eea", "Jun 17")
 
@@ -43,15 +47,15 @@ def built(host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -
     slides = tmp_path_factory.mktemp("slides")
     shutil.copy(FLAGSHIP, slides / FLAGSHIP.name)  # its record is written beside it
     base = host.images.get("livedeck/debian:bookworm")
-    base.tag("livedeck-test/keep-flagship", "1")
+    base.tag(KEEP, "1")
     before = _host_state(host)
     assert main(["build", str(slides / FLAGSHIP.name), "--out", str(out), "-q", "--strict"]) == 0
     assert (slides / "docker-layers.record.yaml").is_file()
     after = _host_state(host)
     assert after == before, "the build left containers, volumes or networks on the host"
     yield out
-    host.images.get("livedeck-test/keep-flagship:1")  # the user's image is still there
-    host.images.remove("livedeck-test/keep-flagship:1")
+    host.images.get(f"{KEEP}:1")  # the user's image is still there
+    host.images.remove(f"{KEEP}:1")
 
 
 def _host_state(host: docker.DockerClient) -> tuple[list[str], list[str], list[str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,8 @@ from registries import Upstream, files, save_image
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parent.parent
-APP = "livedeck-test/app"  # a small image this module builds: the base and two COPY layers
+# A small image this module builds (the base and two COPY layers), named for this test process.
+APP = f"livedeck-test/app-{secrets.token_hex(4)}"
 
 
 @pytest.fixture(scope="module")

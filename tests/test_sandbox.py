@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
 import time
 from collections.abc import Iterator
@@ -18,6 +19,9 @@ from livedeck.run.labs import lab_names, lab_status, shares_files
 from livedeck.run.sandbox import DockerLab, start_sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
+# An image of "the user's own" on the host engine, named for this test process: suites of
+# two checkouts share the engine.
+KEEP = f"livedeck-test/keep-{secrets.token_hex(4)}"
 SPEC = LabSpec(hostname="ip-10-0-1-14", user="ubuntu", columns=200, rows=50)
 DONE = re.compile(rb"@@done (\d+)@@")
 
@@ -190,7 +194,7 @@ def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
     host: docker.DockerClient,
 ) -> None:
     names = lab_names()
-    host.images.get(names.base_image).tag("livedeck-test/keep-sandbox", "1")
+    host.images.get(names.base_image).tag(KEEP, "1")
     lab = start_sandbox(LabSpec(hostname="lab-2", user="student"))
     container = host.containers.get(lab.name)
     volumes = [m["Name"] for m in container.attrs["Mounts"] if m["Type"] == "volume"]
@@ -211,16 +215,14 @@ def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
     finally:
         lab.close()
     lab.close()  # a second close does nothing
-    assert (
-        host.images.get("livedeck-test/keep-sandbox:1").id == host.images.get(names.base_image).id
-    )
+    assert host.images.get(f"{KEEP}:1").id == host.images.get(names.base_image).id
     with pytest.raises(docker.errors.NotFound):
         host.containers.get(container.id)
     for volume in volumes:
         with pytest.raises(docker.errors.NotFound):
             host.volumes.get(volume)
     assert list(Path("/sys/fs/cgroup").glob(f"*/docker/{container.id}")) == []
-    host.images.remove("livedeck-test/keep-sandbox:1")
+    host.images.remove(f"{KEEP}:1")
 
 
 def test_mirror_can_serve_the_six_layer_nginx(
