@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import re
-import traceback
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
 from livedeck.frozen import is_frozen_dataclass
+from livedeck.render.costs import BoundedSandbox
+from livedeck.render.limits import guarded, template_line
 
 # `{{ ... }}` that is a Go template (docker --format): it reads `.Field`, `$var`, or calls a
 # function with arguments (`json .`, `index .Labels "k"`), or is a bare `end`/`else`.
@@ -27,11 +27,11 @@ _TAGS = re.compile(r"\{\{|\{%|\{#")
 _RAW = re.compile(r"\{% raw %\}.*?\{% endraw %\}", re.DOTALL)
 
 
-class ReadOnlySandbox(ImmutableSandboxedEnvironment):
+class ReadOnlySandbox(BoundedSandbox):
     """jinja2's sandbox, with no method that changes a list, dict or set (the immutable one), and
     no attribute at all of a livedeck object that is not frozen data: the context holds only
     frozen data (frozen.require_plain), and should a mutable one slip in, a template still
-    cannot read, let alone change it."""
+    cannot read, let alone change it. What a template may cost is bounded (costs, limits)."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """Whether a template may read `obj.attr` (jinja2 asks for every attribute and method)."""
@@ -100,13 +100,14 @@ def render_template(text: str, context: Mapping[str, Any], path: Path, line: int
     try:
         template = _ENV.from_string(protect(text))
         template.name = template.filename = name
-        return template.render(context)
+        with guarded(path, line, name) as render:
+            return render.output(template, context)
     except jinja2.TemplateSyntaxError as error:
         raise _syntax_error(error, path, line) from error
     except DeckError:
         raise
     except Exception as error:  # undefined names, bad filters, errors in helpers
-        where = line + _template_line(error, name) - 1
+        where = line + template_line(error, name) - 1
         raise DeckError(
             path,
             where,
@@ -119,7 +120,9 @@ def render_template(text: str, context: Mapping[str, Any], path: Path, line: int
 def evaluate(expression: str, context: Mapping[str, Any], path: Path, line: int) -> Any:
     """Evaluate a Jinja expression (an assertion) at deck line `line`."""
     try:
-        value = _ENV.compile_expression(expression, undefined_to_none=False)(**context)
+        compiled = _ENV.compile_expression(expression, undefined_to_none=False)
+        with guarded(path, line, expression):
+            value = compiled(**context)
         if isinstance(value, jinja2.Undefined):  # an undefined name, or a refused attribute
             value._fail_with_undefined_error()
         return value
@@ -140,13 +143,6 @@ def _syntax_error(error: jinja2.TemplateSyntaxError, path: Path, line: int) -> D
         f"template syntax error: {error.message}",
         hint="to show `{{` as it is, write {{ '{{' }} or wrap it in {% raw %}...{% endraw %}",
     )
-
-
-def _template_line(error: BaseException, name: str) -> int:
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename == name and frame.lineno is not None:
-            return frame.lineno
-    return 1
 
 
 def _describe(error: BaseException) -> str:

@@ -1,0 +1,198 @@
+"""The cost of one operator, call or filter in a template, estimated before it runs. Pure.
+
+The layer of limits.py that sees single C calls (`'x' * 10**10`, `'x'.center(10**10)`): every
+arithmetic operator on sequences or ints, every integer parameter of a method, function or
+filter (widths, counts), every `%` and `.format` width, and replace/join. A list of what is
+known to be costly, unlike limits.py's deadline, memory and output guards.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import string
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from jinja2.runtime import Context
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from livedeck.render.limits import INT_BITS, SIZE, too_big
+
+_PERCENT = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
+_DIGITS = re.compile(r"\d+")
+_ARITHMETIC = frozenset({"*", "**", "%", "+", "-", "/", "//"})
+_SEQUENCES = (str, bytes, list, tuple)
+
+
+class BoundedSandbox(ImmutableSandboxedEnvironment):
+    """jinja2's immutable sandbox, with the cost of operators, calls and filters estimated."""
+
+    intercepted_binops = _ARITHMETIC
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters = {name: _bounded_filter(name, f) for name, f in self.filters.items()}
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        """`left operator right`, refused when its result or its work would be too big."""
+        _check_binop(operator, left, right)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """A call from a template, refused when a width or count in it is too big."""
+        if not getattr(__obj, "_livedeck_format", False):
+            _check_parameters(args, kwargs)
+        owner = getattr(__obj, "__self__", None)
+        if isinstance(owner, (str, bytes)):
+            args = _check_method(owner, getattr(__obj, "__name__", ""), args)
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
+        """`str.format`, with every field's width and precision checked first."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+        text = value.__self__
+
+        def checked(*args: Any, **kwargs: Any) -> str:
+            _check_format(text, args, kwargs)
+            return wrapped(*args, **kwargs)
+
+        checked._livedeck_format = True  # type: ignore[attr-defined]
+        return checked
+
+
+def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+    # Filters get the environment or context first when they ask for it (jinja's pass_*).
+    passed = 1 if getattr(function, "jinja_pass_arg", None) is not None else 0
+
+    @functools.wraps(function)
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        if len(args) <= passed:
+            return function(*args, **kwargs)
+        head, value, parameters = args[:passed], args[passed], args[passed + 1 :]
+        if name == "format":  # its parameters are the values to format
+            if isinstance(value, str):
+                _check_percent(value, parameters or tuple(kwargs.values()))
+        elif name not in ("default", "d"):  # a default is a value, not a width
+            _check_parameters(parameters, kwargs)
+        if name == "replace" and isinstance(value, (str, bytes)):
+            _check_method(value, name, parameters)
+        elif name == "join":
+            value = _materialised(value)
+            _check_join(parameters[0] if parameters else kwargs.get("d", ""), value)
+        elif name == "sum":
+            value = _materialised(value)
+            start = parameters[1] if len(parameters) > 1 else kwargs.get("start", 0)
+            if isinstance(start, _SEQUENCES) and isinstance(value, _SEQUENCES):
+                # Adding sequences copies the sum so far at every item: quadratic, in C.
+                _check_size("`sum`", len(value) * (_size(value, SIZE + 1) + len(start)))
+        return function(*head, value, *parameters, **kwargs)
+
+    return bounded
+
+
+def _check_binop(operator: str, left: Any, right: Any) -> None:
+    if operator == "%" and isinstance(left, str):
+        _check_percent(left, right if isinstance(right, tuple) else (right,))
+        return
+    ints = [v for v in (left, right) if isinstance(v, int)]
+    for value in ints:
+        if value.bit_length() > INT_BITS:
+            raise too_big(f"a number in `{operator}`", value.bit_length(), INT_BITS, "bits")
+    if operator == "*" and len(ints) == 1:
+        count, other = (left, right) if isinstance(left, int) else (right, left)
+        if isinstance(other, _SEQUENCES):
+            _check_size(f"`{operator}`", _size(other, SIZE + 1) * max(count, 0))
+    elif operator == "*" and len(ints) == 2:
+        _check_bits(operator, left.bit_length() + right.bit_length())
+    elif operator == "**" and len(ints) == 2 and right > 0 and abs(left) > 1:
+        _check_bits(operator, left.bit_length() * right)
+    elif operator == "+" and isinstance(left, _SEQUENCES) and isinstance(right, _SEQUENCES):
+        _check_size(f"`{operator}`", _size(left, SIZE + 1) + _size(right, SIZE + 1))
+
+
+def _check_method(owner: str | bytes, name: str, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    if name == "replace" and len(args) >= 2:
+        old, new = args[0], args[1]
+        if isinstance(old, type(owner)) and isinstance(new, type(owner)):
+            count = owner.count(old) if old else len(owner) + 1  # type: ignore[arg-type]
+            if len(args) > 2 and isinstance(args[2], int) and args[2] >= 0:
+                count = min(count, args[2])
+            _check_size("`replace`", len(owner) + count * max(len(new) - len(old), 0))
+    elif name == "join" and args:
+        items = _materialised(args[0])
+        _check_join(owner, items)
+        return (items, *args[1:])
+    return args
+
+
+def _materialised(items: Any) -> Any:
+    if isinstance(items, (str, bytes, list, tuple)) or not isinstance(items, Iterable):
+        return items
+    out = []
+    for item in items:  # a generator: counted as it comes, so it cannot run away first
+        out.append(item)
+        if len(out) > SIZE:
+            raise too_big("a sequence", len(out), SIZE, "items")
+    return out
+
+
+def _check_join(separator: Any, items: Any) -> None:
+    if isinstance(items, _SEQUENCES) and isinstance(separator, (str, bytes)):
+        count = len(items)
+        _check_size("a join", len(separator) * max(count - 1, 0) + _size(items, SIZE + 1))
+
+
+def _check_parameters(args: Iterable[Any], kwargs: dict[str, Any]) -> None:
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > SIZE:
+            raise too_big("a width or count", abs(value), SIZE, "")
+
+
+def _check_percent(text: str, args: Iterable[Any]) -> None:
+    star = False
+    for match in _PERCENT.finditer(text):
+        for group in match.groups():
+            star = star or group == "*"
+            if group and group.isdigit() and int(group) > SIZE:
+                raise too_big("a width in `%`", int(group), SIZE, "")
+    if star:
+        _check_parameters(args, {})
+
+
+def _check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    for _, field, spec, _ in string.Formatter().parse(text):
+        if field is None or not spec:
+            continue
+        if "{" in spec:  # the width comes from the arguments
+            _check_parameters(args, kwargs)
+        for digits in _DIGITS.findall(spec):
+            if int(digits) > SIZE:
+                raise too_big("a width in `format`", int(digits), SIZE, "")
+
+
+def _size(value: Any, budget: int) -> int:
+    """Characters and items in `value`, nested sequences included, counted up to `budget`."""
+    if isinstance(value, (str, bytes)):
+        return len(value)
+    if not isinstance(value, (list, tuple)):
+        return 1
+    total = len(value)
+    for item in value:
+        if total > budget:
+            break
+        if isinstance(item, _SEQUENCES):
+            total += _size(item, budget - total)
+    return total
+
+
+def _check_size(what: str, size: int) -> None:
+    if size > SIZE:
+        raise too_big(f"the result of {what}", size, SIZE, "characters or items")
+
+
+def _check_bits(operator: str, bits: int) -> None:
+    if bits > INT_BITS:
+        raise too_big(f"the result of `{operator}`", bits, INT_BITS, "bits")
