@@ -21,13 +21,20 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from livedeck.deck import load_deck, record
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
 from livedeck.render import limits
 from livedeck.render.context import context_at
-from livedeck.render.template import evaluate, has_template, protect, render_template
+from livedeck.render.template import (
+    evaluate,
+    has_template,
+    names_used,
+    protect,
+    render_template,
+)
 from livedeck.render.timeline import prose
 from security import FLAGSHIP, Attack
 
@@ -79,6 +86,8 @@ ONE_CALL = [
     "{{ '{:>999999999}'.format(1) }}",
     "{{ '{:>{}}'.format(1, 10**9) }}",
     "{{ '%*d' % (10**9, 1) }}",
+    "{{ '{:{}}'.format(1, '999999999') }}",
+    "{{ '{a:>{w}}'.format_map({'a': 1, 'w': 10**9}) }}",
     "{{ [1]*10**9 }}",
     "{{ (['x'*999]*999)*999 }}",
     "{{ 'x'.zfill(10**10) }}",
@@ -103,26 +112,34 @@ OUTPUT = [
     "{% for a in range(99999) %}{{ 'y'*99999 }}{% endfor %}",
     "{% for a in range(99999) %}{% for b in range(99) %}yyyy{% endfor %}{% endfor %}",
 ]
-# Outside the estimates: only the memory ceiling or the memory the trace samples stop them.
-MEMORY = [
-    "{{ ('\t'*999).expandtabs(999999)|length }}",
-    "{{ ('ab'*400000).translate({97: 'y'*999999})|length }}",
+# Outside the estimates, grown step by step: the memory the trace samples stops them.
+STEPS = [
+    "{% set ns = namespace(s='xx') %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}"
+    "{% endfor %}{{ ns.s|length }}",
     "{% set x %}{% for a in range(99999) %}{{ 'y'*99999 }}{% endfor %}{% endset %}{{ x|length }}",
     "{% set x %}{% for a in range(99999) %}{% for b in range(9999) %}"
     "yyyyyyyyyyyyyyyyyyyyyyy{% endfor %}{% endfor %}{% endset %}{{ x|length }}",
 ]
+# One C call past the estimates: only the memory ceiling stops them.
+ONE_ALLOCATION = [
+    "{{ ('\t'*999).expandtabs(999999)|length }}",
+    "{{ ('ab'*400000).translate({97: 'y'*999999})|length }}",
+]
 
 
-@pytest.mark.parametrize("template", ONE_CALL + LOOPS + OUTPUT + MEMORY)
+@pytest.mark.parametrize("template", ONE_CALL + LOOPS + OUTPUT + STEPS + ONE_ALLOCATION)
 def test_an_attack_ends_in_time_at_its_line(template: str, ceiling: None) -> None:
     error = attack(template)
     assert (error.path, error.line) == (DECK, 42), str(error)
     assert error.hint
 
 
-@pytest.mark.parametrize("template", ONE_CALL + LOOPS + OUTPUT)
-def test_an_attack_ends_in_a_thread_beside_others_without_the_ceiling(template: str) -> None:
+@pytest.mark.parametrize("template", ONE_CALL + LOOPS + OUTPUT + STEPS)
+def test_an_attack_ends_in_a_thread_beside_others_without_the_ceiling(
+    template: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """watch and present render in threads: no process-wide ceiling there, the rest holds."""
+    monkeypatch.setattr(limits, "MEMORY", HEADROOM)
     errors: list[BaseException] = []
     limits_seen: list[int] = []
 
@@ -139,6 +156,26 @@ def test_an_attack_ends_in_a_thread_beside_others_without_the_ceiling(template: 
     thread.join()
     assert limits_seen == [resource.getrlimit(resource.RLIMIT_AS)[0]]
     assert not errors, errors[0]
+
+
+@pytest.mark.parametrize(
+    "pattern", ["{{ ", "{{ (", "{% raw %}", "{% if x %}", "{% for a in b %}", "{{ x }", "${#"]
+)
+def test_a_deck_of_openings_alone_is_read_in_time(pattern: str) -> None:
+    """Deck text is read before any deadline runs: in linear time, every error at a line."""
+    text = "prose\n" + pattern * 40_000
+    started = time.monotonic()
+    has_template(text)
+    reads = (
+        lambda: names_used(text, DECK, 40),
+        lambda: render_template(text, {"x": 1, "b": ()}, DECK, 40),
+    )
+    for read in reads:
+        try:
+            read()
+        except DeckError as error:
+            assert error.path == DECK and error.line >= 40, str(error)
+    assert time.monotonic() - started < 10
 
 
 def test_the_messages_say_which_limit_and_how_big() -> None:
@@ -213,12 +250,14 @@ def test_the_flagship_deck_renders_as_before() -> None:
         "{{ results|map(attribute='command')|join(', ') }} {{ [1, 2] + [3] }} {{ 2 ** 64 }}",
         "{{ 'a-b-c'.replace('-', ' + ') }} {{ 'x'|center(9) }} {{ 'ab'.ljust(5) }}|",
         "{{ (range(10)|list)|sum }} {{ [[1], [2]]|sum(start=[]) }} {{ 'ab' * 3 }}",
+        "{{ mark.format('<b>') }} {{ '{a}:{b:>4}'.format_map({'a': 1, 'b': 2}) }}",
     ],
 )
 def test_ordinary_templates_render_as_before(template: str) -> None:
     context = {
         "results": ({"command": "docker ps", "output": "a `b` c"},) * 3,
         "size": 187_654_321,
+        "mark": Markup("<i>{}</i>"),
     }
     assert render_template(template, context, DECK, 1) == reference(template, context)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-import string
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
+from markupsafe import EscapeFormatter, Markup
 
 from livedeck.render.limits import INT_BITS, SIZE, too_big
 
@@ -49,18 +49,40 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         return super().call(__context, __obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        """`str.format`, with every field's width and precision checked first."""
-        wrapped = super().wrap_str_format(value)
-        if wrapped is None:
+        """`str.format` and `format_map` as jinja2 sandboxes them, every field's width and
+        precision checked once known (a width may come from an argument: `'{:{}}'`)."""
+        if super().wrap_str_format(value) is None:  # not a str's format method
             return None
         text = value.__self__
+        formatter = (
+            _EscapeFormatter(self, escape=text.escape)
+            if isinstance(text, Markup)
+            else _Formatter(self)
+        )
+        is_map = value.__name__ == "format_map"
 
         def checked(*args: Any, **kwargs: Any) -> str:
-            _check_format(text, args, kwargs)
-            return wrapped(*args, **kwargs)
+            if is_map:
+                if kwargs or len(args) != 1:
+                    raise TypeError("format_map() takes exactly one argument")
+                kwargs, args = args[0], ()
+            made: str = type(text)(formatter.vformat(text, args, kwargs))
+            return made
 
         checked._livedeck_format = True  # type: ignore[attr-defined]
         return checked
+
+
+class _Formatter(SandboxedFormatter):
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        for digits in _DIGITS.findall(format_spec):
+            if int(digits) > SIZE:
+                raise too_big("a width in `format`", int(digits), SIZE, "")
+        return super().format_field(value, format_spec)
+
+
+class _EscapeFormatter(_Formatter, EscapeFormatter):
+    pass
 
 
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
@@ -160,17 +182,6 @@ def _check_percent(text: str, args: Iterable[Any]) -> None:
                 raise too_big("a width in `%`", int(group), SIZE, "")
     if star:
         _check_parameters(args, {})
-
-
-def _check_format(text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-    for _, field, spec, _ in string.Formatter().parse(text):
-        if field is None or not spec:
-            continue
-        if "{" in spec:  # the width comes from the arguments
-            _check_parameters(args, kwargs)
-        for digits in _DIGITS.findall(spec):
-            if int(digits) > SIZE:
-                raise too_big("a width in `format`", int(digits), SIZE, "")
 
 
 def _size(value: Any, budget: int) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +21,8 @@ from livedeck.render.limits import guarded, template_line
 _GO_TEMPLATE = re.compile(
     r"""\{\{-?\s*(?:[.$]|(?:end|else)\s*-?\}\}|[A-Za-z_]\w*\s+[.$"(])""",
 )
-_DOUBLE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _SHELL_HASH = re.compile(r"\$\{#")  # ${#ARRAY[@]}: length in bash, a comment start in Jinja
 _TAGS = re.compile(r"\{\{|\{%|\{#")
-_RAW = re.compile(r"\{% raw %\}.*?\{% endraw %\}", re.DOTALL)
 
 
 class ReadOnlySandbox(BoundedSandbox):
@@ -60,9 +58,9 @@ def protect(text: str) -> str:
     if not _TAGS.search(text):
         return text
     spans: list[tuple[int, int]] = []
-    for match in _DOUBLE.finditer(text):
-        if _GO_TEMPLATE.match(match.group(0)):
-            spans.append(match.span())
+    for start, end in _spans(text, "{{", "}}"):
+        if _GO_TEMPLATE.match(text, start, end):
+            spans.append((start, end))
     for match in _SHELL_HASH.finditer(text):
         spans.append((match.start(), match.end()))
     if not spans:
@@ -79,7 +77,25 @@ def protect(text: str) -> str:
 
 def has_template(text: str) -> bool:
     """Whether `text` holds Jinja syntax (after shell and Go templates are set aside)."""
-    return bool(_TAGS.search(_RAW.sub("", protect(text))))
+    text = protect(text)
+    kept, last = [], 0
+    for start, end in _spans(text, "{% raw %}", "{% endraw %}"):
+        kept.append(text[last:start])
+        last = end
+    kept.append(text[last:])
+    return any(_TAGS.search(part) for part in kept)
+
+
+def _spans(text: str, opening: str, closing: str) -> Iterator[tuple[int, int]]:
+    """Where `opening ... closing` pairs are (the shortest, left to right), in linear time: a
+    regex `opening.*?closing` retries from every opening, quadratic in a deck of `{{` alone."""
+    start = text.find(opening)
+    while start != -1:
+        end = text.find(closing, start + len(opening))
+        if end == -1:
+            return  # no later opening has a closing either
+        yield start, end + len(closing)
+        start = text.find(opening, end + len(closing))
 
 
 def names_used(text: str, path: Path, line: int) -> set[str]:
@@ -90,6 +106,10 @@ def names_used(text: str, path: Path, line: int) -> set[str]:
         return set(meta.find_undeclared_variables(_ENV.parse(protect(text))))
     except jinja2.TemplateSyntaxError as error:
         raise _syntax_error(error, path, line) from error
+    except RecursionError as error:  # `{{ {{{{{{...` nests past Python's stack
+        raise DeckError(
+            path, line, "template nests too deeply to read", hint="write fewer nested brackets"
+        ) from error
 
 
 def render_template(text: str, context: Mapping[str, Any], path: Path, line: int) -> str:
