@@ -97,6 +97,11 @@ ONE_CALL = [
     "{{ ([[1]]*99999)|sum(start=[]) }}",
     "{% set s = 'x' * 10**9 %}{{ s|length }}",
     "{{ (10**30000) * (10**30000) * (10**30000) * (10**30000) }}",
+    # One list referred to many times: small in memory, long to compare or print, in C.
+    "{% set L = range(99999)|list %}{% set V = dict.fromkeys(range(9999), L).values()|list %}"
+    "{{ (L + [1]) in V }}",
+    "{% set L = range(99999)|list %}{% set V = [L, L, L, L, L, L, L, L, L, L, L] %}"
+    "{{ [V, V, V, V, V, V, V, V, V, V]|tojson }}",
 ]
 LOOPS = [
     "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}",
@@ -262,7 +267,9 @@ def test_ordinary_templates_render_as_before(template: str) -> None:
     assert render_template(template, context, DECK, 1) == reference(template, context)
 
 
-ATOMS = st.sampled_from(["'ab'", "'x'", "'%5d'", "'{:>9}'", "3", "99", "999999", "[1, 'a']", "s"])
+ATOMS = st.sampled_from(
+    ["'ab'", "'x'", "'%5d'", "'{:>9}'", "3", "99", "999999", "[1, 'a']", "s", "n", "[n, n, s]"]
+)
 BINARY = st.sampled_from(["*", "**", "+", "%", "~", "//"])
 FILTERS = st.sampled_from(
     [
@@ -277,6 +284,10 @@ FILTERS = st.sampled_from(
         "|format(7)",
         "|length",
         "|reverse|join",
+        "|tojson",
+        "|unique|list",
+        "|batch(3)|list",
+        "|dictsort",
     ]
 )
 
@@ -302,7 +313,8 @@ def test_any_composition_renders_or_is_refused_in_time(
     template = f"{{% for i in range(9999) %}}{body}{{% endfor %}}" if loop else body
     started = time.monotonic()
     try:
-        render_template(f"prose\n{template}\n", {"s": "x" * 500}, DECK, 10)
+        context = {"s": "x" * 500, "n": tuple(range(5000))}
+        render_template(f"prose\n{template}\n", context, DECK, 10)
     except DeckError as error:
         assert error.path == DECK and error.line in (10, 11), str(error)
     assert time.monotonic() - started < DEADLINE + SLACK, expression

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
+from itertools import chain
 from typing import Any
 
-from jinja2.runtime import Context
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame
+from jinja2.runtime import Context, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedFormatter
 from markupsafe import EscapeFormatter, Markup
 
@@ -23,12 +26,36 @@ _PERCENT = re.compile(r"%(?:\([^)]*\))?[#0 +-]*(\*|\d+)?(?:\.(\*|\d+))?")
 _DIGITS = re.compile(r"\d+")
 _ARITHMETIC = frozenset({"*", "**", "%", "+", "-", "/", "//"})
 _SEQUENCES = (str, bytes, list, tuple)
+_SCALARS = (int, float, complex, type(None))
+
+
+class _Displays(CodeGenerator):
+    """Jinja's code generator, with every list, tuple and dict a template writes checked."""
+
+    def visit_List(self, node: nodes.List, frame: Frame) -> None:
+        self.write("environment.bounded_display(")
+        super().visit_List(node, frame)
+        self.write(")")
+
+    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
+        if node.ctx != "load":  # `{% for a, b in ... %}`: names to assign, not a value
+            super().visit_Tuple(node, frame)
+            return
+        self.write("environment.bounded_display(")
+        super().visit_Tuple(node, frame)
+        self.write(")")
+
+    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
+        self.write("environment.bounded_display(")
+        super().visit_Dict(node, frame)
+        self.write(")")
 
 
 class BoundedSandbox(ImmutableSandboxedEnvironment):
     """jinja2's immutable sandbox, with the cost of operators, calls and filters estimated."""
 
     intercepted_binops = _ARITHMETIC
+    code_generator_class = _Displays
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -39,6 +66,11 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         _check_binop(operator, left, right)
         return super().call_binop(context, operator, left, right)
 
+    def bounded_display(self, value: Any) -> Any:
+        """A list, tuple or dict a template writes (`[x, x, x]`), refused when too big."""
+        _check_size("a list", _size(value, SIZE + 1))
+        return value
+
     def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
         """A call from a template, refused when a width or count in it is too big."""
         if not getattr(__obj, "_livedeck_format", False):
@@ -46,7 +78,9 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
         owner = getattr(__obj, "__self__", None)
         if isinstance(owner, (str, bytes)):
             args = _check_method(owner, getattr(__obj, "__name__", ""), args)
-        return super().call(__context, __obj, *args, **kwargs)
+        return _checked_result(
+            getattr(__obj, "__name__", "a call"), super().call(__context, __obj, *args, **kwargs)
+        )
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
         """`str.format` and `format_map` as jinja2 sandboxes them, every field's width and
@@ -92,7 +126,7 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
     @functools.wraps(function)
     def bounded(*args: Any, **kwargs: Any) -> Any:
         if len(args) <= passed:
-            return function(*args, **kwargs)
+            return _checked_result(f"|{name}", function(*args, **kwargs))
         head, value, parameters = args[:passed], args[passed], args[passed + 1 :]
         if name == "format":  # its parameters are the values to format
             if isinstance(value, str):
@@ -110,9 +144,17 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
             if isinstance(start, _SEQUENCES) and isinstance(value, _SEQUENCES):
                 # Adding sequences copies the sum so far at every item: quadratic, in C.
                 _check_size("`sum`", len(value) * (_size(value, SIZE + 1) + len(start)))
-        return function(*head, value, *parameters, **kwargs)
+        return _checked_result(f"|{name}", function(*head, value, *parameters, **kwargs))
 
     return bounded
+
+
+def _checked_result(name: str, value: Any) -> Any:
+    # What a call made flows on into other calls and operators: bounded here, every estimate
+    # before a later one holds (`dict.fromkeys(range(9999), big).values()|list` refers to
+    # `big` 9999 times: a join, a comparison or |tojson of it would walk all of them, in C).
+    _check_size(f"`{name}`", _size(value, SIZE + 1))
+    return value
 
 
 def _check_binop(operator: str, left: Any, right: Any) -> None:
@@ -185,16 +227,22 @@ def _check_percent(text: str, args: Iterable[Any]) -> None:
 
 
 def _size(value: Any, budget: int) -> int:
-    """Characters and items in `value`, nested sequences included, counted up to `budget`."""
-    if isinstance(value, (str, bytes)):
+    """Characters and items in `value`, nested collections included (each time one is referred
+    to: `[L, L]` counts L twice, as comparing or printing it would), counted up to `budget`."""
+    if isinstance(value, (str, bytes, range)):
         return len(value)
-    if not isinstance(value, (list, tuple)):
+    if isinstance(value, Undefined) or not isinstance(value, Collection):
         return 1
     total = len(value)
-    for item in value:
+    items = chain(value.keys(), value.values()) if isinstance(value, Mapping) else iter(value)
+    for item in items:
         if total > budget:
             break
-        if isinstance(item, _SEQUENCES):
+        if isinstance(item, (str, bytes)):
+            total += len(item)
+        elif isinstance(item, (list, tuple, dict)) or (
+            not isinstance(item, _SCALARS) and isinstance(item, Collection)  # an ABC: slower
+        ):
             total += _size(item, budget - total)
     return total
 

@@ -50,6 +50,7 @@ MEMORY = 512 * 2**20  # bytes one render may add to the process
 OUTPUT = 1_000_000  # characters one render may produce
 SIZE = 1_000_000  # characters or items of one value a template computes; largest width or count
 INT_BITS = 100_000  # bits of an int a template computes (about 30,000 digits)
+_COSTS = "livedeck.render.costs"  # the estimates (costs.py): their lines are not traced
 _SAMPLE = 0.002  # seconds between two looks at the process's memory
 
 
@@ -165,6 +166,8 @@ class _Watch:
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
         if frame.f_code is _OUTPUT_CODE:
             return None  # the time is checked in the template's frames: the error names a line
+        if frame.f_globals.get("__name__") == _COSTS:
+            return None  # counting sizes: loops over what exists already, checked on entry
         now = time.monotonic()
         if now > self.deadline:
             raise TemplateLimit(
