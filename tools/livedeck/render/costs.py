@@ -1,9 +1,11 @@
 """The cost of one operator, call or filter in a template, estimated before it runs. Pure.
 
-The layer of limits.py that sees single C calls (`'x' * 10**10`, `'x'.center(10**10)`): every
-arithmetic operator on sequences or ints, every integer parameter of a method, function or
-filter (widths, counts), every `%` and `.format` width, and replace/join. A list of what is
-known to be costly, unlike limits.py's deadline, memory and output guards.
+The layer of limits.py that sees single C calls (`'x' * 10**10`, `'x'.center(10**10)`). What
+holds for every value: a list, tuple or dict a template writes, a call's or a filter's result
+and an operator's result has at most SIZE items and characters, a nested value counted each
+time it is referred to. What is estimated before a call, a list of what is known to be costly:
+integer parameters (widths, counts), `%` and `.format` widths, `*`, `**`, `+`, replace, join
+and sum of sequences.
 """
 
 from __future__ import annotations

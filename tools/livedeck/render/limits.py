@@ -14,17 +14,22 @@ template does:
 - **Output.** The render is consumed chunk by chunk and stops past OUTPUT characters.
 
 What no trace sees is one C call that runs long or allocates a lot before returning (`'x' *
-10**10`, `10 ** 10 ** 8`, `'x'.center(10**10)`, `'%0999999999d' % 1`). Two layers handle those:
+10**10`, `10 ** (10 ** 8)`, `'x'.center(10**10)`, `'%0999999999d' % 1`). Two layers handle
+those:
 
 - **A memory ceiling** (RLIMIT_AS = the address space now + MEMORY) while the render runs, so
   such an allocation fails with MemoryError instead of waking the kernel's OOM killer. Only
-  when the rendering thread is the process's only thread (`build`, `check`): the limit holds
-  for the whole process and is inherited by every child started meanwhile, so with other
-  threads alive (a lab starting `docker`, marp starting Chromium) it could break them.
-- **Estimates before computing**, in the sandbox (costs.BoundedSandbox): every arithmetic operator
-  (`* ** % + - / //`) on sequences or ints, every integer parameter of a method, function or
-  filter (widths, counts), every `%` and `.format` width, and replace/join. This layer is a
-  list: it covers the C calls named here, and is what stands when the ceiling cannot be used.
+  when the rendering thread is the process's only thread (as in `build --offline`): the
+  limit holds for the whole process and is inherited by every child started meanwhile, so with
+  other threads alive (a lab starting `docker`, marp starting Chromium) it could break them.
+- **Estimates before computing**, in the sandbox (costs.BoundedSandbox). Every list, tuple and
+  dict a template writes, every value a call or filter returns and every result of an
+  arithmetic operator holds at most SIZE items and characters, counting a nested value each
+  time it is referred to; so whatever C walks over one value (a comparison, a join, |tojson)
+  walks at most SIZE. Before the call: integer parameters (widths, counts), `%` and `.format`
+  widths, the results of `*`, `**`, `+`, replace, join and sum are estimated. Those are a
+  list of what is known to run long in one C call; it is what stands when the ceiling cannot
+  be used.
 """
 
 from __future__ import annotations
