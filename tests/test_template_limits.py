@@ -26,7 +26,8 @@ from markupsafe import Markup
 from livedeck.deck import load_deck, record
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
-from livedeck.render import limits
+from livedeck.model import Transcript
+from livedeck.render import limits, render
 from livedeck.render.context import context_at
 from livedeck.render.template import (
     evaluate,
@@ -181,6 +182,34 @@ def test_a_deck_of_openings_alone_is_read_in_time(pattern: str) -> None:
         except DeckError as error:
             assert error.path == DECK and error.line >= 40, str(error)
     assert time.monotonic() - started < 10
+
+
+def test_a_deck_of_many_slow_templates_stops_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each template under the deadline, all of them past what one deck may take."""
+    monkeypatch.setattr(limits, "DECK_DEADLINE", 1.5)
+    slow = "{% for a in range(99999) %}{% endfor %}"  # some 0.05 s: under one deadline
+    paragraphs = [f"Slide {n}: {{{{ 'x' * 9 }}}}{slow if n else ''}" for n in range(200)]
+    path = tmp_path / "slow.md"
+    between = "\n\n```text\nverbatim\n```\n\n"  # a code block ends a stretch of prose
+    path.write_text("# Slow\n\n" + between.join(paragraphs) + "\n", encoding="utf-8")
+    deck = load_deck(path)
+    started = time.monotonic()
+    with pytest.raises(DeckError, match=r"slow\.md:\d+: template ran past 1\.5 s, with the"):
+        render(deck, Transcript(deck.path, ()))
+    assert time.monotonic() - started < 1.5 + SLACK
+
+
+def test_a_deck_of_many_big_outputs_stops_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(limits, "DECK_OUTPUT", 2_500_000)
+    big = "{% for a in range(9) %}{{ 'y' * 99999 }}{% endfor %}"
+    with limits.deck_budget():
+        assert len(render_template(big, {}, DECK, 1)) == 899_991
+        assert len(render_template(big, {}, DECK, 5)) == 899_991
+        with pytest.raises(DeckError, match=r"attack\.md:9: template output is past 2,500,000"):
+            render_template(big, {}, DECK, 9)
+    assert len(render_template(big, {}, DECK, 1)) == 899_991  # the next deck starts afresh
 
 
 def test_the_messages_say_which_limit_and_how_big() -> None:

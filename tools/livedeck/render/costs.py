@@ -155,7 +155,10 @@ def _checked_result(name: str, value: Any) -> Any:
     # What a call made flows on into other calls and operators: bounded here, every estimate
     # before a later one holds (`dict.fromkeys(range(9999), big).values()|list` refers to
     # `big` 9999 times: a join, a comparison or |tojson of it would walk all of them, in C).
-    _check_size(f"`{name}`", _size(value, SIZE + 1))
+    if isinstance(value, int):
+        _check_bits(name, value.bit_length())  # `(1).from_bytes(...)`: no operator made it
+    else:
+        _check_size(f"`{name}`", _size(value, SIZE + 1))
     return value
 
 
@@ -254,6 +257,6 @@ def _check_size(what: str, size: int) -> None:
         raise too_big(f"the result of {what}", size, SIZE, "characters or items")
 
 
-def _check_bits(operator: str, bits: int) -> None:
+def _check_bits(what: str, bits: int) -> None:
     if bits > INT_BITS:
-        raise too_big(f"the result of `{operator}`", bits, INT_BITS, "bits")
+        raise too_big(f"the result of `{what}`", bits, INT_BITS, "bits")

@@ -42,6 +42,8 @@ import time
 import traceback
 from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Any, cast
@@ -51,6 +53,8 @@ import jinja2
 from livedeck.errors import DeckError
 
 DEADLINE = 5.0  # seconds of wall time one render may take
+DECK_DEADLINE = 30.0  # seconds the renders of one deck may take together (deck_budget)
+DECK_OUTPUT = 10_000_000  # characters the renders of one deck may produce together
 MEMORY = 512 * 2**20  # bytes one render may add to the process
 OUTPUT = 1_000_000  # characters one render may produce
 SIZE = 1_000_000  # characters or items of one value a template computes; largest width or count
@@ -77,15 +81,40 @@ def too_big(what: str, size: int, limit: int, unit: str) -> TemplateLimit:
     )
 
 
+@dataclass
+class _DeckBudget:
+    end: float  # when the deck's renders must be done (time.monotonic)
+    output: int  # characters they may still produce
+
+
+_DECK: ContextVar[_DeckBudget | None] = ContextVar("livedeck_deck_budget", default=None)
+
+
 class Render:
     """One guarded render: the template it renders, once `output` is called."""
 
-    def __init__(self) -> None:
+    def __init__(self, deck: _DeckBudget | None = None) -> None:
         self.template: Any = None  # a jinja2.Template once `output` runs
+        self.deck = deck
 
     def output(self, template: jinja2.Template, context: Mapping[str, Any]) -> str:
         """The template's text, stopped past OUTPUT characters (thrown into the template)."""
         self.template = template
+        cap, late = (
+            OUTPUT,
+            TemplateLimit(
+                f"output is past {OUTPUT:,} characters",
+                hint=f"one render may produce {OUTPUT:,} characters: show less",
+            ),
+        )
+        if self.deck is not None and self.deck.output < OUTPUT:
+            cap, late = (
+                self.deck.output,
+                TemplateLimit(
+                    f"output is past {DECK_OUTPUT:,} characters, with the deck's other templates",
+                    hint=f"the templates of one deck may produce {DECK_OUTPUT:,} in all",
+                ),
+            )
         # The render function itself, not generate(): generate() rewrites the traceback of an
         # error while the render is still under the ceiling, which a MemoryError leaves full.
         chunks = cast(
@@ -97,13 +126,10 @@ class Render:
         for chunk in chunks:
             out.append(chunk)
             total += len(chunk)
-            if total > OUTPUT:
-                chunks.throw(
-                    TemplateLimit(
-                        f"output is past {OUTPUT:,} characters",
-                        hint=f"one render may produce {OUTPUT:,} characters: show less",
-                    )
-                )
+            if total > cap:
+                chunks.throw(late)
+        if self.deck is not None:
+            self.deck.output -= total
         return "".join(out)
 
     def line(self, error: BaseException) -> int:
@@ -122,11 +148,35 @@ _OUTPUT_CODE = Render.output.__code__
 
 
 @contextmanager
+def deck_budget() -> Iterator[None]:
+    """Renders inside (one deck's, in this thread) share DECK_DEADLINE and DECK_OUTPUT: a deck
+    of a thousand templates of 4.9 s and 999,999 characters each must stop too."""
+    token = _DECK.set(_DeckBudget(time.monotonic() + DECK_DEADLINE, DECK_OUTPUT))
+    try:
+        yield
+    finally:
+        _DECK.reset(token)
+
+
+@contextmanager
 def guarded(path: Path, line: int, name: str) -> Iterator[Render]:
     """Run one render (template `name`, at deck `path:line`) within DEADLINE, MEMORY and OUTPUT."""
-    watch = _Watch(time.monotonic() + DEADLINE, _resident())
+    now = time.monotonic()
+    deck = _DECK.get()
+    if deck is not None and deck.end < now + DEADLINE:
+        limit = TemplateLimit(
+            f"ran past {DECK_DEADLINE:g} s, with the deck's other templates",
+            hint=f"the templates of one deck may take {DECK_DEADLINE:g} s together",
+        )
+        watch = _Watch(deck.end, _resident(), limit)
+    else:
+        limit = TemplateLimit(
+            f"ran past {DEADLINE:g} s",
+            hint=f"one render may take {DEADLINE:g} s: loop over fewer items",
+        )
+        watch = _Watch(now + DEADLINE, _resident(), limit)
     previous = sys.gettrace()
-    render = Render()
+    render = Render(deck)
     try:
         with _ceiling():
             sys.settrace(watch)
@@ -163,9 +213,10 @@ def template_line(error: BaseException, name: str) -> int:
 class _Watch:
     """The trace function: the deadline and the memory a render grew, at every call and line."""
 
-    def __init__(self, deadline: float, resident: int | None) -> None:
+    def __init__(self, deadline: float, resident: int | None, late: TemplateLimit) -> None:
         self.deadline = deadline
         self.resident = resident
+        self.late = late
         self.next_sample = 0.0
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
@@ -175,10 +226,7 @@ class _Watch:
             return None  # counting sizes: loops over what exists already, checked on entry
         now = time.monotonic()
         if now > self.deadline:
-            raise TemplateLimit(
-                f"ran past {DEADLINE:g} s",
-                hint=f"one render may take {DEADLINE:g} s: loop over fewer items",
-            )
+            raise self.late
         if self.resident is not None and now > self.next_sample:
             self.next_sample = now + _SAMPLE
             grown = (_resident() or 0) - self.resident
