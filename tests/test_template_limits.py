@@ -103,6 +103,12 @@ ONE_CALL = [
     "{{ (L + [1]) in V }}",
     "{% set L = range(99999)|list %}{% set V = [L, L, L, L, L, L, L, L, L, L, L] %}"
     "{{ [V, V, V, V, V, V, V, V, V, V]|tojson }}",
+    "{% set n = 10**4000 %}{% set V = [n, n, n, n, n, n, n, n, n, n] %}"
+    "{{ [V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V, V]|string }}",
+    # Many fields, each under the width limit, all of them together over it.
+    "{{ ('%999999s' * 100) % ((1,) * 100) }}",
+    "{{ ('{:>999999}' * 100).format(*range(100)) }}",
+    "{{ ('\t' * 5000).expandtabs(999999)|length }}",
 ]
 LOOPS = [
     "{% for a in range(99999) %}{% for b in range(99999) %}{% endfor %}{% endfor %}",
@@ -129,7 +135,7 @@ STEPS = [
 # One C call past the estimates: only the memory ceiling stops them.
 ONE_ALLOCATION = [
     "{{ ('\t'*999).expandtabs(999999)|length }}",
-    "{{ ('ab'*400000).translate({97: 'y'*999999})|length }}",
+    "{{ ('ab'*400000).translate({97: 'y'*99999, 98: 'z'})|length }}",
 ]
 
 

@@ -110,10 +110,14 @@ class BoundedSandbox(ImmutableSandboxedEnvironment):
 
 
 class _Formatter(SandboxedFormatter):
+    def vformat(self, format_string: str, args: Any, kwargs: Any) -> str:
+        self.total = len(format_string)  # what the fields may add, all of them together
+        made: str = super().vformat(format_string, args, kwargs)
+        return made
+
     def format_field(self, value: Any, format_spec: str) -> Any:
-        for digits in _DIGITS.findall(format_spec):
-            if int(digits) > SIZE:
-                raise too_big("a width in `format`", int(digits), SIZE, "")
+        self.total += sum(int(digits) for digits in _DIGITS.findall(format_spec))
+        _check_size("`format`", self.total)
         return super().format_field(value, format_spec)
 
 
@@ -190,6 +194,14 @@ def _check_method(owner: str | bytes, name: str, args: tuple[Any, ...]) -> tuple
             if len(args) > 2 and isinstance(args[2], int) and args[2] >= 0:
                 count = min(count, args[2])
             _check_size("`replace`", len(owner) + count * max(len(new) - len(old), 0))
+    elif name == "translate" and args and isinstance(owner, str):
+        table = args[0]
+        if isinstance(table, Mapping):  # each character may become a whole string
+            longest = max((len(v) for v in table.values() if isinstance(v, str)), default=1)
+            _check_size("`translate`", len(owner) * max(longest, 1))
+    elif name == "expandtabs" and args and isinstance(args[0], int):
+        tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+        _check_size("`expandtabs`", len(owner) + tabs * max(args[0], 0))
     elif name == "join" and args:
         items = _materialised(args[0])
         _check_join(owner, items)
@@ -221,14 +233,17 @@ def _check_parameters(args: Iterable[Any], kwargs: dict[str, Any]) -> None:
 
 
 def _check_percent(text: str, args: Iterable[Any]) -> None:
-    star = False
+    # Every field may be as wide as its width and precision: all of them together count.
+    total, star = len(text), False
     for match in _PERCENT.finditer(text):
         for group in match.groups():
             star = star or group == "*"
-            if group and group.isdigit() and int(group) > SIZE:
-                raise too_big("a width in `%`", int(group), SIZE, "")
+            if group and group.isdigit():
+                total += int(group)
     if star:
         _check_parameters(args, {})
+        total += sum(abs(a) for a in args if isinstance(a, int))
+    _check_size("`%`", total)
 
 
 def _size(value: Any, budget: int) -> int:
@@ -245,6 +260,8 @@ def _size(value: Any, budget: int) -> int:
             break
         if isinstance(item, (str, bytes)):
             total += len(item)
+        elif isinstance(item, int):  # its digits, once printed (a list of one big int, 9999 times)
+            total += item.bit_length() * 3 // 10
         elif isinstance(item, (list, tuple, dict)) or (
             not isinstance(item, _SCALARS) and isinstance(item, Collection)  # an ABC: slower
         ):

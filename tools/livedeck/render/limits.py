@@ -75,8 +75,9 @@ class TemplateLimit(Exception):
 def too_big(what: str, size: int, limit: int, unit: str) -> TemplateLimit:
     """The error for `what` being `size` units where `limit` are allowed."""
     unit = f" {unit}" if unit else ""
+    said = f"{size:,}" if size < 10**15 else f"about 2**{size.bit_length() - 1}"
     return TemplateLimit(
-        f"refused: {what} would be {size:,}{unit}",
+        f"refused: {what} would be {said}{unit}",
         hint=f"a template may compute at most {limit:,}{unit} at a time",
     )
 
