@@ -1,7 +1,7 @@
-"""What one render of a deck's template may cost: time, memory and output. Pure.
+"""What one render of a deck's template may cost: time, memory and output.
 
 A deck may come from a stranger, so its templates are hostile input: the sandbox (template.py)
-stops code and changes; this module stops cost. Three guards hold by construction, whatever the
+stops code and changes; this module stops cost. These guards hold by construction, whatever the
 template does:
 
 - **Time.** A trace function on the rendering thread only (sys.settrace) checks a deadline on
@@ -12,6 +12,8 @@ template does:
   milliseconds and stops a render that grew it by more than MEMORY. Per thread, no process-wide
   state: safe while `watch`, `present` and `--jobs` run other threads beside a render.
 - **Output.** The render is consumed chunk by chunk and stops past OUTPUT characters.
+- **A whole deck.** The renders of one deck's prose (deck_budget, in render()) share
+  DECK_DEADLINE and DECK_OUTPUT, or a thousand templates just under each limit would add up.
 
 What no trace sees is one C call that runs long or allocates a lot before returning (`'x' *
 10**10`, `10 ** (10 ** 8)`, `'x'.center(10**10)`, `'%0999999999d' % 1`). Two layers handle
@@ -27,9 +29,9 @@ those:
   arithmetic operator holds at most SIZE items and characters, counting a nested value each
   time it is referred to; so whatever C walks over one value (a comparison, a join, |tojson)
   walks at most SIZE. Before the call: integer parameters (widths, counts), `%` and `.format`
-  widths, the results of `*`, `**`, `+`, replace, join and sum are estimated. Those are a
-  list of what is known to run long in one C call; it is what stands when the ceiling cannot
-  be used.
+  widths, the results of `*`, `**`, `+`, replace, join, sum, translate and expandtabs are
+  estimated. Those are a list of what is known to run long in one C call; it is what stands
+  when the ceiling cannot be used.
 """
 
 from __future__ import annotations
