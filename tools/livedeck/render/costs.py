@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import chain
 from typing import Any
 
@@ -251,7 +251,7 @@ def _size(value: Any, budget: int) -> int:
     to: `[L, L]` counts L twice, as comparing or printing it would), counted up to `budget`."""
     if isinstance(value, (str, bytes, range)):
         return len(value)
-    if isinstance(value, Undefined) or not isinstance(value, Collection):
+    if isinstance(value, (Undefined, *_SCALARS)) or not _is_collection(value):
         return 1
     total = len(value)
     items = chain(value.keys(), value.values()) if isinstance(value, Mapping) else iter(value)
@@ -263,10 +263,17 @@ def _size(value: Any, budget: int) -> int:
         elif isinstance(item, int):  # its digits, once printed (a list of one big int, 9999 times)
             total += item.bit_length() * 3 // 10
         elif isinstance(item, (list, tuple, dict)) or (
-            not isinstance(item, _SCALARS) and isinstance(item, Collection)  # an ABC: slower
+            not isinstance(item, _SCALARS) and _is_collection(item)
         ):
             total += _size(item, budget - total)
     return total
+
+
+def _is_collection(value: Any) -> bool:
+    # What isinstance(value, Collection) says, without the ABC's Python-level check: it runs
+    # on every call's result, under the trace.
+    kind = type(value)
+    return hasattr(kind, "__len__") and hasattr(kind, "__iter__")
 
 
 def _check_size(what: str, size: int) -> None:
