@@ -11,6 +11,7 @@ from livedeck.fences import fence
 from livedeck.model import Block, Command, Deck, Result, Transcript
 from livedeck.render import fit
 from livedeck.render.context import Drawings, context_at
+from livedeck.render.limits import deck_budget
 from livedeck.render.template import render_template
 from livedeck.render.timeline import DIRECTIVE_PLACEHOLDER, prose
 
@@ -27,6 +28,11 @@ class Rendered:
 
 def render(deck: Deck, transcript: Transcript) -> Rendered:
     """The deck with prose templates filled in and every command's output replaced by its screen."""
+    with deck_budget():  # a deck's templates share one deadline and one output cap
+        return _render(deck, transcript)
+
+
+def _render(deck: Deck, transcript: Transcript) -> Rendered:
     lines = deck.text.split("\n")
     out = lines[: deck.body_line - 1]  # the front matter, as written
     drawings = Drawings(deck.name)  # the pictures `picture` draws, path -> SVG

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 import re
-import traceback
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2 import meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
 from livedeck.frozen import is_frozen_dataclass
+from livedeck.render.costs import BoundedSandbox
+from livedeck.render.limits import guarded, template_line
 
 # `{{ ... }}` that is a Go template (docker --format): it reads `.Field`, `$var`, or calls a
 # function with arguments (`json .`, `index .Labels "k"`), or is a bare `end`/`else`.
 _GO_TEMPLATE = re.compile(
     r"""\{\{-?\s*(?:[.$]|(?:end|else)\s*-?\}\}|[A-Za-z_]\w*\s+[.$"(])""",
 )
-_DOUBLE = re.compile(r"\{\{.*?\}\}", re.DOTALL)
 _SHELL_HASH = re.compile(r"\$\{#")  # ${#ARRAY[@]}: length in bash, a comment start in Jinja
 _TAGS = re.compile(r"\{\{|\{%|\{#")
-_RAW = re.compile(r"\{% raw %\}.*?\{% endraw %\}", re.DOTALL)
 
 
-class ReadOnlySandbox(ImmutableSandboxedEnvironment):
+class ReadOnlySandbox(BoundedSandbox):
     """jinja2's sandbox, with no method that changes a list, dict or set (the immutable one), and
     no attribute at all of a livedeck object that is not frozen data: the context holds only
     frozen data (frozen.require_plain), and should a mutable one slip in, a template still
-    cannot read, let alone change it."""
+    cannot read, let alone change it. What a template may cost is bounded (costs, limits)."""
 
     def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
         """Whether a template may read `obj.attr` (jinja2 asks for every attribute and method)."""
@@ -60,9 +58,9 @@ def protect(text: str) -> str:
     if not _TAGS.search(text):
         return text
     spans: list[tuple[int, int]] = []
-    for match in _DOUBLE.finditer(text):
-        if _GO_TEMPLATE.match(match.group(0)):
-            spans.append(match.span())
+    for start, end in _spans(text, "{{", "}}"):
+        if _GO_TEMPLATE.match(text, start, end):
+            spans.append((start, end))
     for match in _SHELL_HASH.finditer(text):
         spans.append((match.start(), match.end()))
     if not spans:
@@ -79,7 +77,25 @@ def protect(text: str) -> str:
 
 def has_template(text: str) -> bool:
     """Whether `text` holds Jinja syntax (after shell and Go templates are set aside)."""
-    return bool(_TAGS.search(_RAW.sub("", protect(text))))
+    text = protect(text)
+    kept, last = [], 0
+    for start, end in _spans(text, "{% raw %}", "{% endraw %}"):
+        kept.append(text[last:start])
+        last = end
+    kept.append(text[last:])
+    return any(_TAGS.search(part) for part in kept)
+
+
+def _spans(text: str, opening: str, closing: str) -> Iterator[tuple[int, int]]:
+    """Where `opening ... closing` pairs are (the shortest, left to right), in linear time: a
+    regex `opening.*?closing` retries from every opening, quadratic in a deck of `{{` alone."""
+    start = text.find(opening)
+    while start != -1:
+        end = text.find(closing, start + len(opening))
+        if end == -1:
+            return  # no later opening has a closing either
+        yield start, end + len(closing)
+        start = text.find(opening, end + len(closing))
 
 
 def names_used(text: str, path: Path, line: int) -> set[str]:
@@ -90,6 +106,10 @@ def names_used(text: str, path: Path, line: int) -> set[str]:
         return set(meta.find_undeclared_variables(_ENV.parse(protect(text))))
     except jinja2.TemplateSyntaxError as error:
         raise _syntax_error(error, path, line) from error
+    except RecursionError as error:  # `{{ {{{{{{...` nests past Python's stack
+        raise DeckError(
+            path, line, "template nests too deeply to read", hint="write fewer nested brackets"
+        ) from error
 
 
 def render_template(text: str, context: Mapping[str, Any], path: Path, line: int) -> str:
@@ -100,13 +120,14 @@ def render_template(text: str, context: Mapping[str, Any], path: Path, line: int
     try:
         template = _ENV.from_string(protect(text))
         template.name = template.filename = name
-        return template.render(context)
+        with guarded(path, line, name) as render:
+            return render.output(template, context)
     except jinja2.TemplateSyntaxError as error:
         raise _syntax_error(error, path, line) from error
     except DeckError:
         raise
     except Exception as error:  # undefined names, bad filters, errors in helpers
-        where = line + _template_line(error, name) - 1
+        where = line + template_line(error, name) - 1
         raise DeckError(
             path,
             where,
@@ -119,7 +140,9 @@ def render_template(text: str, context: Mapping[str, Any], path: Path, line: int
 def evaluate(expression: str, context: Mapping[str, Any], path: Path, line: int) -> Any:
     """Evaluate a Jinja expression (an assertion) at deck line `line`."""
     try:
-        value = _ENV.compile_expression(expression, undefined_to_none=False)(**context)
+        compiled = _ENV.compile_expression(expression, undefined_to_none=False)
+        with guarded(path, line, expression):
+            value = compiled(**context)
         if isinstance(value, jinja2.Undefined):  # an undefined name, or a refused attribute
             value._fail_with_undefined_error()
         return value
@@ -140,13 +163,6 @@ def _syntax_error(error: jinja2.TemplateSyntaxError, path: Path, line: int) -> D
         f"template syntax error: {error.message}",
         hint="to show `{{` as it is, write {{ '{{' }} or wrap it in {% raw %}...{% endraw %}",
     )
-
-
-def _template_line(error: BaseException, name: str) -> int:
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        if frame.filename == name and frame.lineno is not None:
-            return frame.lineno
-    return 1
 
 
 def _describe(error: BaseException) -> str:
