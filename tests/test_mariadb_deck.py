@@ -3,6 +3,7 @@ secret typed at `Enter password:`. Real lab, real pty; the password must appear 
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 import shutil
@@ -18,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 DECK = ROOT / "slides" / "docker-mariadb.md"
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+def _namespace() -> dict[str, str]:
+    """The worker's labs, network, subnet and TMPDIR (conftest.py): the lab's default network
+    may hold a subnet another test's registry network took."""
+    return {k: v for k, v in os.environ.items() if k.startswith("LIVEDECK_LAB") or k == "TMPDIR"}
 
 
 def test_the_database_deck_builds_and_its_password_shows_nowhere(tmp_path: Path) -> None:
@@ -40,7 +47,8 @@ def test_the_database_deck_builds_and_its_password_shows_nowhere(tmp_path: Path)
             "mirror",
         ],
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT / "tools"), "HOME": str(tmp_path)}
-        | {"MARIADB_ROOT_PASSWORD": password, "CI": "1"},
+        | {"MARIADB_ROOT_PASSWORD": password, "CI": "1"}
+        | _namespace(),
         capture_output=True,
         text=True,
         timeout=300,
