@@ -114,15 +114,45 @@ def browser() -> Iterator[Browser]:
     chromium.close()
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Slow tests first, each module's tests together, and the act runs only when asked.
+# Modules whose tests share no costly fixture: each test is a unit of work of its own, so their
+# long tests run side by side. Every other module is one unit: its module fixtures (a build of
+# the flagship, a run of the whole corpus) are made once, on one worker.
+SPREAD = frozenset(
+    {
+        "test_concurrency.py",
+        "test_generated.py",
+        "test_generated_programs.py",
+        "test_kill.py",
+        "test_present.py",
+        "test_refresh.py",
+        "test_tutorials_lab.py",
+    }
+)
 
-    Under `--dist loadgroup` (tools/bootstrap.sh) a module is one unit of work, so its module
-    fixtures are made once; a module marked `spread` gives each test a unit of its own, so its
-    long tests run side by side. Units go out in this order (with --no-loadscope-reorder): the
-    `slow` ones first, then the other labs, then the rest, so the run does not end on one long
-    test while the other workers idle.
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """Units of work for pytest-xdist: a module, or a test of a SPREAD module.
+
+    (xdist's own `--dist loadgroup` marks a group by renaming the test, which pytest 9 ignores.)
+    Units go out in collection order (with --no-loadscope-reorder, tools/bootstrap.sh), which
+    pytest_collection_modifyitems sorts.
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if Path(module).name in SPREAD else module
+
+    return ModuleScheduling(config, log)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Slow tests first, and the act runs only when asked.
+
+    Units of work (pytest_xdist_make_scheduler) go out in this order: the `slow` ones first,
+    then the other labs, then the rest, so the run does not end on one long test while the
+    other workers idle.
     """
 
     def weight(item: pytest.Item) -> int:
@@ -134,11 +164,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         module_weight[item.path] = min(weight(item), module_weight.get(item.path, 2))
     items.sort(key=lambda item: module_weight[item.path])  # stable: modules stay whole, in order
-    if config.getoption("dist", "no") == "loadgroup":
-        for index, item in enumerate(items):
-            module = item.path.name
-            group = f"{module}-{index}" if item.get_closest_marker("spread") else module
-            item.add_marker(pytest.mark.xdist_group(group))
     # The act runs of the workflows build a runner image (about 11 min on a new machine) and
     # run each job in it (minutes each): they run when asked for, not in every test run.
     if os.environ.get("LIVEDECK_TEST_WORKFLOWS") == "1":

@@ -13,7 +13,7 @@ from pathlib import Path
 import docker
 import pytest
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVEDECK = (sys.executable, "-m", "livedeck")

@@ -21,7 +21,7 @@ from livedeck.run import run_deck
 from livedeck.run.lab import LabSpec
 from livedeck.run.sandbox import start_sandbox
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 PROMPT = "ubuntu@ip-10-0-1-14:~$ "
 TOKEN = re.compile(r"tok-\d+-\d+")

@@ -23,7 +23,7 @@ from livedeck.run.sandbox import start_sandbox
 from program_images import serve_program_images
 from test_generated import check
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 HOST = "ubuntu@ip-10-0-1-14:~$ "
 DB = "docker run -d --name db --network-alias mysql -e MARIADB_ROOT_PASSWORD=pw mariadb:10.11"

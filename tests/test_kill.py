@@ -25,7 +25,7 @@ from livedeck import reap
 from livedeck.run.sandbox import start_sandbox
 from processes import Livedeck, children
 
-pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 LIVEDECK = (sys.executable, "-m", "livedeck")

@@ -24,7 +24,7 @@ from livedeck.serve.policy import Policy, Refused
 from livedeck.verbs.build import BuildOptions, build
 from processes import Livedeck, alive
 
-pytestmark = [pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKER_DECK = """---

@@ -15,7 +15,7 @@ import pytest
 from livedeck.cli import EXIT_DECK, main
 from livedeck.verbs.refresh import proposal
 
-pytestmark = [pytest.mark.marp, pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.marp, pytest.mark.slow]
 
 DECK = """\
 ---

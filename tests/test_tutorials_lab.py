@@ -19,7 +19,7 @@ import pytest
 from livedeck.deck import load_deck
 from program_images import serve_program_images
 
-pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.spread]
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 TUTORIALS = ROOT / "tests" / "decks" / "tutorials"

@@ -87,6 +87,6 @@ case $job in
     zizmor --offline --no-progress .github/workflows/
     # Test files run side by side, each file's tests on one worker (they share module
     # fixtures such as one build of the flagship); LIVEDECK_TEST_WORKERS=1 runs them in turn.
-    pytest -n "${LIVEDECK_TEST_WORKERS:-4}" --dist loadgroup --no-loadscope-reorder "$@"
+    pytest -n "${LIVEDECK_TEST_WORKERS:-4}" --dist loadscope --no-loadscope-reorder "$@"
     ;;
 esac
