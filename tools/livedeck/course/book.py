@@ -15,8 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pypdf import PdfReader, PdfWriter
-
 from livedeck.check.results import DeckResult
 from livedeck.deck.course import find_course
 from livedeck.errors import PublishError
@@ -154,6 +152,8 @@ def _bind(
     themes: Sequence[Path],
 ) -> None:
     """The contents, then every deck's PDF, with a bookmark per deck."""
+    from pypdf import PdfReader, PdfWriter  # here: every livedeck command would load it
+
     pages = [len(PdfReader(p).pages) for p in pdfs]
     first = contents_pages(len(pdfs)) + 1
     starts = []
