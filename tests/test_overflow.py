@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError
 from livedeck.publish.marp import REPO_ROOT, MarpRun, Runner
-from livedeck.publish.measure import RENDER_FAILED, measure, measure_decks
+from livedeck.publish.measure import RENDER_FAILED, Measurer, measure, measure_decks
 from livedeck.publish.overflow import (
     CodeBox,
     SlideBox,
@@ -22,7 +23,6 @@ from livedeck.publish.overflow import (
     overflow_error,
     overflow_report,
 )
-from livedeck.publish.warm import WarmMarp
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"
@@ -178,8 +178,7 @@ def test_the_exit_status_tells_a_marp_failure_from_a_browser_failure(tmp_path: P
 
 
 def _leftovers() -> set[str]:
-    found = Path(tempfile.gettempdir()).glob("livedeck-measure-*")
-    return {p.name for p in [*found, *Path(tempfile.gettempdir()).glob("livedeck-warm-*")]}
+    return {p.name for p in Path(tempfile.gettempdir()).glob("livedeck-measure-*")}
 
 
 def _running(text: str) -> list[str]:
@@ -229,16 +228,25 @@ def test_the_course_theme_measures_differently_from_marps_default(tmp_path: Path
 
 
 @pytest.mark.marp
-def test_a_warm_marp_measures_deck_by_deck_as_measure_decks_does() -> None:
-    # A build measures each deck as its run ends, in the marp-cli and Chromium it keeps warm.
+def test_a_measurer_started_early_measures_as_measure_decks_does() -> None:
     before = _leftovers()
-    with WarmMarp(low_priority=True) as warm:
+    with Measurer() as measurer:
         [scratch] = _leftovers() - before
-        one_by_one = {
-            **warm.measure([LONG], themes=[MSPT2]),
-            **warm.measure([SHORT], themes=[MSPT2]),
-        }
-    assert one_by_one == measure_decks([LONG, SHORT], themes=[MSPT2])
+        early = measurer.measure([LONG, SHORT], themes=[MSPT2])
+    assert early == measure_decks([LONG, SHORT], themes=[MSPT2])
+    assert _leftovers() <= before and _running(scratch) == []
+
+
+@pytest.mark.marp
+def test_a_build_that_fails_before_measuring_leaves_no_process_and_no_folder() -> None:
+    before = _leftovers()
+    with pytest.raises(RuntimeError, match="a deck failed"), Measurer():
+        [scratch] = _leftovers() - before
+        started = time.monotonic()
+        while not _running(scratch) and time.monotonic() - started < 5:
+            time.sleep(0.02)
+        assert _running(scratch)  # node, loading marp-cli meanwhile
+        raise RuntimeError("a deck failed")
     assert _leftovers() <= before and _running(scratch) == []
 
 
@@ -265,10 +273,10 @@ def test_a_marp_that_is_not_the_package_runs_as_a_program(tmp_path: Path) -> Non
     with pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"):
         measure(LONG, themes=[MSPT2], env=env)
     with (
-        WarmMarp(env) as warm,
+        Measurer(env) as measurer,
         pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"),
     ):
-        warm.measure([LONG], themes=[MSPT2])
+        measurer.measure([LONG], themes=[MSPT2])
 
 
 def test_strict_builds_get_one_error_listing_every_overflow() -> None:

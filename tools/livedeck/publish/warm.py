@@ -26,7 +26,6 @@ from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.publish.marp import (
     FORMATS,
-    MarpRun,
     find_chromium,
     find_marp,
     marp_environment,
@@ -48,15 +47,8 @@ class WarmMarp:
     scratch folder (Chromium's profile, marp's temporary files).
     """
 
-    def __init__(
-        self,
-        env: Mapping[str, str] | None = None,
-        timeout: float = 120.0,
-        *,
-        low_priority: bool = False,
-    ) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, timeout: float = 120.0) -> None:
         self._env = dict(os.environ if env is None else env)
-        self._low_priority = low_priority  # a build's: it yields the CPU to decks still running
         self._marp = find_marp(self._env)
         self._chrome = find_chromium(self._env)
         self._node = shutil.which("node", path=self._env.get("PATH")) or "node"
@@ -103,15 +95,6 @@ class WarmMarp:
             for deck, page in zip(decks, answer["pages"], strict=True)
         }
 
-    def run(self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
-        """publish's Runner: marp-cli's options (argv after the program) run in this node
-        process, so no new one starts and loads marp-cli. The log is what it said meanwhile;
-        returncode None if it did not answer within `timeout` (node is then stopped). `env` is
-        not used: node keeps the environment it started with (its own scratch folder)."""
-        answer, log = self._exchange({"render": [list(argv[1:])]}, timeout)
-        status = None if answer is None else int(answer.get("status", 1))
-        return MarpRun(tuple(argv), status, log)
-
     def close(self) -> None:
         """End node and Chromium, and remove the scratch folder."""
         with self._lock:
@@ -128,27 +111,11 @@ class WarmMarp:
                 stderr=log,
                 env=marp_environment(self._env, self._scratch, self._chrome),
                 start_new_session=True,
-                preexec_fn=_low_priority_child if self._low_priority else None,
             )
         self._pending = b""
         self._browser = None
 
     def _request(self, request: dict[str, Any], *, what: str) -> dict[str, Any]:
-        answer, log = self._exchange(request, self._timeout)
-        tail = "\n".join(f"    | {line}" for line in marp_messages(log)[-12:])
-        if answer is None:
-            raise PublishError(f"{what}: marp-cli and Chromium ended or timed out\n{tail}")
-        if answer.get("status") == RENDER_FAILED:
-            raise PublishError(f"{what}\n{tail}")
-        if answer.get("status") != 0:
-            raise PublishError(f"Chromium could not measure the slides\n{tail}")
-        return answer
-
-    def _exchange(
-        self, request: dict[str, Any], timeout: float
-    ) -> tuple[dict[str, Any] | None, str]:
-        """Send one request; (its answer, what node logged meanwhile). The answer is None if
-        node ended or did not answer in time: it is stopped, and started again next time."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._stop()
@@ -160,13 +127,20 @@ class WarmMarp:
             try:
                 self._proc.stdin.write(json.dumps(request).encode() + b"\n")
                 self._proc.stdin.flush()
-                answer: dict[str, Any] | None = self._answer(
-                    self._requests, time.monotonic() + timeout
+                answer = self._answer(self._requests, time.monotonic() + self._timeout)
+            except (BrokenPipeError, TimeoutError) as error:
+                self._stop()  # started again on the next request
+                stopped = "timed out" if isinstance(error, TimeoutError) else "ended"
+                raise PublishError(
+                    f"{what}: marp-cli and Chromium {stopped}\n" + self._log_tail(log_start)
+                ) from None
+            if answer.get("status") == RENDER_FAILED:
+                raise PublishError(f"{what}\n{self._log_tail(log_start)}")
+            if answer.get("status") != 0:
+                raise PublishError(
+                    f"Chromium could not measure the slides\n{self._log_tail(log_start)}"
                 )
-            except (BrokenPipeError, TimeoutError):
-                self._stop()
-                answer = None
-            return answer, self._log_since(log_start)
+            return answer
 
     def _answer(self, number: int, deadline: float) -> dict[str, Any]:
         """Read node's lines until the answer to request `number`."""
@@ -216,23 +190,17 @@ class WarmMarp:
             return (self._scratch / "log").stat().st_size
         return 0
 
-    def _log_since(self, start: int) -> str:
+    def _log_tail(self, start: int) -> str:
         try:
             with (self._scratch / "log").open("rb") as log:
                 log.seek(start)
-                return log.read().decode("utf-8", errors="replace")
+                text = log.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
+        return "\n".join(f"    | {line}" for line in marp_messages(text)[-12:])
 
 
 def _short_tmp() -> str:
     # Chromium's SingletonSocket lives in $TMPDIR and a socket path has at most 107 bytes.
     base = tempfile.gettempdir()
     return base if len(base) <= 48 else "/tmp"
-
-
-def _low_priority_child() -> None:
-    """In a build's node before it runs: it dies with livedeck (even on kill -9), and while
-    decks still run it yields the CPU to their commands."""
-    reap.die_with_parent()
-    os.nice(10)

@@ -24,13 +24,15 @@ from livedeck.deck.course import folder_decks
 from livedeck.errors import LivedeckError
 from livedeck.images.sources import Choice, ImageSource
 from livedeck.model import Deck
+from livedeck.publish import publish
 from livedeck.publish.marp import check_tools
+from livedeck.publish.measure import Measurer
 from livedeck.publish.overflow import Overflow, overflow_error
 from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
 from livedeck.verbs.build_commit import STAGING, move_all, writing
-from livedeck.verbs.build_publish import Slides, publish_documents
+from livedeck.verbs.build_publish import fit_slides, publish_documents
 from livedeck.verbs.build_render import stage_deck
 from livedeck.verbs.build_run import previous_record, run_on_lab, settle, shown
 from livedeck.verbs.preflight import Notice, Served, preflight
@@ -119,27 +121,13 @@ def build(
         options.out_dir.mkdir(parents=True, exist_ok=True)
         reap.swept_folder(options.out_dir, STAGING)  # what a killed build left
         staging = reap.owned_tempdir(STAGING, options.out_dir)  # same file system: atomic renames
-        # Documents are staged apart: marp converts every Markdown file of the slides' folder.
-        pages = staging / ".documents"
-        pages.mkdir()
-    staged: dict[Path, Path] = {}
-    slides: Slides | None = None
-
-    def obtain(deck: Deck, labs: LabFactory) -> DeckResult:
-        """The deck's run, then its Markdown staged and its slides measured at once, while
-        other decks still run."""
-        result = _obtain(deck, labs, progress, options, on_deck)
-        with writing(options.out_dir):
-            staged[deck.path] = stage_deck(deck, shown(result), pages if deck.document else staging)
-        if slides is not None and not deck.document:
-            slides.measure(staged[deck.path])
-        return result
-
+    measurer: Measurer | None = None
     try:
-        slides = Slides(themes) if options.formats else None
+        if options.formats:
+            measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
         results = run_course(
             decks,
-            obtain,
+            lambda deck, labs: _obtain(deck, labs, progress, options, on_deck),
             start_lab,
             jobs=options.jobs,
             run_only=lambda d, labs: run_on_lab(
@@ -149,17 +137,28 @@ def build(
         )
         with writing(options.out_dir):
             transcripts = [shown(r) for r in results]
-            in_order = [staged[d.path] for d in decks]
-            shown_decks = [(d, s) for d, s in zip(decks, in_order, strict=True) if not d.document]
+            # Documents are staged apart: marp converts every Markdown file of the slides' folder.
+            pages = staging / ".documents"
+            pages.mkdir()
+            staged = [
+                stage_deck(deck, t, pages if deck.document else staging)
+                for deck, t in zip(decks, transcripts, strict=True)
+            ]
+            slides = [(d, s) for d, s in zip(decks, staged, strict=True) if not d.document]
             built = Built(decks=results, warnings=warnings)
             built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
-            published = []
-            if slides is not None and shown_decks:
-                built.overflows = slides.fit(shown_decks)
+            if measurer is not None and slides:
+                built.overflows = fit_slides(
+                    [d for d, _ in slides], [s for _, s in slides], themes, measurer.measure
+                )
                 if options.strict and built.overflows:
                     raise overflow_error(built.overflows)
-                published = slides.publish([s for _, s in shown_decks], staging, options.formats)
-            made = publish_documents(decks, in_order, options.formats, staging)
+            published = (
+                publish([s for _, s in slides], staging, options.formats, themes=themes)
+                if options.formats and slides
+                else []
+            )
+            made = publish_documents(decks, staged, options.formats, staging)
             if options.formats:
                 names = {p.name for p in published} | made
                 whole = any(p.is_dir() for p in paths)  # a folder is a course: one PDF of it
@@ -176,8 +175,8 @@ def build(
                 built.outputs = move_all(staging, options.out_dir) + records
             return built
     finally:
-        if slides is not None:
-            slides.close()
+        if measurer is not None:
+            measurer.close()
         shutil.rmtree(staging, ignore_errors=True)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -13,74 +12,18 @@ from livedeck.deck import parse_deck
 from livedeck.document import document_html
 from livedeck.model import Deck
 from livedeck.paths import contained
-from livedeck.publish import publish
 from livedeck.publish.index import deck_title
 from livedeck.publish.measure import measure_decks
 from livedeck.publish.overflow import Overflow, SlideBox, overflow_report
-from livedeck.publish.warm import WarmMarp
 from livedeck.render import fit
 
 
 class Measure(Protocol):
-    """Measures every slide of staged decks: measure_decks, WarmMarp.measure."""
+    """Measures every slide of staged decks: Measurer.measure, measure_decks, WarmMarp.measure."""
 
     def __call__(
         self, decks: Sequence[Path], *, themes: Sequence[Path] = ()
     ) -> dict[Path, tuple[SlideBox, ...]]: ...
-
-
-class Slides:
-    """A build's slides, measured deck by deck as their runs end, then fitted, and published:
-    one marp-cli and Chromium kept warm for all of it.
-
-    In a parallel build the measuring of the decks done overlaps the runs of the others. The
-    node process starts with the build, on the thread that makes this object (it dies with that
-    thread, so not on a deck's), at a low priority: it yields the CPU to the decks' commands.
-    """
-
-    def __init__(self, themes: Sequence[Path]) -> None:
-        self._themes = tuple(themes)
-        self._warm: WarmMarp | None = WarmMarp(low_priority=True)
-        self._lock = threading.Lock()
-        self._boxes: dict[Path, tuple[SlideBox, ...]] = {}
-
-    def measure(self, staged: Path) -> None:
-        """Measure one staged deck (any thread)."""
-        boxes = self._marp().measure([staged], themes=self._themes)
-        with self._lock:
-            self._boxes.update(boxes)
-
-    def fit(self, decks: Sequence[tuple[Deck, Path]]) -> list[Overflow]:
-        """fit_slides for the measured decks: what still overflows."""
-        return fit_slides(
-            [d for d, _ in decks],
-            [s for _, s in decks],
-            self._themes,
-            self._measured,
-            self._marp().measure,
-        )
-
-    def publish(self, decks: Sequence[Path], out_dir: Path, formats: Sequence[str]) -> list[Path]:
-        """publish.publish, with marp-cli run by the warm node process."""
-        return publish(decks, out_dir, formats, themes=self._themes, runner=self._marp().run)
-
-    def close(self) -> None:
-        with self._lock:
-            warm, self._warm = self._warm, None
-        if warm is not None:
-            warm.close()
-
-    def _marp(self) -> WarmMarp:
-        with self._lock:
-            if self._warm is None:
-                raise RuntimeError("the build's slides were closed")
-            return self._warm
-
-    def _measured(
-        self, decks: Sequence[Path], *, themes: Sequence[Path] = ()
-    ) -> dict[Path, tuple[SlideBox, ...]]:
-        with self._lock:
-            return {Path(d): self._boxes[Path(d)] for d in decks}
 
 
 def fit_slides(
