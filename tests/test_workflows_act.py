@@ -31,7 +31,15 @@ RUNNER_IMAGE = "livedeck-test/act-runner:1"
 CACHE_SERVER = Path("/var/cache/livedeck/act-cache")
 ACTIONS = {
     "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830": "actions/cache@0057852bfaa89a56745cba8c7296529d2fc39830",
+    # GitHub's artifact service is not here: stand-ins with the same inputs (stand-ins/README.md).
+    "actions/upload-artifact@ea165f8d65b6e75b540449e92b4886f43607fa02": "stand-ins/upload-artifact",
+    "actions/download-artifact@d3f86a106a0bac45b974a628896c90dbdf5c8093": "stand-ins/download-artifact",
+    # Only on a push to the default branch (skipped here), but act loads every action first.
+    "actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa": "actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa",
+    "actions/upload-artifact@v4": "stand-ins/upload-artifact",  # what upload-pages-artifact uses
 }
+# The stand-ins keep artifacts in a volume every job container of one act run mounts here.
+STAND_IN = "/livedeck-stand-in"
 
 pytestmark = [pytest.mark.docker, pytest.mark.workflows]
 
@@ -67,13 +75,17 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
     subprocess.run(["git", "clone", "--quiet", "--local", ROOT, repo], check=True)
     home = tmp_path / "home"
     home.mkdir()
+    # Named act-*: removed with act's own volumes afterwards.
+    shared = host.volumes.create(f"act-livedeck-stand-in-{tmp_path.name}"[:60])
     (home / ".actrc").write_text("")  # act asks which image to use without one
 
     def run(
-        workflow: str, job: str, *env: str, event: str = "push"
+        workflow: str, job: str | None, *env: str, event: str = "push"
     ) -> subprocess.CompletedProcess[str]:
-        argv = [_act_binary(), event, "-W", f".github/workflows/{workflow}", "-j", job]
+        argv = [_act_binary(), event, "-W", f".github/workflows/{workflow}"]
+        argv += ["-j", job] if job else ["--concurrent-jobs", "1"]  # jobs share the lab images
         argv += ["-P", f"ubuntu-latest={runner_image}", "--pull=false", "--action-offline-mode"]
+        argv += ["--container-options", f"-v {shared.name}:{STAND_IN}"]
         for uses, folder in ACTIONS.items():
             argv += ["--local-repository", f"{uses}={ROOT / 'tests/actions' / folder}"]
         argv += ["--cache-server-path", str(CACHE_SERVER)]
@@ -92,6 +104,14 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
             timeout=1500,
         )
 
+    run.artifacts = Path(shared.attrs["Mountpoint"]) / "artifacts"  # type: ignore[attr-defined]
+
+    def log(output: str) -> str:
+        """The whole of act's output in a file, and its end: for an assertion's message."""
+        (tmp_path / "act.log").write_text(output, encoding="utf-8")
+        return f"act's output: {tmp_path / 'act.log'}\n{output[-3000:]}"
+
+    run.log = log  # type: ignore[attr-defined]
     try:
         yield run
     finally:
@@ -156,3 +176,31 @@ def test_ci_test_job_lints_and_runs_labs(act: Any, lab_images_of_our_own: list[s
     assert re.search(r"\b\d+ passed\b", output)
     assert "All checks passed!" in output  # ruff
     assert "Success: no issues found" in output  # mypy --strict
+
+
+def test_decks_workflow_builds_each_deck_and_uploads_the_site(
+    act: Any, lab_images_of_our_own: list[str]
+) -> None:
+    """list -> one deck job per deck (a real lab through the host's socket, HTML and PDF,
+    --strict) -> site (every deck and the book, offline from the records the deck jobs left)."""
+    done = act("decks.yml", None, *lab_images_of_our_own)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, act.log(output)
+    for job in ("list", "deck docker-layers", "deck docker-mariadb", "site"):
+        assert re.search(rf"\[decks/{re.escape(job)}[^]]*\] +(🏁 +)?Job succeeded", output), job
+    assert "tools/bootstrap.sh build --offline" in output
+    artifacts = act.artifacts
+    assert sorted(p.name for p in artifacts.iterdir()) == [
+        "deck-docker-layers",
+        "deck-docker-mariadb",
+        "site",
+    ]
+    for name in ("docker-layers", "docker-mariadb"):
+        deck = artifacts / f"deck-{name}"
+        assert (deck / "records" / f"{name}.record.yaml").is_file()
+        assert (deck / "build" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
+    site = artifacts / "site"
+    for made in ("index.html", "docker-layers.html", "docker-layers.pdf", "docker-mariadb.pdf"):
+        assert (site / made).stat().st_size > 0, made
+    index = (site / "index.html").read_text(encoding="utf-8")
+    assert "docker-layers.html" in index and "docker-mariadb.html" in index
