@@ -38,7 +38,8 @@ ACTIONS = {
     "actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa": "actions/upload-pages-artifact@56afc609e74202658d3ffba0e8f6dda462b719fa",
     "actions/upload-artifact@v4": "stand-ins/upload-artifact",  # what upload-pages-artifact uses
 }
-# The stand-ins keep artifacts in a volume every job container of one act run mounts here.
+# The stand-ins keep artifacts in the test's folder `stand-in/`, which every job container of one
+# act run mounts here.
 STAND_IN = "/livedeck-stand-in"
 
 pytestmark = [pytest.mark.docker, pytest.mark.workflows]
@@ -75,8 +76,6 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
     subprocess.run(["git", "clone", "--quiet", "--local", ROOT, repo], check=True)
     home = tmp_path / "home"
     home.mkdir()
-    # Named act-*: removed with act's own volumes afterwards.
-    shared = host.volumes.create(f"act-livedeck-stand-in-{tmp_path.name}"[:60])
     (home / ".actrc").write_text("")  # act asks which image to use without one
 
     def run(
@@ -85,7 +84,7 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
         argv = [_act_binary(), event, "-W", f".github/workflows/{workflow}"]
         argv += ["-j", job] if job else ["--concurrent-jobs", "1"]  # jobs share the lab images
         argv += ["-P", f"ubuntu-latest={runner_image}", "--pull=false", "--action-offline-mode"]
-        argv += ["--container-options", f"-v {shared.name}:{STAND_IN}"]
+        argv += ["--container-options", f"-v {tmp_path / 'stand-in'}:{STAND_IN}"]
         for uses, folder in ACTIONS.items():
             argv += ["--local-repository", f"{uses}={ROOT / 'tests/actions' / folder}"]
         argv += ["--cache-server-path", str(CACHE_SERVER)]
@@ -104,14 +103,6 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
             timeout=1500,
         )
 
-    run.artifacts = Path(shared.attrs["Mountpoint"]) / "artifacts"  # type: ignore[attr-defined]
-
-    def log(output: str) -> str:
-        """The whole of act's output in a file, and its end: for an assertion's message."""
-        (tmp_path / "act.log").write_text(output, encoding="utf-8")
-        return f"act's output: {tmp_path / 'act.log'}\n{output[-3000:]}"
-
-    run.log = log  # type: ignore[attr-defined]
     try:
         yield run
     finally:
@@ -179,17 +170,17 @@ def test_ci_test_job_lints_and_runs_labs(act: Any, lab_images_of_our_own: list[s
 
 
 def test_decks_workflow_builds_each_deck_and_uploads_the_site(
-    act: Any, lab_images_of_our_own: list[str]
+    act: Any, lab_images_of_our_own: list[str], tmp_path: Path
 ) -> None:
     """list -> one deck job per deck (a real lab through the host's socket, HTML and PDF,
     --strict) -> site (every deck and the book, offline from the records the deck jobs left)."""
     done = act("decks.yml", None, *lab_images_of_our_own)
     output = done.stdout + done.stderr
-    assert done.returncode == 0, act.log(output)
+    assert done.returncode == 0, output[-4000:]
     for job in ("list", "deck docker-layers", "deck docker-mariadb", "site"):
         assert re.search(rf"\[decks/{re.escape(job)}[^]]*\] +(🏁 +)?Job succeeded", output), job
     assert "tools/bootstrap.sh build --offline" in output
-    artifacts = act.artifacts
+    artifacts = tmp_path / "stand-in" / "artifacts"
     assert sorted(p.name for p in artifacts.iterdir()) == [
         "deck-docker-layers",
         "deck-docker-mariadb",

@@ -20,12 +20,13 @@ def download() -> None:
             sys.exit(
                 f"::error::Unable to download artifact(s): Artifact not found for name: {name}"
             )
-        chosen, single = [name], True
+        chosen = [name]
     else:
-        chosen, single = [n for n in stored if fnmatch.fnmatchcase(n, pattern or "*")], False
-    merge = os.environ.get("INPUT_MERGE_MULTIPLE") == "true"
+        chosen = [n for n in stored if fnmatch.fnmatchcase(n, pattern or "*")]
+    # One artifact by name goes into `path` itself; by pattern, each into a folder of its name.
+    merge = bool(name) or os.environ.get("INPUT_MERGE_MULTIPLE") == "true"
     for artifact in chosen:
-        into = where if single or merge else where / artifact
+        into = where if merge else where / artifact
         shutil.copytree(STORE / artifact, into, dirs_exist_ok=True)
         print(f"Artifact {artifact} downloaded to {into}")
     with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:

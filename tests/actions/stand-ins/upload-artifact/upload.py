@@ -12,13 +12,19 @@ STORE = Path(os.environ.get("LIVEDECK_STAND_IN_ARTIFACTS", "/livedeck-stand-in/a
 
 
 def _files(patterns: list[str], hidden: bool) -> list[Path]:
+    """The files the patterns name; a hidden one (a name under the match starting with a dot)
+    only with `hidden`."""
     found: set[Path] = set()
     for pattern in patterns:
         for match in glob.glob(os.path.expanduser(pattern), recursive=True):
             path = Path(match).resolve()
-            found |= {p for p in path.rglob("*") if p.is_file()} if path.is_dir() else {path}
-    if not hidden:
-        found = {p for p in found if not any(part.startswith(".") for part in p.parts)}
+            files = [p for p in path.rglob("*") if p.is_file()] if path.is_dir() else [path]
+            found |= {
+                f
+                for f in files
+                if hidden
+                or not any(part.startswith(".") for part in f.relative_to(path.parent).parts)
+            }
     return sorted(found)
 
 
