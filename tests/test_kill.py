@@ -168,7 +168,8 @@ def test_kill_9_leaves_nothing_after_the_next_command(
             rf"left by (a process|processes) that died \(pid [0-9, ]*\b{pid}\b", after.stderr
         ), after.stderr
 
-        assert [c.name for c in _labs(host, lab_namespace)] == [survivor.name]
+        labs = _labs(host, lab_namespace)
+        assert [c.name for c in labs] == [survivor.name], [(c.name, c.labels) for c in labs]
         assert host.containers.get(survivor.name).status == "running"
         assert survivor.exec_root(["true"])[0] == 0
         names = {v.name for v in host.volumes.list()}

@@ -140,3 +140,14 @@ def test_ordinary_text_beside_cut_markers_passes_unchanged(words: list[str]) -> 
     value = "Zq9'vK$w-0123456789"
     text = ("".join(words) + value[: SHORTEST - 1] + "…\n" + value[-(SHORTEST - 1) :]).encode()
     assert through(Redactor([value]), text, [3, 17, 40]) == text
+
+
+def test_an_ending_whose_split_character_a_read_cuts_is_hidden() -> None:
+    """Found by the property above: a read that ended inside the bytes a `cut -c` left of a
+    character (just after the line break) passed the ending on unseen. Every cut is tried."""
+    value = "a한aaaaaaaé😀"
+    raw = value.encode()
+    data = b"id " + raw + b"\n" + raw[-15:] + b"\n"  # the ending starts inside 한
+    for cut in range(len(data) + 1):
+        out = through(Redactor([value]), data, [cut])
+        assert b"aaaa" not in out, (cut, out)

@@ -144,7 +144,7 @@ def lab_images_of_our_own() -> Iterator[list[str]]:
     prefix = "livedeck-act"
     env = [
         "LIVEDECK_BASE_IMAGE=livedeck/debian:bookworm",  # read only: present, so never rebuilt
-        f"LIVEDECK_LAB_IMAGE={prefix}/lab:4",
+        f"LIVEDECK_LAB_IMAGE={prefix}/lab:5",
         f"LIVEDECK_NGINX_IMAGE={prefix}/nginx",
         f"LIVEDECK_MARIADB_IMAGE={prefix}/mariadb:10.11",
     ]

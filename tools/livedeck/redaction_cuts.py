@@ -169,8 +169,11 @@ def _by_first(units: tuple[Unit, ...]) -> tuple[_ByFirst, ...]:
 
 def _ends_here(units: tuple[_ByFirst, ...], text: bytes, at: int) -> bool:
     """text[at:] is the beginning of one of the value's endings (SHORTEST units or more)."""
-    while at < len(text) - 1 and text[at] in _TAILS:
+    start = at
+    while at < len(text) and text[at] in _TAILS and at - start < 3:
         at += 1  # what a cut of bytes left of a character
+    if at == len(text):
+        return True  # the read ended inside those bytes: the ending may come with the next
     return any(
         _runs_on(units, index, text, at)
         for index in range(max(1, len(units) - CAP), len(units) - SHORTEST + 1)

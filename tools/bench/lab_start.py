@@ -1,0 +1,66 @@
+"""Benchmark: the machine's CPU one lab start and close costs, against the way labs started
+before (the host asked the lab for its `ready` file every 50 ms, the lab asked its engine with
+`docker version`), side by side in one process.
+
+    .venv/bin/python tools/bench/lab_start.py [--rounds 5] [--baseline-image livedeck/lab:4]
+
+CPU is the whole machine's busy time (/proc/stat) while the lab starts and closes: most of a
+lab's cost is spent by the Docker engine and the lab's processes, not by livedeck's. Run it on an
+otherwise idle machine. Prints each side's median CPU seconds and wall time and the ratio
+new/baseline. The baseline needs the previous lab image (built before the entrypoint changed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tools"))
+
+from livedeck.run import container  # noqa: E402
+from livedeck.run.sandbox import start_sandbox  # noqa: E402
+
+
+def busy() -> float:
+    with open("/proc/stat", encoding="ascii") as stat:
+        values = [int(v) for v in stat.readline().split()[1:]]
+    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def one(image: str | None, look: float) -> tuple[float, float]:
+    if image:
+        os.environ["LIVEDECK_LAB_IMAGE"] = image
+    else:
+        os.environ.pop("LIVEDECK_LAB_IMAGE", None)
+    container.READY_LOOK_SECONDS = look
+    cpu, wall = busy(), time.monotonic()
+    start_sandbox().close()
+    return busy() - cpu, time.monotonic() - wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline-image", default="livedeck/lab:4")
+    args = parser.parse_args()
+    sides: dict[str, list[tuple[float, float]]] = {"baseline": [], "livedeck": []}
+    one(None, container.READY_LOOK_SECONDS)  # warm: images in the page cache, the probe asked
+    for _ in range(args.rounds):
+        sides["baseline"].append(one(args.baseline_image, 0.05))
+        sides["livedeck"].append(one(None, container.READY_LOOK_SECONDS))
+    medians = {}
+    for side, runs in sides.items():
+        cpu = statistics.median(c for c, _ in runs)
+        wall = statistics.median(w for _, w in runs)
+        medians[side] = cpu
+        print(f"{side:9} CPU {cpu:5.2f} s  wall {wall:5.2f} s  ({len(runs)} starts)")
+    print(f"ratio livedeck/baseline (CPU): {medians['livedeck'] / medians['baseline']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
