@@ -27,7 +27,8 @@ _ELLIPSIS = "…".encode()
 # What may follow a cut beginning; before it, what a cut of bytes (`cut -c`, `head -c`) left of
 # a character it split.
 _AFTER = rb"(?:[\xc0-\xf7][\x80-\xbf]{0,2})?(?=\xe2\x80\xa6|\.\.\.|[\r\n\x1b])"
-_SPLIT = rb"[\x80-\xbf]{0,3}"  # what such a cut left of a character before an ending
+_SPLIT_BYTES = 3  # at most what a cut of bytes leaves of a character before an ending
+_SPLIT = rb"[\x80-\xbf]{0,%d}" % _SPLIT_BYTES
 _PARTIAL_AFTER = (b"\xe2\x80", b"\xe2", b"..", b".")  # a marker split across two reads
 _TAILS = frozenset(range(0x80, 0xC0))  # bytes that continue a UTF-8 character
 _STARTS = re.compile(rb"\xe2\x80\xa6|\.\.\.|[\r\n]")
@@ -170,7 +171,7 @@ def _by_first(units: tuple[Unit, ...]) -> tuple[_ByFirst, ...]:
 def _ends_here(units: tuple[_ByFirst, ...], text: bytes, at: int) -> bool:
     """text[at:] is the beginning of one of the value's endings (SHORTEST units or more)."""
     start = at
-    while at < len(text) and text[at] in _TAILS and at - start < 3:
+    while at < len(text) and text[at] in _TAILS and at - start < _SPLIT_BYTES:
         at += 1  # what a cut of bytes left of a character
     if at == len(text):
         return True  # the read ended inside those bytes: the ending may come with the next
