@@ -24,6 +24,8 @@ from typing import Any
 import docker
 import pytest
 
+from registries import Upstream
+
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER_IMAGE = "livedeck-test/act-runner:1"
 # act's cache server keeps what the workflows' actions/cache steps save between test runs, as
@@ -69,7 +71,8 @@ def _act_things(host: Any) -> tuple[set[str], set[str]]:
 
 @pytest.fixture
 def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Iterator[Any]:
-    """Run act on a fresh clone: act(workflow, job, *env) -> CompletedProcess."""
+    """Run act on a fresh clone (tmp_path/repo): act(workflow, job, *env) -> CompletedProcess.
+    `mounts` adds `-v` options to the job containers'."""
     host = docker.from_env()
     before = _act_things(host)
     repo = tmp_path / "repo"
@@ -79,12 +82,12 @@ def act(runner_image: str, lab_namespace: dict[str, str], tmp_path: Path) -> Ite
     (home / ".actrc").write_text("")  # act asks which image to use without one
 
     def run(
-        workflow: str, job: str | None, *env: str, event: str = "push"
+        workflow: str, job: str | None, *env: str, event: str = "push", mounts: str = ""
     ) -> subprocess.CompletedProcess[str]:
         argv = [_act_binary(), event, "-W", f".github/workflows/{workflow}"]
         argv += ["-j", job] if job else ["--concurrent-jobs", "1"]  # jobs share the lab images
         argv += ["-P", f"ubuntu-latest={runner_image}", "--pull=false", "--action-offline-mode"]
-        argv += ["--container-options", f"-v {tmp_path / 'stand-in'}:{STAND_IN}"]
+        argv += ["--container-options", f"-v {tmp_path / 'stand-in'}:{STAND_IN} {mounts}".strip()]
         for uses, folder in ACTIONS.items():
             argv += ["--local-repository", f"{uses}={ROOT / 'tests/actions' / folder}"]
         argv += ["--cache-server-path", str(CACHE_SERVER)]
@@ -195,3 +198,108 @@ def test_decks_workflow_builds_each_deck_and_uploads_the_site(
         assert (site / made).stat().st_size > 0, made
     index = (site / "index.html").read_text(encoding="utf-8")
     assert "docker-layers.html" in index and "docker-mariadb.html" in index
+
+
+# GitHub's CLI, standing in: each call goes into gh.log, each body file into bodies/, and the
+# answers are those of a repository with no pull request and no issue yet.
+STAND_IN_GH = f"""#!/bin/sh
+printf '%s\\n' "$*" >> {STAND_IN}/gh.log
+while [ $# -gt 0 ]; do
+  [ "$1" = --body-file ] && mkdir -p {STAND_IN}/bodies && cp "$2" {STAND_IN}/bodies/
+  shift
+done
+exit 0
+"""
+
+
+def _git(cwd: Path, *argv: str) -> str:
+    done = subprocess.run(["git", *argv], cwd=cwd, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def test_nginx_workflow_proposes_a_new_upstream_nginx_and_nothing_without_one(
+    act: Any,
+    lab_images_of_our_own: list[str],
+    lab_env: dict[str, str],
+    upstream: Upstream,
+    tmp_path: Path,
+) -> None:
+    """The daily refresh against a local upstream standing in for Docker Hub.
+
+    The course is the flagship alone, its record built here from the upstream's 7-layer nginx
+    and committed. With nothing new upstream, the run refreshes nothing and calls no `gh`. With
+    the 6-layer nginx pushed as nginx:latest, it rebuilds the deck on a real lab (through the
+    host's socket), pushes the branch livedeck/refresh/docker-layers with the new record and
+    the pictures, and opens one pull request whose body names the new digest. Pushes go to a
+    bare repository (git's pushurl, set by the environment), `gh` is a stand-in.
+    """
+    repo = tmp_path / "repo"
+    _git(repo, "rm", "--quiet", "slides/docker-mariadb.md", "slides/docker-mariadb.record.yaml")
+    deck = repo / "slides" / "docker-layers.md"
+    build = ["build", str(deck), "--format", "none", "-q", "--out", str(tmp_path / "build")]
+    built = subprocess.run(
+        [sys.executable, "-m", "livedeck", *build, "--images", upstream.base],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr[-3000:]
+    record = deck.with_suffix(".record.yaml")
+    assert f"  images: {upstream.base}\n" in record.read_text(encoding="utf-8")
+    _git(repo, "add", "slides")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "course")
+
+    stand_in = tmp_path / "stand-in"
+    stand_in.mkdir(exist_ok=True)
+    gh = tmp_path / "gh"
+    gh.write_text(STAND_IN_GH)
+    gh.chmod(0o755)
+    remote = stand_in / "remote.git"
+    _git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    env = [
+        *lab_images_of_our_own,
+        # The labs on the network whose gateway the upstream listens on.
+        *(f"{key}={lab_env[key]}" for key in ("LIVEDECK_LAB_NETWORK", "LIVEDECK_LAB_SUBNET")),
+        f"LIVEDECK_LAB_LABEL={lab_env['LIVEDECK_LAB_LABEL']}",
+        "GIT_CONFIG_COUNT=1",
+        "GIT_CONFIG_KEY_0=remote.origin.pushurl",
+        f"GIT_CONFIG_VALUE_0={STAND_IN}/remote.git",
+    ]
+
+    def nginx() -> str:
+        done = act(
+            "nginx.yml",
+            None,
+            *env,
+            event="workflow_dispatch",
+            mounts=f"-v {gh}:/usr/local/bin/gh:ro",
+        )
+        output = done.stdout + done.stderr
+        assert done.returncode == 0, output[-4000:]
+        assert re.search(r"\[nginx/refresh[^]]*\] +(🏁 +)?Job succeeded", output), output[-3000:]
+        return output
+
+    # 1. Nothing new upstream: outdated says so, and the refresh steps do not run.
+    output = nginx()
+    assert "changed=false" in output, output[-3000:]
+    assert not (stand_in / "gh.log").exists()
+    assert _git(remote, "branch", "--list") == ""
+
+    # 2. A new nginx upstream: one branch and one pull request.
+    six = upstream.push_nginx(6)
+    output = nginx()
+    assert "changed=true" in output, output[-3000:]
+    branch = "livedeck/refresh/docker-layers"
+    assert _git(remote, "branch", "--format=%(refname:short)").split() == [branch]
+    changed = _git(remote, "diff", "--name-only", f"{branch}~1", branch).split()
+    assert "slides/docker-layers.record.yaml" in changed
+    pictures = [p for p in changed if p.startswith(".livedeck/refresh/docker-layers/")]
+    assert pictures and all(p.endswith(".png") for p in pictures), changed
+    new_record = _git(remote, "show", f"{branch}:slides/docker-layers.record.yaml")
+    assert f"  image nginx: {six}\n" in new_record
+    calls = (stand_in / "gh.log").read_text().splitlines()
+    creates = [c for c in calls if c.startswith("pr create")]
+    assert len(creates) == 1 and f"--head {branch}" in creates[0], calls
+    assert not any(c.startswith("issue create") for c in calls), calls
+    bodies = list((stand_in / "bodies").iterdir())
+    assert any(six in body.read_text(encoding="utf-8") for body in bodies), bodies

@@ -24,6 +24,10 @@ esac
 
 say() { printf 'bootstrap: %s\n' "$*" >&2; }
 
+# Set-up talks on stderr only (npm, pip and apt print to stdout): stdout is the job's, so
+# `tools/bootstrap.sh outdated --json > out.json` holds the JSON alone on a first run too.
+exec 3>&1 1>&2
+
 python_env() {
   if ! python3 -m venv --help >/dev/null 2>&1; then
     say "installing python3-venv"
@@ -71,6 +75,7 @@ if [[ ! -s slides/.livedeck-secrets ]]; then
 fi
 
 export PATH="$PWD/.venv/bin:$PATH"
+exec 1>&3 3>&-
 case $job in
   build)
     livedeck build "$@"
