@@ -170,6 +170,26 @@ def test_an_attack_ends_in_a_thread_beside_others_without_the_ceiling(
     assert not errors, errors[0]
 
 
+def test_the_deadline_stops_template_code_only_so_the_error_names_its_line() -> None:
+    """A render that ends just past the deadline (a loaded machine) reaches it on the way out,
+    in guarded's exit, where no template line is known: the trace must not stop it there (it
+    did, and the error named the template's first line). Inside the template it must."""
+    late = limits.TemplateLimit("ran past", hint="")
+    watch = limits._Watch(time.monotonic() - 1, None, late)
+    assert watch(sys._getframe(), "call", None) is watch  # past the render: no error
+    raised: list[BaseException] = []
+
+    def inside() -> str:
+        try:
+            watch(sys._getframe(), "call", None)  # called by the template's code
+        except limits.TemplateLimit as error:
+            raised.append(error)
+        return ""
+
+    render_template("prose\n{{ inside() }}\n", {"inside": inside}, DECK, 40)
+    assert raised == [late]
+
+
 @pytest.mark.parametrize(
     "pattern", ["{{ ", "{{ (", "{% raw %}", "{% if x %}", "{% for a in b %}", "{{ x }", "${#"]
 )

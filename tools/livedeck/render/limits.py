@@ -228,14 +228,23 @@ class _Watch:
         if frame.f_globals.get("__name__") == _COSTS:
             return None  # counting sizes: loops over what exists already, checked on entry
         now = time.monotonic()
-        if now > self.deadline:
-            raise self.late
+        if now > self.deadline and _under_template(frame):
+            raise self.late  # a frame past the render (its end, in guarded) would name no line
         if self.resident is not None and now > self.next_sample:
             self.next_sample = now + _SAMPLE
             grown = (_resident() or 0) - self.resident
             if grown > MEMORY:
                 raise MemoryError
         return self
+
+
+def _under_template(frame: FrameType | None) -> bool:
+    """Whether `frame` is a template's or was called from one (walked past the deadline only)."""
+    while frame is not None:
+        if "__jinja_template__" in frame.f_globals:
+            return True
+        frame = frame.f_back
+    return False
 
 
 @contextmanager
