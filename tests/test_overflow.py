@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 from livedeck.deck import load_deck, parse_deck
 from livedeck.errors import PublishError
 from livedeck.publish.marp import REPO_ROOT, MarpRun, Runner
-from livedeck.publish.measure import RENDER_FAILED, Measurer, measure, measure_decks
+from livedeck.publish.measure import RENDER_FAILED, measure, measure_decks
 from livedeck.publish.overflow import (
     CodeBox,
     SlideBox,
@@ -23,6 +22,7 @@ from livedeck.publish.overflow import (
     overflow_error,
     overflow_report,
 )
+from livedeck.publish.warm import WarmMarp
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"
@@ -227,27 +227,29 @@ def test_the_course_theme_measures_differently_from_marps_default(tmp_path: Path
     assert plain.overflow > course.overflow > 0
 
 
-@pytest.mark.marp
-def test_a_measurer_started_early_measures_as_measure_decks_does() -> None:
-    before = _leftovers()
-    with Measurer() as measurer:
-        [scratch] = _leftovers() - before
-        early = measurer.measure([LONG, SHORT], themes=[MSPT2])
-    assert early == measure_decks([LONG, SHORT], themes=[MSPT2])
-    assert _leftovers() <= before and _running(scratch) == []
+def _warm_leftovers() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("livedeck-warm-*")}
 
 
 @pytest.mark.marp
-def test_a_build_that_fails_before_measuring_leaves_no_process_and_no_folder() -> None:
-    before = _leftovers()
-    with pytest.raises(RuntimeError, match="a deck failed"), Measurer():
-        [scratch] = _leftovers() - before
-        started = time.monotonic()
-        while not _running(scratch) and time.monotonic() - started < 5:
-            time.sleep(0.02)
-        assert _running(scratch)  # node, loading marp-cli meanwhile
+def test_builds_warm_marp_measures_as_measure_decks_does() -> None:
+    before = _warm_leftovers()
+    with WarmMarp() as marp:
+        [scratch] = _warm_leftovers() - before
+        warm = marp.measure([LONG, SHORT], themes=[MSPT2])
+    assert warm == measure_decks([LONG, SHORT], themes=[MSPT2])
+    assert _warm_leftovers() <= before and _running(scratch) == []
+
+
+@pytest.mark.marp
+def test_a_build_that_fails_while_marp_is_warm_leaves_no_process_and_no_folder() -> None:
+    before = _warm_leftovers()
+    with pytest.raises(RuntimeError, match="a deck failed"), WarmMarp() as marp:
+        [scratch] = _warm_leftovers() - before
+        marp.measure([LONG], themes=[MSPT2])
+        assert _running(scratch)  # node and Chromium
         raise RuntimeError("a deck failed")
-    assert _leftovers() <= before and _running(scratch) == []
+    assert _warm_leftovers() <= before and _running(scratch) == []
 
 
 @pytest.mark.marp
@@ -273,10 +275,10 @@ def test_a_marp_that_is_not_the_package_runs_as_a_program(tmp_path: Path) -> Non
     with pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"):
         measure(LONG, themes=[MSPT2], env=env)
     with (
-        Measurer(env) as measurer,
+        WarmMarp(env) as marp,
         pytest.raises(PublishError, match=r"(?s)marp-cli could not render.*the wrapper failed"),
     ):
-        measurer.measure([LONG], themes=[MSPT2])
+        marp.measure([LONG], themes=[MSPT2])
 
 
 def test_strict_builds_get_one_error_listing_every_overflow() -> None:

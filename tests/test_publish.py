@@ -18,6 +18,7 @@ import pytest
 from livedeck.errors import PublishError, ToolMissing
 from livedeck.publish import check_decks, publish
 from livedeck.publish.marp import REPO_ROOT, MarpRun, marp_messages, run_marp
+from livedeck.publish.warm import WarmMarp
 
 PICTURE = REPO_ROOT / "img" / "container-layers.jpeg"
 
@@ -202,20 +203,26 @@ def test_a_missing_picture_fails_instead_of_a_pdf_without_it(tmp_path: Path) -> 
 
 
 @pytest.mark.marp
+@pytest.mark.parametrize("warm", [False, True], ids=["marp-cli", "build's warm marp-cli"])
 def test_a_hanging_deck_is_stopped_and_named(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warm: bool
 ) -> None:
-    """A picture that never loads (a FIFO) hangs marp after its own error: publish stops it."""
+    """A picture that never loads (a FIFO) hangs marp after its own error: publish stops it,
+    whether marp-cli runs as a program or in build's node (WarmMarp.run)."""
     staged = tmp_path / "stage"
     (deck,) = stage(staged, {"hang.md": DECK_A.replace("container-layers.jpeg", "fifo.png")})
     os.mkfifo(staged / "img" / "fifo.png")
     temp = Path(tempfile.mkdtemp(prefix="ld-test-", dir="/tmp"))  # holds publish's scratch
     monkeypatch.setattr(tempfile, "tempdir", str(temp))
     try:
-        with pytest.raises(
-            PublishError, match=r"hang\.md: marp-cli did not finish the PDF within 3 s"
+        with (
+            WarmMarp() if warm else contextlib.nullcontext() as marp,
+            pytest.raises(
+                PublishError, match=r"hang\.md: marp-cli did not finish the PDF within 3 s"
+            ),
         ):
-            publish([deck], tmp_path / "out", ("pdf",), timeout=3)
+            runner = run_marp if marp is None else marp.run
+            publish([deck], tmp_path / "out", ("pdf",), timeout=3, runner=runner)
 
         # Neither marp nor Chromium goes on running (killed, they may take a moment to be
         # gone from the process table on a loaded machine), and the scratch directory is gone.

@@ -2,7 +2,6 @@
 // off the bottom, in one Node.js process: Chromium starts while marp renders.
 //
 //   node measure.mjs SPEC.json RESULT.json
-//   node measure.mjs --serve MARP RESULT.json
 //
 // SPEC: {"chromium": "/usr/bin/chromium",
 //        "marp": {"cli": "/abs/marp", "argv": ["--no-stdin", ..., "--input-dir", IN, "-o", OUT]},
@@ -11,11 +10,6 @@
 // @marp-team/marp-cli package, its API runs here; anything else runs as a program. `argv` are
 // its options, exactly as for the program. `base` is the folder the deck's relative pictures
 // are found in. One browser measures every page.
-// --serve loads marp-cli (MARP: the spec's "marp.cli") and puppeteer at once, then reads SPEC
-// as one line of JSON on stdin and goes on as above: the caller starts it well before the decks
-// are ready. Chromium starts only then: starting it beside the commands of a deck slows them
-// down about as much as it would save. Input that ends without a SPEC ends the process (exit
-// status 0).
 // RESULT: {"pages": [{"html": ..., "slides": [{number, overflow, height, culprit, code}]}]}
 // (called by tools/livedeck/overflow.py, which documents the fields).
 // Exit status: 0; 3 (RENDER_FAILED) if marp failed (its messages are on stderr); else 1.
@@ -106,50 +100,15 @@ async function measure(loaded, spec, resultPath) {
   }
 }
 
-// The first line of a stream, or null if it ends without one.
-function firstLine(stream) {
-  return new Promise((done) => {
-    let text = '';
-    stream.setEncoding('utf8');
-    stream.on('data', (chunk) => {
-      text += chunk;
-      if (text.includes('\n')) {
-        stream.pause();
-        done(text.slice(0, text.indexOf('\n')));
-      }
-    });
-    stream.on('end', () => done(text.trim() ? text : null));
-    stream.on('error', () => done(null));
-  });
-}
-
 async function main() {
-  const serving = process.argv[2] === '--serve';
-  const args = process.argv.slice(serving ? 3 : 2);
+  const args = process.argv.slice(2);
   if (args.length !== 2) {
-    console.error('usage: node measure.mjs SPEC.json RESULT.json\n'
-      + '       node measure.mjs --serve MARP RESULT.json  (SPEC on stdin)');
+    console.error('usage: node measure.mjs SPEC.json RESULT.json');
     return 2;
   }
-  if (!serving) {
-    const [specPath, resultPath] = args;
-    const spec = JSON.parse(readFileSync(specPath, 'utf8'));
-    return measure(load(spec.marp.cli), spec, resultPath);
-  }
-  const [cli, resultPath] = args;
-  const loaded = load(cli);
-  // Chromium starts only when the spec arrives: started while the deck's commands run, even
-  // at a low priority, it slows them down by more than it saves (tools/bench/build_ratio.py).
-  const line = await firstLine(process.stdin);
-  if (line === null) return 0;
-  let spec;
-  try {
-    spec = JSON.parse(line);
-  } catch (error) {
-    console.error(`[ ERROR ] the spec on stdin is not JSON: ${error.message}`);
-    return 2;
-  }
-  return measure(loaded, spec, resultPath);
+  const [specPath, resultPath] = args;
+  const spec = JSON.parse(readFileSync(specPath, 'utf8'));
+  return measure(load(spec.marp.cli), spec, resultPath);
 }
 
 if (isMainThread) {

@@ -114,16 +114,17 @@ def _stop(proc: subprocess.Popen[str], call: str) -> str:
     except subprocess.TimeoutExpired:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        _kill_marked(call)
+        kill_marked(call)
         try:
             log, _ = proc.communicate(timeout=5)
         except subprocess.TimeoutExpired:
             log = ""
-    _kill_marked(call)
+    kill_marked(call)
     return log
 
 
-def _kill_marked(call: str) -> None:
+def kill_marked(call: str) -> None:
+    """Kill every process whose environment carries the call's mark (CALL_ENV)."""
     for pid in reap.processes_with(CALL_ENV, call):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, signal.SIGKILL)

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -83,92 +80,6 @@ def measure_decks(
         return _results(decks, pages, run, result)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-class Measurer:
-    """measure_decks with a head start: marp-cli and puppeteer load before the decks exist.
-
-    `measure.mjs --serve` starts at once and waits for its one spec on stdin: a build starts it
-    before running the decks, and measure() then needs no module loading. Chromium starts only
-    in measure(): beside the decks' commands it would slow them about as much as it saves.
-    Closing it (`with`, or close()) ends node (and Chromium) and removes its scratch folder,
-    whether it measured or not.
-    """
-
-    def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        env = dict(os.environ if env is None else env)
-        self._marp, self._chrome, node = _tools(env)
-        self._scratch = reap.owned_tempdir("livedeck-measure-", _short_tmp())
-        self._log = self._scratch / "log"
-        self._result = self._scratch / "result.json"
-        self._measured = False
-        self._argv = (node, str(MEASURE_SCRIPT), "--serve", str(self._marp))
-        try:
-            with self._log.open("wb") as log:  # a file: a pipe nobody reads could fill up
-                self._proc = subprocess.Popen(
-                    [*self._argv, str(self._result)],
-                    stdin=subprocess.PIPE,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=marp_environment(env, self._scratch, self._chrome),
-                    start_new_session=True,
-                    preexec_fn=_low_priority_child,
-                )
-        except BaseException:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            raise
-
-    def __enter__(self) -> Measurer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def measure(
-        self, decks: Sequence[Path], *, themes: Sequence[Path] = (), timeout: float = 120.0
-    ) -> dict[Path, tuple[SlideBox, ...]]:
-        """measure_decks(decks, themes=themes), once per Measurer; `timeout` from now on."""
-        if self._measured:
-            raise RuntimeError("a Measurer measures once")
-        if not decks:
-            return {}
-        self._measured = True
-        spec = self._scratch / "spec.json"
-        pages = _stage_spec(spec, decks, themes, self._scratch, self._marp, self._chrome)
-        try:
-            assert self._proc.stdin is not None
-            self._proc.stdin.write(spec.read_bytes() + b"\n")
-            self._proc.stdin.close()
-        except BrokenPipeError:
-            pass  # it has ended: its exit status and log say why
-        try:
-            returncode: int | None = self._proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._stop()
-            returncode = None
-        log = self._log.read_text(encoding="utf-8", errors="replace")
-        run = MarpRun((*self._argv, str(self._result)), returncode, log)
-        return _results(decks, pages, run, self._result)
-
-    def close(self) -> None:
-        """End node and Chromium if they still run, and remove the scratch folder."""
-        try:
-            if self._proc.poll() is None:
-                self._stop()
-        finally:
-            with contextlib.suppress(OSError):
-                if self._proc.stdin is not None:
-                    self._proc.stdin.close()
-            shutil.rmtree(self._scratch, ignore_errors=True)
-
-    def _stop(self) -> None:
-        # On SIGTERM measure.mjs exits, and its exit handler kills Chromium's process group.
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self._proc.wait(5)
-                return
 
 
 def _tools(env: Mapping[str, str]) -> tuple[Path, Path, str]:
@@ -252,10 +163,3 @@ def slide_box(raw: Mapping[str, Any]) -> SlideBox:
             for c in raw.get("code", ())
         ),
     )
-
-
-def _low_priority_child() -> None:
-    """In the measurer before it runs: it dies with livedeck (even on kill -9), and while it
-    loads marp-cli it yields the CPU to the deck's commands, which run meanwhile."""
-    reap.die_with_parent()
-    os.nice(10)

@@ -4,6 +4,9 @@
 Chromium tab open: rendering a deck's HTML and measuring its slides then take tens of
 milliseconds instead of a process start, a module load and a browser start each time. It
 renders exactly as publish and measure do (the same marp-cli options and theme CSS).
+
+A build measures and publishes through one too (`run` is publish's Runner): its HTML and PDF
+cost no node start and no second load of marp-cli (tools/bench/marp_calls.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,9 +29,12 @@ from typing import Any
 from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.publish.marp import (
+    CALL_ENV,
     FORMATS,
+    MarpRun,
     find_chromium,
     find_marp,
+    kill_marked,
     marp_environment,
     marp_folder,
     marp_messages,
@@ -59,6 +66,8 @@ class WarmMarp:
         self._browser: int | None = None  # Chromium's process group, once node reported it
         self._pending = b""
         self._requests = 0
+        # Node and every Chromium it starts (marp-cli's own for a PDF too) carry this mark.
+        self._call = uuid.uuid4().hex
         self._start()
 
     def __enter__(self) -> WarmMarp:
@@ -95,6 +104,28 @@ class WarmMarp:
             for deck, page in zip(decks, answer["pages"], strict=True)
         }
 
+    def run(self, argv: Sequence[str], *, env: Mapping[str, str], timeout: float) -> MarpRun:
+        """publish's Runner: one marp-cli command line of this marp-cli, run here.
+
+        `env` is not used: the calls run in node's own (made from the same environment, with a
+        scratch folder of its own). Returns the exit status (None: stopped at `timeout`, node
+        is then started again on the next request) and what marp-cli logged meanwhile.
+        """
+        if Path(argv[0]) != self._marp:
+            raise ValueError(f"{argv[0]} is not the marp-cli this node loaded ({self._marp})")
+        with self._lock:
+            log_start = self._log_size()
+            try:
+                answer = self._exchange({"render": [list(argv[1:])]}, timeout)
+            except TimeoutError:
+                self._stop()
+                return MarpRun(tuple(argv), None, self._log_text(log_start))
+            except BrokenPipeError:
+                self._stop()
+                return MarpRun(tuple(argv), 1, self._log_text(log_start))
+            status = 0 if answer.get("status") == 0 else 1
+            return MarpRun(tuple(argv), status, self._log_text(log_start))
+
     def close(self) -> None:
         """End node and Chromium, and remove the scratch folder."""
         with self._lock:
@@ -109,25 +140,33 @@ class WarmMarp:
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                env=marp_environment(self._env, self._scratch, self._chrome),
+                env={
+                    **marp_environment(self._env, self._scratch, self._chrome),
+                    CALL_ENV: self._call,
+                },
                 start_new_session=True,
+                preexec_fn=reap.die_with_parent,  # a killed livedeck takes node (and Chromium)
             )
         self._pending = b""
         self._browser = None
 
+    def _exchange(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request (node started if it is not running) and read its answer; raises
+        BrokenPipeError if node ended, TimeoutError after `timeout` seconds. Under the lock."""
+        if self._proc is None or self._proc.poll() is not None:
+            self._stop()
+            self._start()
+        assert self._proc is not None and self._proc.stdin is not None
+        self._requests += 1
+        self._proc.stdin.write(json.dumps({"id": self._requests, **request}).encode() + b"\n")
+        self._proc.stdin.flush()
+        return self._answer(self._requests, time.monotonic() + timeout)
+
     def _request(self, request: dict[str, Any], *, what: str) -> dict[str, Any]:
         with self._lock:
-            if self._proc is None or self._proc.poll() is not None:
-                self._stop()
-                self._start()
-            assert self._proc is not None and self._proc.stdin is not None
-            self._requests += 1
-            request = {"id": self._requests, **request}
             log_start = self._log_size()
             try:
-                self._proc.stdin.write(json.dumps(request).encode() + b"\n")
-                self._proc.stdin.flush()
-                answer = self._answer(self._requests, time.monotonic() + self._timeout)
+                answer = self._exchange(request, self._timeout)
             except (BrokenPipeError, TimeoutError) as error:
                 self._stop()  # started again on the next request
                 stopped = "timed out" if isinstance(error, TimeoutError) else "ended"
@@ -184,19 +223,25 @@ class WarmMarp:
         if self._browser and proc.returncode not in (0, None):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self._browser, signal.SIGKILL)  # puppeteer starts it as a group leader
+        # A Chromium marp-cli started for a PDF, in a session of its own, when node was killed.
+        kill_marked(self._call)
 
     def _log_size(self) -> int:
         with contextlib.suppress(OSError):
             return (self._scratch / "log").stat().st_size
         return 0
 
-    def _log_tail(self, start: int) -> str:
+    def _log_text(self, start: int) -> str:
+        """What node logged from byte `start` on."""
         try:
             with (self._scratch / "log").open("rb") as log:
                 log.seek(start)
-                text = log.read().decode("utf-8", errors="replace")
+                return log.read().decode("utf-8", errors="replace")
         except OSError:
             return ""
+
+    def _log_tail(self, start: int) -> str:
+        text = self._log_text(start)
         return "\n".join(f"    | {line}" for line in marp_messages(text)[-12:])
 
 

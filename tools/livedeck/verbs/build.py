@@ -26,9 +26,9 @@ from livedeck.images.sources import Choice, ImageSource
 from livedeck.model import Deck
 from livedeck.publish import publish
 from livedeck.publish.marp import check_tools
-from livedeck.publish.measure import Measurer
 from livedeck.publish.overflow import Overflow, overflow_error
 from livedeck.publish.themes import resolve_theme, theme_dirs_for
+from livedeck.publish.warm import WarmMarp
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
 from livedeck.verbs.build_commit import STAGING, move_all, writing
@@ -36,6 +36,8 @@ from livedeck.verbs.build_publish import fit_slides, publish_documents
 from livedeck.verbs.build_render import stage_deck
 from livedeck.verbs.build_run import previous_record, run_on_lab, settle, shown
 from livedeck.verbs.preflight import Notice, Served, preflight
+
+PUBLISH_TIMEOUT = 300.0  # seconds for one marp-cli call (a measurement, a format of every deck)
 
 
 @dataclass(frozen=True)
@@ -121,10 +123,8 @@ def build(
         options.out_dir.mkdir(parents=True, exist_ok=True)
         reap.swept_folder(options.out_dir, STAGING)  # what a killed build left
         staging = reap.owned_tempdir(STAGING, options.out_dir)  # same file system: atomic renames
-    measurer: Measurer | None = None
+    marp: WarmMarp | None = None
     try:
-        if options.formats:
-            measurer = Measurer()  # Chromium starts and marp-cli loads while the decks run
         results = run_course(
             decks,
             lambda deck, labs: _obtain(deck, labs, progress, options, on_deck),
@@ -147,17 +147,23 @@ def build(
             slides = [(d, s) for d, s in zip(decks, staged, strict=True) if not d.document]
             built = Built(decks=results, warnings=warnings)
             built.changes = {r.deck: list(r.changes) for r in results if r.previous is not None}
-            if measurer is not None and slides:
+            published: list[Path] = []
+            if options.formats and slides:
+                # One node and marp-cli load measure and publish every deck, once the runs are
+                # over: Chromium started beside the commands slows them more than it saves.
+                marp = WarmMarp(timeout=PUBLISH_TIMEOUT)
                 built.overflows = fit_slides(
-                    [d for d, _ in slides], [s for _, s in slides], themes, measurer.measure
+                    [d for d, _ in slides],
+                    [s for _, s in slides],
+                    themes,
+                    marp.measure,
+                    marp.measure,
                 )
                 if options.strict and built.overflows:
                     raise overflow_error(built.overflows)
-            published = (
-                publish([s for _, s in slides], staging, options.formats, themes=themes)
-                if options.formats and slides
-                else []
-            )
+                published = publish(
+                    [s for _, s in slides], staging, options.formats, themes=themes, runner=marp.run
+                )
             made = publish_documents(decks, staged, options.formats, staging)
             if options.formats:
                 names = {p.name for p in published} | made
@@ -175,8 +181,8 @@ def build(
                 built.outputs = move_all(staging, options.out_dir) + records
             return built
     finally:
-        if measurer is not None:
-            measurer.close()
+        if marp is not None:
+            marp.close()
         shutil.rmtree(staging, ignore_errors=True)
 
 

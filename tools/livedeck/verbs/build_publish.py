@@ -19,7 +19,7 @@ from livedeck.render import fit
 
 
 class Measure(Protocol):
-    """Measures every slide of staged decks: Measurer.measure, measure_decks, WarmMarp.measure."""
+    """Measures every slide of staged decks: measure_decks, WarmMarp.measure."""
 
     def __call__(
         self, decks: Sequence[Path], *, themes: Sequence[Path] = ()
