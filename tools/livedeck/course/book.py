@@ -21,7 +21,7 @@ from livedeck.errors import PublishError
 from livedeck.model import Deck
 from livedeck.publish import publish
 from livedeck.publish.index import DeckEntry, State, deck_title, index_html
-from livedeck.publish.marp import find_chromium, marp_environment, scratch_dir
+from livedeck.publish.marp import Runner, find_chromium, marp_environment, run_marp, scratch_dir
 from livedeck.publish.overflow import Overflow
 
 BOOK = "course.pdf"
@@ -119,9 +119,10 @@ def write_book(
     options: Formats,
     themes: Sequence[Path] = (),
     whole: bool = True,
+    runner: Runner = run_marp,
 ) -> None:
     """index.html, and (`whole`, with PDF) course.pdf into staging, beside the decks' outputs
-    (`made`: their names)."""
+    (`made`: their names); `runner` makes the contents' PDF (build's warm marp-cli)."""
     formats = options.formats
     listed = entries(decks, results, Counter(o.path for o in overflowing), made)
     course = find_course(decks[0].path) if decks else None
@@ -135,7 +136,13 @@ def write_book(
             pdfs = [_pdf_of(d, staging, scratch) for d in decks]
             bound = [(e, p) for e, p in zip(listed, pdfs, strict=True) if p is not None]
             _bind(
-                title, [e for e, _ in bound], [p for _, p in bound], staging / book, scratch, themes
+                title,
+                [e for e, _ in bound],
+                [p for _, p in bound],
+                staging / book,
+                scratch,
+                themes,
+                runner,
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -150,6 +157,7 @@ def _bind(
     target: Path,
     scratch: Path,
     themes: Sequence[Path],
+    runner: Runner,
 ) -> None:
     """The contents, then every deck's PDF, with a bookmark per deck."""
     from pypdf import PdfReader, PdfWriter  # here: every livedeck command would load it
@@ -166,7 +174,7 @@ def _bind(
         contents_markdown(title, [(e.title, s) for e, s in zip(listed, starts, strict=True)]),
         encoding="utf-8",
     )
-    made = publish([contents], scratch / "book-out", ("pdf",), themes=themes)
+    made = publish([contents], scratch / "book-out", ("pdf",), themes=themes, runner=runner)
     writer = PdfWriter()
     writer.append(str(made[0]), outline_item="Contents")
     for entry, pdf in zip(listed, pdfs, strict=True):

@@ -70,6 +70,11 @@ class WarmMarp:
         self._call = uuid.uuid4().hex
         self._start()
 
+    @property
+    def cli(self) -> Path:
+        """The marp-cli this node loaded: the first word of a command line for `run`."""
+        return self._marp
+
     def __enter__(self) -> WarmMarp:
         return self
 

@@ -25,7 +25,7 @@ from livedeck.errors import LivedeckError
 from livedeck.images.sources import Choice, ImageSource
 from livedeck.model import Deck
 from livedeck.publish import publish
-from livedeck.publish.marp import check_tools
+from livedeck.publish.marp import check_tools, run_marp
 from livedeck.publish.overflow import Overflow, overflow_error
 from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.publish.warm import WarmMarp
@@ -168,7 +168,10 @@ def build(
             if options.formats:
                 names = {p.name for p in published} | made
                 whole = any(p.is_dir() for p in paths)  # a folder is a course: one PDF of it
-                write_book(decks, results, built.overflows, names, staging, options, themes, whole)
+                runner = run_marp if marp is None else marp.run
+                write_book(
+                    decks, results, built.overflows, names, staging, options, themes, whole, runner
+                )
             told = None if waiting is None else lambda: waiting(options.out_dir)
             with reap.folder_lock(options.out_dir, told):
                 # Records first: they need room, the moves (renames) do not, so a full disk

@@ -31,16 +31,11 @@ from livedeck.images.versions import image_version
 from livedeck.model import Deck, Transcript
 from livedeck.publish.marp import (
     Format,
-    find_chromium,
-    find_marp,
-    marp_environment,
     marp_options,
-    run_marp,
-    scratch_dir,
 )
-from livedeck.publish.measure import measure_decks
 from livedeck.publish.overflow import Overflow
 from livedeck.publish.themes import resolve_theme, theme_dirs_for
+from livedeck.publish.warm import WarmMarp
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
 from livedeck.run.labs import lab_names
@@ -215,13 +210,14 @@ def _pictures(
     theme = resolve_theme(deck, theme_dirs_for(deck.path))
     themes = [theme] if theme else []
     shots = []
-    with reap.owned_scratch("livedeck-refresh-") as scratch:
+    # One node that loaded marp-cli once measures both and makes their pictures (as build does).
+    with reap.owned_scratch("livedeck-refresh-") as scratch, WarmMarp() as marp:
         staged = {
             when: _stage(deck, transcript, Path(scratch) / when)
             for when, transcript in (("before", old), ("after", new))
         }
-        fit_slides([deck, deck], list(staged.values()), themes, measure_decks)
-        pngs = {when: _png(markdown, themes) for when, markdown in staged.items()}
+        fit_slides([deck, deck], list(staged.values()), themes, marp.measure, marp.measure)
+        pngs = {when: _png(markdown, themes, marp) for when, markdown in staged.items()}
         for number in slides:
             pair = []
             for when in ("before", "after"):
@@ -239,26 +235,13 @@ def _stage(deck: Deck, transcript: Transcript, folder: Path) -> Path:
     return stage_deck(deck, transcript, folder)
 
 
-def _png(markdown: Path, themes: Sequence[Path]) -> dict[int, Path]:
+def _png(markdown: Path, themes: Sequence[Path], marp: WarmMarp) -> dict[int, Path]:
     """Slide number -> PNG of it, made by marp-cli (`--images png`) next to the Markdown."""
-    env = dict(os.environ)
-    scratch = scratch_dir()
-    try:
-        marp_env = marp_environment(env, scratch, find_chromium(env))
-        output = markdown.with_suffix(".png")
-        argv = [
-            str(find_marp(env)),
-            *marp_options(PNG, themes),
-            "-o",
-            str(output),
-            "--",
-            str(markdown),
-        ]
-        run = run_marp(argv, env=marp_env, timeout=300.0)
-        if run.returncode != 0:
-            raise PublishError(f"{markdown.name}: marp-cli could not make slide pictures")
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+    output = markdown.with_suffix(".png")
+    argv = [str(marp.cli), *marp_options(PNG, themes), "-o", str(output), "--", str(markdown)]
+    run = marp.run(argv, env=os.environ, timeout=300.0)
+    if run.returncode != 0:
+        raise PublishError(f"{markdown.name}: marp-cli could not make slide pictures")
     made = sorted(markdown.parent.glob(f"{markdown.stem}.*.png"))
     return {int(p.suffixes[-2].lstrip(".")): p for p in made}
 
