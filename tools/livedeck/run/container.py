@@ -189,7 +189,8 @@ def lab_user(host: Any, container_id: str, user: str) -> str:
     """Make the lab's user (lab-user is idempotent); its home directory."""
     status, output = exec_root(host, container_id, ["lab-user", user])
     if status != 0 or not output.strip():
-        raise LabError(f"could not create the lab user {user!r}: {output.strip()}")
+        said = output.strip() or "(it printed nothing)"
+        raise LabError(f"could not create the lab user {user!r}: exit status {status}: {said}")
     return output.strip().splitlines()[-1]
 
 
