@@ -177,8 +177,8 @@ def test_the_exit_status_tells_a_marp_failure_from_a_browser_failure(tmp_path: P
 # --- real marp-cli and Chromium ----------------------------------------------------------------
 
 
-def _leftovers() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("livedeck-measure-*")}
+def _leftovers(prefix: str = "livedeck-measure-") -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob(f"{prefix}*")}
 
 
 def _running(text: str) -> list[str]:
@@ -227,29 +227,25 @@ def test_the_course_theme_measures_differently_from_marps_default(tmp_path: Path
     assert plain.overflow > course.overflow > 0
 
 
-def _warm_leftovers() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("livedeck-warm-*")}
-
-
 @pytest.mark.marp
 def test_builds_warm_marp_measures_as_measure_decks_does() -> None:
-    before = _warm_leftovers()
+    before = _leftovers("livedeck-warm-")
     with WarmMarp() as marp:
-        [scratch] = _warm_leftovers() - before
+        [scratch] = _leftovers("livedeck-warm-") - before
         warm = marp.measure([LONG, SHORT], themes=[MSPT2])
     assert warm == measure_decks([LONG, SHORT], themes=[MSPT2])
-    assert _warm_leftovers() <= before and _running(scratch) == []
+    assert _leftovers("livedeck-warm-") <= before and _running(scratch) == []
 
 
 @pytest.mark.marp
 def test_a_build_that_fails_while_marp_is_warm_leaves_no_process_and_no_folder() -> None:
-    before = _warm_leftovers()
+    before = _leftovers("livedeck-warm-")
     with pytest.raises(RuntimeError, match="a deck failed"), WarmMarp() as marp:
-        [scratch] = _warm_leftovers() - before
+        [scratch] = _leftovers("livedeck-warm-") - before
         marp.measure([LONG], themes=[MSPT2])
         assert _running(scratch)  # node and Chromium
         raise RuntimeError("a deck failed")
-    assert _warm_leftovers() <= before and _running(scratch) == []
+    assert _leftovers("livedeck-warm-") <= before and _running(scratch) == []
 
 
 @pytest.mark.marp

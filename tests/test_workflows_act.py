@@ -25,6 +25,7 @@ import docker
 import pytest
 
 from registries import Upstream
+from test_refresh_prs import git
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNNER_IMAGE = "livedeck-test/act-runner:1"
@@ -212,11 +213,6 @@ exit 0
 """
 
 
-def _git(cwd: Path, *argv: str) -> str:
-    done = subprocess.run(["git", *argv], cwd=cwd, capture_output=True, text=True, check=True)
-    return done.stdout
-
-
 def test_nginx_workflow_proposes_a_new_upstream_nginx_and_nothing_without_one(
     act: Any,
     lab_images_of_our_own: list[str],
@@ -234,7 +230,7 @@ def test_nginx_workflow_proposes_a_new_upstream_nginx_and_nothing_without_one(
     bare repository (git's pushurl, set by the environment), `gh` is a stand-in.
     """
     repo = tmp_path / "repo"
-    _git(repo, "rm", "--quiet", "slides/docker-mariadb.md", "slides/docker-mariadb.record.yaml")
+    git(repo, "rm", "--quiet", "slides/docker-mariadb.md", "slides/docker-mariadb.record.yaml")
     deck = repo / "slides" / "docker-layers.md"
     build = ["build", str(deck), "--format", "none", "-q", "--out", str(tmp_path / "build")]
     built = subprocess.run(
@@ -246,8 +242,8 @@ def test_nginx_workflow_proposes_a_new_upstream_nginx_and_nothing_without_one(
     assert built.returncode == 0, built.stderr[-3000:]
     record = deck.with_suffix(".record.yaml")
     assert f"  images: {upstream.base}\n" in record.read_text(encoding="utf-8")
-    _git(repo, "add", "slides")
-    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "course")
+    git(repo, "add", "slides")
+    git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "course")
 
     stand_in = tmp_path / "stand-in"
     stand_in.mkdir(exist_ok=True)
@@ -255,7 +251,7 @@ def test_nginx_workflow_proposes_a_new_upstream_nginx_and_nothing_without_one(
     gh.write_text(STAND_IN_GH)
     gh.chmod(0o755)
     remote = stand_in / "remote.git"
-    _git(tmp_path, "init", "--quiet", "--bare", str(remote))
+    git(tmp_path, "init", "--quiet", "--bare", str(remote))
     env = [
         *lab_images_of_our_own,
         # The labs on the network whose gateway the upstream listens on.
@@ -283,19 +279,19 @@ def test_nginx_workflow_proposes_a_new_upstream_nginx_and_nothing_without_one(
     output = nginx()
     assert "changed=false" in output, output[-3000:]
     assert not (stand_in / "gh.log").exists()
-    assert _git(remote, "branch", "--list") == ""
+    assert git(remote, "branch", "--list") == ""
 
     # 2. A new nginx upstream: one branch and one pull request.
     six = upstream.push_nginx(6)
     output = nginx()
     assert "changed=true" in output, output[-3000:]
     branch = "livedeck/refresh/docker-layers"
-    assert _git(remote, "branch", "--format=%(refname:short)").split() == [branch]
-    changed = _git(remote, "diff", "--name-only", f"{branch}~1", branch).split()
+    assert git(remote, "branch", "--format=%(refname:short)").split() == [branch]
+    changed = git(remote, "diff", "--name-only", f"{branch}~1", branch).split()
     assert "slides/docker-layers.record.yaml" in changed
     pictures = [p for p in changed if p.startswith(".livedeck/refresh/docker-layers/")]
     assert pictures and all(p.endswith(".png") for p in pictures), changed
-    new_record = _git(remote, "show", f"{branch}:slides/docker-layers.record.yaml")
+    new_record = git(remote, "show", f"{branch}:slides/docker-layers.record.yaml")
     assert f"  image nginx: {six}\n" in new_record
     calls = (stand_in / "gh.log").read_text().splitlines()
     creates = [c for c in calls if c.startswith("pr create")]

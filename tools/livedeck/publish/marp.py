@@ -130,11 +130,12 @@ def kill_marked(call: str) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def scratch_dir() -> Path:
+def scratch_dir(prefix: str = "livedeck-marp-") -> Path:
+    """A folder of this process's own for marp-cli and Chromium, in a short temporary path."""
     # Chromium makes its SingletonSocket in $TMPDIR, and a Unix socket path has at most 107
     # bytes ("Socket path too long" kills the browser): a deep temporary directory will not do.
     base = tempfile.gettempdir()
-    return reap.owned_tempdir("livedeck-marp-", base if len(base) <= 48 else "/tmp")
+    return reap.owned_tempdir(prefix, base if len(base) <= 48 else "/tmp")
 
 
 def output_name(deck: Path, fmt: Format) -> str:

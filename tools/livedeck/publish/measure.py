@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from livedeck import reap
 from livedeck.errors import PublishError
 from livedeck.publish.marp import (
     Format,
@@ -23,6 +21,7 @@ from livedeck.publish.marp import (
     marp_folder,
     marp_messages,
     run_marp,
+    scratch_dir,
 )
 from livedeck.publish.overflow import CodeBox, SlideBox
 
@@ -71,7 +70,7 @@ def measure_decks(
         return {}
     env = dict(os.environ if env is None else env)
     marp, chrome, node = _tools(env)
-    scratch = reap.owned_tempdir("livedeck-measure-", _short_tmp())
+    scratch = scratch_dir("livedeck-measure-")
     try:
         spec, result = scratch / "spec.json", scratch / "result.json"
         pages = _stage_spec(spec, decks, themes, scratch, marp, chrome)
@@ -130,12 +129,6 @@ def _results(
         Path(deck): tuple(slide_box(raw) for raw in page["slides"])
         for deck, page in zip(decks, measured, strict=True)
     }
-
-
-def _short_tmp() -> str:
-    # Chromium's SingletonSocket lives in $TMPDIR and a socket path has at most 107 bytes.
-    base = tempfile.gettempdir()
-    return base if len(base) <= 48 else "/tmp"
 
 
 def _failure(what: str, run: MarpRun) -> str:

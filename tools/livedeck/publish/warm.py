@@ -18,7 +18,6 @@ import select
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 import uuid
@@ -38,6 +37,7 @@ from livedeck.publish.marp import (
     marp_environment,
     marp_folder,
     marp_messages,
+    scratch_dir,
     single_command,
 )
 from livedeck.publish.measure import BARE_HTML, RENDER_FAILED, slide_box
@@ -61,7 +61,7 @@ class WarmMarp:
         self._node = shutil.which("node", path=self._env.get("PATH")) or "node"
         self._timeout = timeout
         self._lock = threading.Lock()  # one request at a time: node answers in order
-        self._scratch = reap.owned_tempdir("livedeck-warm-", _short_tmp())
+        self._scratch = scratch_dir("livedeck-warm-")
         self._proc: subprocess.Popen[bytes] | None = None
         self._browser: int | None = None  # Chromium's process group, once node reported it
         self._pending = b""
@@ -120,15 +120,13 @@ class WarmMarp:
             raise ValueError(f"{argv[0]} is not the marp-cli this node loaded ({self._marp})")
         with self._lock:
             log_start = self._log_size()
+            status: int | None
             try:
                 answer = self._exchange({"render": [list(argv[1:])]}, timeout)
-            except TimeoutError:
+                status = 0 if answer.get("status") == 0 else 1
+            except (BrokenPipeError, TimeoutError) as error:
                 self._stop()
-                return MarpRun(tuple(argv), None, self._log_text(log_start))
-            except BrokenPipeError:
-                self._stop()
-                return MarpRun(tuple(argv), 1, self._log_text(log_start))
-            status = 0 if answer.get("status") == 0 else 1
+                status = None if isinstance(error, TimeoutError) else 1
             return MarpRun(tuple(argv), status, self._log_text(log_start))
 
     def close(self) -> None:
@@ -248,9 +246,3 @@ class WarmMarp:
     def _log_tail(self, start: int) -> str:
         text = self._log_text(start)
         return "\n".join(f"    | {line}" for line in marp_messages(text)[-12:])
-
-
-def _short_tmp() -> str:
-    # Chromium's SingletonSocket lives in $TMPDIR and a socket path has at most 107 bytes.
-    base = tempfile.gettempdir()
-    return base if len(base) <= 48 else "/tmp"

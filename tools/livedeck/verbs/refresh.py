@@ -29,10 +29,7 @@ from livedeck.errors import LivedeckError, PublishError, RecordError
 from livedeck.images.sources import MIRROR, ImageSource
 from livedeck.images.versions import image_version
 from livedeck.model import Deck, Transcript
-from livedeck.publish.marp import (
-    Format,
-    marp_options,
-)
+from livedeck.publish.marp import Format, marp_options
 from livedeck.publish.overflow import Overflow
 from livedeck.publish.themes import resolve_theme, theme_dirs_for
 from livedeck.publish.warm import WarmMarp
