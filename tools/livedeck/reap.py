@@ -134,7 +134,7 @@ def sweep(temp_dirs: Iterable[Path] | None = None) -> Swept:
                 os.kill(pid, signal.SIGKILL)
                 swept.processes.append(pid)
                 swept.owners.add(owner.pid)
-    _gone(swept.processes, KILLED_SECONDS)
+    wait_gone(swept.processes)
     dirs = temp_dirs if temp_dirs is not None else {Path(tempfile.gettempdir()), Path("/tmp")}
     for directory in dirs:
         for prefix in TEMP_PREFIXES:
@@ -142,7 +142,18 @@ def sweep(temp_dirs: Iterable[Path] | None = None) -> Swept:
     return swept
 
 
-def _gone(pids: Sequence[int], seconds: float) -> None:
+def kill_marked(variable: str, value: str) -> None:
+    """SIGKILL every process processes_with(variable, value) finds, and wait until they are
+    gone: a Chromium still dying writes into its profile folder while that is removed."""
+    killed = []
+    for pid in processes_with(variable, value):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    wait_gone(killed)
+
+
+def wait_gone(pids: Sequence[int], seconds: float = KILLED_SECONDS) -> None:
     """Wait (up to `seconds`) until killed processes have left the process table."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -124,10 +124,8 @@ def _stop(proc: subprocess.Popen[str], call: str) -> str:
 
 
 def kill_marked(call: str) -> None:
-    """Kill every process whose environment carries the call's mark (CALL_ENV)."""
-    for pid in reap.processes_with(CALL_ENV, call):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    """Kill every process whose environment carries the call's mark (CALL_ENV), and wait."""
+    reap.kill_marked(CALL_ENV, call)
 
 
 def scratch_dir(prefix: str = "livedeck-marp-") -> Path:
