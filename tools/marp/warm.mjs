@@ -42,6 +42,29 @@ function marpRenderer(cli) {
   };
 }
 
+// marp-cli starts a Chromium of its own for every PDF (or PPTX, PNG) call, about 2 CPU-seconds:
+// its browser manager gets this process's running Chromium instead, through a connection of its
+// own that marp-cli's "close" only ends. A marp-cli that is not the package this process loaded
+// puppeteer-core beside keeps launching its own.
+function shareBrowser(puppeteer, chromium) {
+  const launchOwn = puppeteer.launch;
+  puppeteer.launch = async (options = {}) => {
+    let browser;
+    try {
+      browser = await chromium.launching;
+    } catch {
+      return launchOwn(options);
+    }
+    const connection = await puppeteer.connect({
+      browserWSEndpoint: browser.wsEndpoint(),
+      defaultViewport: options.defaultViewport ?? null,
+      protocolTimeout: options.protocolTimeout,
+    });
+    connection.close = () => connection.disconnect();
+    return connection;
+  };
+}
+
 async function handle(request, render, chromium) {
   for (const argv of request.render ?? []) {
     if ((await render(argv)) !== 0) return { id: request.id, status: RENDER_FAILED };
@@ -62,7 +85,9 @@ async function main() {
     console.error('usage: node warm.mjs MARP CHROMIUM  (requests on stdin)');
     return 2;
   }
-  const chromium = launch(loadPuppeteer(), chromiumPath);
+  const puppeteer = loadPuppeteer();
+  const chromium = launch(puppeteer, chromiumPath);
+  shareBrowser(puppeteer, chromium);
   chromium.launching.then((browser) => answer({ browser: browser.process()?.pid ?? null }),
     () => {});
   const render = marpRenderer(cli);
