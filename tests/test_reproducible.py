@@ -169,8 +169,8 @@ def test_an_image_built_twice_is_pushed_with_one_digest(tmp_path: Path) -> None:
                         push_reproducible(saved, registry, "library/demo", "latest", EPOCH).digest
                     )
             time.sleep(1.1)  # another second in every time the build writes
-    finally:
-        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
+    finally:  # the first build's image too: the second took its tag
+        subprocess.run(["docker", "rmi", "-f", tag, *(i.strip() for i in ids)], capture_output=True)
     assert ids[0] != ids[1]  # Docker's own image is not reproducible
     assert digests[0] == digests[1]
 
