@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 
 from livedeck.cli import EXIT_DECK, main
+from livedeck.publish.warm import WarmMarp
+from livedeck.verbs import refresh as refresh_verb
 from livedeck.verbs.refresh import proposal
 
 pytestmark = [pytest.mark.marp, pytest.mark.slow]
@@ -245,3 +247,32 @@ def test_a_proposal_already_made_is_not_made_again(
     assert main(argv) == 0
     (found,) = _json(capsys)["decks"]
     assert found["proposal"] == key and f"<!-- livedeck-proposal: {key} -->" in found["body"]
+
+
+def test_one_marp_cli_and_chromium_publish_and_picture_every_deck_of_a_refresh(
+    deck: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not a node and a Chromium per deck and per step: one for the whole refresh."""
+    second = deck.with_name("second.md")
+    second.write_text(deck.read_text(encoding="utf-8"), encoding="utf-8")
+    out = tmp_path / "build"
+    assert (
+        main(["build", str(second), "--lab", "local", "--format", "none", "--out", str(out)]) == 0
+    )
+    (tmp_path / "story.txt").write_text("a: Pull complete\n", encoding="utf-8")
+    started: list[WarmMarp] = []
+
+    class Counted(WarmMarp):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(refresh_verb, "WarmMarp", Counted)
+    summary = tmp_path / "refresh.md"
+    argv = ["refresh", str(deck.parent), "--all", "--lab", "local", "--out", str(out), "-q"]
+    assert main([*argv, "--summary", str(summary), "--images", "mirror"]) == 0
+    text = summary.read_text(encoding="utf-8")
+    assert len(started) == 1
+    for name in ("layers", "second"):
+        assert f"![slide 1 after](refresh-pictures/{name}/slide-1-after.png)" in text
+        assert (out / f"{name}.pdf").read_bytes()[:5] == b"%PDF-"

@@ -102,6 +102,7 @@ def build(
     on_deck: Hooks | None = None,
     waiting: Waiting | None = None,
     served: Served | None = None,
+    warm: Callable[[], WarmMarp] | None = None,
 ) -> Built:
     """Run (or replay), render and publish every deck; on any error out_dir stays as it was.
 
@@ -109,6 +110,7 @@ def build(
     out_dir (and the records) happen under a lock on out_dir, so two builds into one folder
     (a build beside a watch) never mix their files. `waiting` hears when that lock is taken;
     `served` tells which images the lab can pull, to warn about the others before any run.
+    `warm` gives the caller's warm marp-cli, which it keeps open; else build starts its own.
     """
     decks = [load_deck(path) for path in find_decks(paths)]  # every deck parses before any runs
     # Everything that needs no lab is checked before the first lab starts.
@@ -151,7 +153,7 @@ def build(
             if options.formats and slides:
                 # One node and marp-cli load measure and publish every deck, once the runs are
                 # over: Chromium started beside the commands slows them more than it saves.
-                marp = WarmMarp(timeout=PUBLISH_TIMEOUT)
+                marp = WarmMarp(timeout=PUBLISH_TIMEOUT) if warm is None else warm()
                 built.overflows = fit_slides(
                     [d for d, _ in slides],
                     [s for _, s in slides],
@@ -184,7 +186,7 @@ def build(
                 built.outputs = move_all(staging, options.out_dir) + records
             return built
     finally:
-        if marp is not None:
+        if marp is not None and warm is None:
             marp.close()
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -14,6 +14,8 @@ request must not be merged as it is (a slide overflows, the deck failed) is part
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -36,7 +38,7 @@ from livedeck.publish.warm import WarmMarp
 from livedeck.run import Progress
 from livedeck.run.lab import LabFactory
 from livedeck.run.labs import lab_names
-from livedeck.verbs.build import BuildOptions, build, find_decks
+from livedeck.verbs.build import PUBLISH_TIMEOUT, BuildOptions, build, find_decks
 from livedeck.verbs.build_publish import fit_slides
 from livedeck.verbs.build_render import stage_deck
 from livedeck.verbs.build_run import image_digests
@@ -126,11 +128,17 @@ def refresh(
     `sources` gives each deck's image source (None: a build's default, as on a local lab).
     """
     found = []
-    for path, key in choose(find_decks(paths)):
-        try:
-            found.append(_refresh_one(path, key, start_lab, sources, out_dir, pictures, progress))
-        except LivedeckError as error:
-            found.append(Refreshed(path, None, error=error, proposal=key))
+    with contextlib.ExitStack() as stack:
+        # One node with marp-cli and Chromium publishes every deck and makes every picture,
+        # started when the first deck's runs are over.
+        warm = functools.cache(lambda: stack.enter_context(WarmMarp(timeout=PUBLISH_TIMEOUT)))
+        for path, key in choose(find_decks(paths)):
+            try:
+                found.append(
+                    _refresh_one(path, key, start_lab, sources, out_dir, pictures, progress, warm)
+                )
+            except LivedeckError as error:
+                found.append(Refreshed(path, None, error=error, proposal=key))
     return found
 
 
@@ -142,6 +150,7 @@ def _refresh_one(
     out_dir: Path,
     pictures: Path | None,
     progress: Progress | None,
+    warm: Callable[[], WarmMarp],
 ) -> Refreshed:
     deck = load_deck(path)
     old = _recorded(deck)
@@ -149,7 +158,7 @@ def _refresh_one(
     options = BuildOptions(
         out_dir=out_dir, formats=("html", "pdf"), fresh_images=True, sources=where
     )
-    built = build([path], options, start_lab, progress)
+    built = build([path], options, start_lab, progress, warm=warm)
     result = built.decks[0]
     overflows = tuple(built.overflows)
     key = key or proposal(path, image_digests(result.lab))
@@ -157,7 +166,7 @@ def _refresh_one(
     if not result.written or old is None or result.transcript is None:
         return Refreshed(path, result, overflows=overflows, proposal=key, versions=versions)
     slides = story_slides(deck, result)
-    shots = _pictures(deck, old, result.transcript, slides, pictures) if pictures else ()
+    shots = _pictures(deck, old, result.transcript, slides, pictures, warm()) if pictures else ()
     return Refreshed(path, result, slides, shots, overflows, proposal=key, versions=versions)
 
 
@@ -194,7 +203,12 @@ def story_slides(deck: Deck, result: DeckResult) -> tuple[int, ...]:
 
 
 def _pictures(
-    deck: Deck, old: Transcript, new: Transcript, slides: Sequence[int], into: Path
+    deck: Deck,
+    old: Transcript,
+    new: Transcript,
+    slides: Sequence[int],
+    into: Path,
+    marp: WarmMarp,
 ) -> tuple[tuple[int, Path, Path], ...]:
     """PNGs of the slides before and after, as into/DECK/slide-N-before.png etc.
 
@@ -207,8 +221,8 @@ def _pictures(
     theme = resolve_theme(deck, theme_dirs_for(deck.path))
     themes = [theme] if theme else []
     shots = []
-    # One node that loaded marp-cli once measures both and makes their pictures (as build does).
-    with reap.owned_scratch("livedeck-refresh-") as scratch, WarmMarp() as marp:
+    # The node that published the deck measures both and makes their pictures.
+    with reap.owned_scratch("livedeck-refresh-") as scratch:
         staged = {
             when: _stage(deck, transcript, Path(scratch) / when)
             for when, transcript in (("before", old), ("after", new))
