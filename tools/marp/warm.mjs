@@ -11,7 +11,6 @@
 // Each ARGV holds marp-cli's options exactly as for the program; they run in order, then the
 // pages (bare HTML rendered by them) are measured as measure.mjs does.
 // Answers, one JSON line each on stdout:
-//   {"browser": PID}                       once Chromium runs (its process group's leader)
 //   {"id": 1, "status": 0, "pages": [{"html": ..., "slides": [...]}]}
 // status 3 (RENDER_FAILED): marp failed, its messages are on stderr; 1: anything else.
 // The end of stdin, SIGTERM, SIGINT or SIGHUP end the process and Chromium with it.
@@ -88,8 +87,6 @@ async function main() {
   const puppeteer = loadPuppeteer();
   const chromium = launch(puppeteer, chromiumPath);
   shareBrowser(puppeteer, chromium);
-  chromium.launching.then((browser) => answer({ browser: browser.process()?.pid ?? null }),
-    () => {});
   const render = marpRenderer(cli);
   try {
     for await (const line of createInterface({ input: process.stdin, crlfDelay: Infinity })) {

@@ -63,10 +63,10 @@ class WarmMarp:
         self._lock = threading.Lock()  # one request at a time: node answers in order
         self._scratch = scratch_dir("livedeck-warm-")
         self._proc: subprocess.Popen[bytes] | None = None
-        self._browser: int | None = None  # Chromium's process group, once node reported it
         self._pending = b""
         self._requests = 0
-        # Node and every Chromium it starts (marp-cli's own for a PDF too) carry this mark.
+        # Node and every process it starts (Chromium; a marp-cli program and its browser) carry
+        # this mark: _stop kills what is left of them by it.
         self._call = uuid.uuid4().hex
         self._start()
 
@@ -151,7 +151,6 @@ class WarmMarp:
                 preexec_fn=reap.die_with_parent,  # a killed livedeck takes node (and Chromium)
             )
         self._pending = b""
-        self._browser = None
 
     def _exchange(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
         """Send one request (node started if it is not running) and read its answer; raises
@@ -192,9 +191,7 @@ class WarmMarp:
             while b"\n" in self._pending:
                 line, self._pending = self._pending.split(b"\n", 1)
                 message = json.loads(line)
-                if "browser" in message:
-                    self._browser = message["browser"]
-                elif message.get("id") == number:
+                if message.get("id") == number:
                     return dict(message)
             left = deadline - time.monotonic()
             if left <= 0 or not select.select([out], [], [], left)[0]:
@@ -205,7 +202,7 @@ class WarmMarp:
             self._pending += chunk
 
     def _stop(self) -> None:
-        """End node (which ends Chromium); Chromium's group too if node could not."""
+        """End node (which ends Chromium), then every process left with this node's mark."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -223,10 +220,7 @@ class WarmMarp:
                     break
         if proc.stdout is not None:
             proc.stdout.close()
-        if self._browser and proc.returncode not in (0, None):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self._browser, signal.SIGKILL)  # puppeteer starts it as a group leader
-        # A Chromium marp-cli started for a PDF, in a session of its own, when node was killed.
+        # What node could not end (its Chromium, when node was killed): gone before this returns.
         kill_marked(self._call)
 
     def _log_size(self) -> int:

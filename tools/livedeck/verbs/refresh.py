@@ -250,7 +250,7 @@ def _png(markdown: Path, themes: Sequence[Path], marp: WarmMarp) -> dict[int, Pa
     """Slide number -> PNG of it, made by marp-cli (`--images png`) next to the Markdown."""
     output = markdown.with_suffix(".png")
     argv = [str(marp.cli), *marp_options(PNG, themes), "-o", str(output), "--", str(markdown)]
-    run = marp.run(argv, env=os.environ, timeout=300.0)
+    run = marp.run(argv, env=os.environ, timeout=PUBLISH_TIMEOUT)
     if run.returncode != 0:
         raise PublishError(f"{markdown.name}: marp-cli could not make slide pictures")
     made = sorted(markdown.parent.glob(f"{markdown.stem}.*.png"))
