@@ -149,3 +149,23 @@ def test_keys_are_typed_without_enter(lab: LocalLab) -> None:
     )
     assert outcome.lines[-1] == "Continue? y[y]" and outcome.status == 0  # the echo of y
     assert session.type("echo next", 5).lines == ("next",)  # no stray Enter ran before it
+
+
+def test_a_channel_closed_twice_leaves_the_file_that_took_its_number_open() -> None:
+    """The session and its lab both close a shell: the second close must not close whatever
+    file got the terminal's number meanwhile (a connection `watch` is serving)."""
+    import os
+
+    lab = LocalLab()
+    channel = lab.shell()
+    number = channel.fd
+    channel.close()
+    read, write = os.pipe()
+    os.dup2(write, number)  # another thread's new file, on the freed number
+    try:
+        lab.close()
+        channel.close()
+        os.fstat(number)  # still open
+    finally:
+        for fd in {read, write, number}:
+            os.close(fd)

@@ -133,7 +133,12 @@ class PtyChannel:
                 os.killpg(group, signal.SIGKILL)
 
     def close(self) -> None:
-        """End the shell, every job it started (background ones too), and free the terminal."""
+        """End the shell, every job it started (background ones too), and free the terminal.
+
+        Once only: the session and its lab both close a channel, and a second os.close would
+        close whatever file took the number meanwhile (a served connection of `watch`)."""
+        if self.fd < 0:
+            return
         for pid in _session_members(self.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -143,6 +148,7 @@ class PtyChannel:
             os.waitpid(self.pid, 0)
         with contextlib.suppress(OSError):
             os.close(self.fd)
+        self.fd = -1
 
 
 class LocalLab:
