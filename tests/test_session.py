@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections.abc import Iterator
@@ -154,8 +155,6 @@ def test_keys_are_typed_without_enter(lab: LocalLab) -> None:
 def test_a_channel_closed_twice_leaves_the_file_that_took_its_number_open() -> None:
     """The session and its lab both close a shell: the second close must not close whatever
     file got the terminal's number meanwhile (a connection `watch` is serving)."""
-    import os
-
     lab = LocalLab()
     channel = lab.shell()
     number = channel.fd

@@ -22,14 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
+from machine import busy  # noqa: E402  (tools/bench, the script's own folder)
+
 from livedeck.run import container  # noqa: E402
 from livedeck.run.sandbox import start_sandbox  # noqa: E402
-
-
-def busy() -> float:
-    with open("/proc/stat", encoding="ascii") as stat:
-        values = [int(v) for v in stat.readline().split()[1:]]
-    return (sum(values) - values[3] - values[4]) / os.sysconf("SC_CLK_TCK")
 
 
 def one(image: str | None, look: float) -> tuple[float, float]:

@@ -20,22 +20,16 @@ from collections import defaultdict
 from collections.abc import Generator
 
 import pytest
+from machine import busy
 
 _COSTS: list[tuple[str, float, float]] = []
 
 
-def _busy() -> float:
-    """Seconds of CPU the machine spent so far, on all cores, but idle and I/O wait."""
-    with open("/proc/stat", encoding="ascii") as stat:
-        ticks = [int(n) for n in stat.readline().split()[1:]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item) -> Generator[None, None, None]:
-    cpu, wall = _busy(), time.monotonic()
+    cpu, wall = busy(), time.monotonic()
     yield
-    _COSTS.append((item.nodeid, _busy() - cpu, time.monotonic() - wall))
+    _COSTS.append((item.nodeid, busy() - cpu, time.monotonic() - wall))
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
