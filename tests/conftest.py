@@ -48,6 +48,34 @@ def worker_namespace() -> Iterator[dict[str, str]]:
     shutil.rmtree(names["TMPDIR"], ignore_errors=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def lent_marp() -> Iterator[None]:
+    """Builds and refreshes run in this process borrow one warm marp-cli (marps.py)."""
+    from livedeck.verbs import build as build_verb
+    from livedeck.verbs import refresh as refresh_verb
+    from marps import Lender
+
+    lender = Lender()
+    with pytest.MonkeyPatch.context() as patch:
+        for verb in (build_verb, refresh_verb):
+            patch.setattr(verb, "WarmMarp", lender)
+        yield
+    lender.close()
+
+
+@pytest.fixture(autouse=True)
+def own_marp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test marked `own_marp` sees its builds start and end marp-cli themselves."""
+    if request.node.get_closest_marker("own_marp") is None:
+        return
+    from livedeck.publish.warm import WarmMarp
+    from livedeck.verbs import build as build_verb
+    from livedeck.verbs import refresh as refresh_verb
+
+    for verb in (build_verb, refresh_verb):
+        monkeypatch.setattr(verb, "WarmMarp", WarmMarp)
+
+
 @pytest.fixture(scope="module")
 def lab_namespace() -> Iterator[dict[str, str]]:
     """Labs of their own (label, network, subnet): a sweep or `lab down` in a test touches no
@@ -104,14 +132,27 @@ def upstream(lab_env: dict[str, str]) -> Iterator[Upstream]:
         yield registry
 
 
+@pytest.fixture(scope="session")
+def chromium_of_this_process() -> Iterator[list[Browser]]:
+    """The Chromium `browser` lends, started by the first test that asks (or again if one
+    ended); closed at the end of the test process."""
+    held: list[Browser] = []
+    yield held
+    for chromium in held:
+        chromium.close()
+
+
 @pytest.fixture
-def browser() -> Iterator[Browser]:
-    """Headless Chromium driven one command at a time (browsers.py), closed at the end."""
+def browser(chromium_of_this_process: list[Browser]) -> Browser:
+    """Headless Chromium driven one command at a time (browsers.py), on a new page in a
+    browser context of its own: each test sees a new browser, one Chromium serves them all."""
     from browsers import Browser
 
-    chromium = Browser()
-    yield chromium
-    chromium.close()
+    held = chromium_of_this_process
+    if not held or not held[0].alive():
+        held[:] = [Browser()]
+    held[0].fresh()
+    return held[0]
 
 
 # Modules whose tests share no costly fixture: each test is a unit of work of its own, so their

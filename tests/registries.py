@@ -8,8 +8,10 @@ namespace of their own (network, label, storage folders), removed at the end.
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
+import subprocess
 import tarfile
 import tempfile
 from collections.abc import Iterator
@@ -100,6 +102,21 @@ def push_image(base: str, image: str, repo: str = "library/nginx", tag: str = "l
         archive = save_image(image, Path(scratch) / "image.tar")
         with tarfile.open(archive) as saved:
             return push_saved(saved, saved_images(saved)[0], base, repo, tag)
+
+
+def six_layer_registry() -> Path:
+    """Registry storage serving the 6-layer nginx (the official image's shape of 2023), for a
+    lab's mirror (LIVEDECK_REGISTRY_DIR; labs mount it read-only).
+
+    lab-images.sh fills it once and keeps it in its cache folder, as it keeps the lab images: the
+    next test (or test run) finds its stamp and pushes nothing; test processes asking together
+    wait for each other on the script's lock.
+    """
+    cache = Path(os.environ.get("LIVEDECK_CACHE_DIR", "/var/cache/livedeck"))  # lab.env's
+    storage = cache / "test-registry-nginx-6"
+    script = Path(__file__).resolve().parent.parent / "tools/setup/lab-images.sh"
+    subprocess.run([script, "--nginx-layers", "6", "--registry-dir", storage], check=True)
+    return storage
 
 
 def files(folder: Path) -> dict[str, tuple[int, int]]:

@@ -7,7 +7,6 @@ and the prose that counts layers through a template follows the new image.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from livedeck.cli import EXIT_DECK, main
 from livedeck.deck import load_deck
+from registries import six_layer_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
@@ -65,12 +65,7 @@ def test_a_six_layer_nginx_fails_check_at_the_pull_and_changes_the_prose(
 ) -> None:
     slides, online = recorded
     assert "layer(7개)" in (online / "docker-layers.md").read_text(encoding="utf-8")
-    registry = tmp_path / "registry-6"
-    subprocess.run(
-        [ROOT / "tools/setup/lab-images.sh", "--nginx-layers", "6", "--registry-dir", registry],
-        check=True,
-    )
-    monkeypatch.setenv("LIVEDECK_REGISTRY_DIR", str(registry))
+    monkeypatch.setenv("LIVEDECK_REGISTRY_DIR", str(six_layer_registry()))
     capsys.readouterr()
     assert main(["check", str(slides), "-q"]) == EXIT_DECK
     shown = capsys.readouterr()

@@ -17,6 +17,7 @@ from livedeck.errors import LabError
 from livedeck.run.lab import Channel, LabSpec
 from livedeck.run.labs import lab_names, lab_status, shares_files
 from livedeck.run.sandbox import DockerLab, start_sandbox
+from registries import six_layer_registry
 
 ROOT = Path(__file__).resolve().parent.parent
 # An image of "the user's own" on the host engine, named for this test process: suites of
@@ -225,13 +226,8 @@ def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
     host.images.remove(f"{KEEP}:1")
 
 
-def test_mirror_can_serve_the_six_layer_nginx(
-    host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    registry = tmp_path_factory.mktemp("registry-6-layers")
-    script = ROOT / "tools/setup/lab-images.sh"
-    subprocess.run([script, "--nginx-layers", "6", "--registry-dir", registry], check=True)
-    lab = start_sandbox(SPEC, registry_dir=registry)
+def test_mirror_can_serve_the_six_layer_nginx(host: docker.DockerClient) -> None:
+    lab = start_sandbox(SPEC, registry_dir=six_layer_registry())
     try:
         status, output = run(quiet_shell(lab), "docker pull nginx")
     finally:

@@ -216,9 +216,12 @@ main() {
   build "$MARIADB_IMAGE" "$ASSETS/mariadb"
   push "$NGINX_IMAGE:$NGINX_LAYERS" library/nginx:latest livedeck-nginx.id
   # Another storage (a test's, an nginx of another shape) gets nginx alone.
-  [[ $REGISTRY_DIR != "$(realpath -m "$DEFAULT_REGISTRY_DIR")" ]] && ((!MARIADB)) ||
+  local served="nginx ($NGINX_LAYERS layers)"
+  if [[ $REGISTRY_DIR == "$(realpath -m "$DEFAULT_REGISTRY_DIR")" ]] || ((MARIADB)); then
     push "$MARIADB_IMAGE" library/mariadb:10.11 livedeck-mariadb.id
-  say "ready: $BASE_IMAGE, $LAB_IMAGE, $NGINX_IMAGE:{6,7}, $MARIADB_IMAGE; $REGISTRY_DIR serves nginx ($NGINX_LAYERS layers) and mariadb:10.11"
+    served+=" and mariadb:10.11"
+  fi
+  say "ready: $BASE_IMAGE, $LAB_IMAGE, $NGINX_IMAGE:{6,7}, $MARIADB_IMAGE; $REGISTRY_DIR serves $served"
 }
 
 main "$@"
