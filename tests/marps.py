@@ -73,6 +73,7 @@ class Lender:
         self._key: tuple[object, ...] | None = None
         self._warm: WarmMarp | None = None
         self._lock = threading.Lock()  # builds in threads of one test ask together
+        self.started = 0  # WarmMarps started so far
 
     def __call__(self, timeout: float = 120.0) -> Lent:
         key = _key(timeout)
@@ -80,7 +81,13 @@ class Lender:
             if self._warm is None or key != self._key:
                 self._end()
                 self._warm, self._key = WarmMarp(timeout=timeout), key
+                self.started += 1
             return Lent(self._warm)
+
+    def alive(self) -> bool:
+        """A WarmMarp is lent now and its node runs."""
+        proc = None if self._warm is None else self._warm._proc
+        return proc is not None and proc.poll() is None
 
     def close(self) -> None:
         with self._lock:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from livedeck.cli import main
 from livedeck.errors import PublishError
 from livedeck.publish.warm import WarmMarp
+from livedeck.verbs import build as build_verb
+from marps import Lender
 
 pytestmark = pytest.mark.marp
 
@@ -44,3 +48,47 @@ def test_a_failed_render_is_an_error_and_the_next_one_works(tmp_path: Path) -> N
         with pytest.raises(PublishError, match=r"missing\.md: marp-cli .*HTML"):
             marp.html(tmp_path / "missing.md", tmp_path / "missing.html")
         assert "Two 1" in marp.html(deck, tmp_path / "d.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.own_marp
+def test_a_build_ends_the_marp_cli_it_started_even_when_publishing_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """build's own WarmMarp (not one lent by the tests, conftest.py): closed after a build that
+    published, and after one whose publish failed; its node and scratch folder are gone."""
+    started: list[tuple[int, Path]] = []  # node's pid and the scratch folder of each
+
+    class Seen(WarmMarp):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            assert self._proc is not None
+            started.append((self._proc.pid, self._scratch))
+
+    monkeypatch.setattr(build_verb, "WarmMarp", Seen)
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    (slides / "d.md").write_text(TWO_SLIDES.format(n=1), encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["build", str(slides), "--lab", "local", "--out", str(out), "-q"]) == 0
+    # --strict: slide 2 overflows (40 lines), found by the marp-cli the build started.
+    assert main(["build", str(slides), "--lab", "local", "--out", str(out), "--strict"]) != 0
+    assert len(started) == 2
+    for pid, scratch in started:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+        assert not scratch.exists()
+
+
+def test_builds_in_one_test_process_borrow_one_marp_cli(tmp_path: Path) -> None:
+    """The lending the suite relies on (conftest.py): two builds, one node."""
+    slides = tmp_path / "slides"
+    slides.mkdir()
+    (slides / "d.md").write_text(TWO_SLIDES.format(n=1), encoding="utf-8")
+    lender = build_verb.WarmMarp
+    assert isinstance(lender, Lender)
+    before = lender.started
+    for n in range(2):
+        assert main(["build", str(slides), "--lab", "local", "--out", str(tmp_path / f"o{n}")]) == 0
+        assert (tmp_path / f"o{n}" / "d.pdf").read_bytes()[:5] == b"%PDF-"
+    assert lender.started - before <= 1  # one more at most: the first build may start it
+    assert lender.alive()  # the builds did not end it
