@@ -76,6 +76,16 @@ def own_marp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
         monkeypatch.setattr(verb, "WarmMarp", WarmMarp)
 
 
+@pytest.fixture(scope="session")
+def flagship_build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
+    """The flagship built online once per test process (flagship_build.py): (its folder, with
+    the new record; the build folder), to read only."""
+    from flagship_build import built_flagship
+
+    with built_flagship(tmp_path_factory) as built:
+        yield built
+
+
 @pytest.fixture(scope="module")
 def lab_namespace() -> Iterator[dict[str, str]]:
     """Labs of their own (label, network, subnet): a sweep or `lab down` in a test touches no
@@ -171,8 +181,13 @@ SPREAD = frozenset(
 )
 
 
+# Modules that share a session fixture, as one unit of work: made once, on one worker.
+TOGETHER = {"test_check_lab.py": "test_flagship.py"}  # flagship_build
+
+
 def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
-    """Units of work for pytest-xdist: a module, or a test of a SPREAD module.
+    """Units of work for pytest-xdist: a module (or modules TOGETHER), or a test of a SPREAD
+    module.
 
     (xdist's own `--dist loadgroup` marks a group by renaming the test, which pytest 9 ignores.)
     Units go out in collection order (with --no-loadscope-reorder, tools/bootstrap.sh), which
@@ -182,8 +197,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
 
     class ModuleScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            module = nodeid.split("::", 1)[0]
-            return nodeid if Path(module).name in SPREAD else module
+            module = Path(nodeid.split("::", 1)[0])
+            if module.name in SPREAD:
+                return nodeid
+            return str(module.with_name(TOGETHER.get(module.name, module.name)))
 
     return ModuleScheduling(config, log)
 

@@ -7,7 +7,6 @@ and the prose that counts layers through a template follows the new image.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,17 +18,21 @@ from registries import six_layer_registry
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 
-pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
+# The checks' labs keep their Docker data on disk, as the build's did: on tmpfs `ls -al` pads
+# its size column otherwise (60 against 4096), which check rightly reports as another screen.
+pytestmark = [
+    pytest.mark.docker,
+    pytest.mark.marp,
+    pytest.mark.slow,
+    pytest.mark.usefixtures("lab_data_on_disk"),
+]
 
 
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:
-    """The flagship built online once: (its folder with the new record, the build folder)."""
-    slides = tmp_path_factory.mktemp("slides")
-    shutil.copy(FLAGSHIP, slides / FLAGSHIP.name)
-    out = tmp_path_factory.mktemp("online")
-    assert main(["build", str(slides), "--out", str(out), "-q"]) == 0
-    yield slides, out
+@pytest.fixture
+def recorded(flagship_build: tuple[Path, Path]) -> tuple[Path, Path]:
+    """The flagship built online once (flagship_build.py): (its folder with the new record, the
+    build folder). Tests that write copy it first."""
+    return flagship_build
 
 
 def test_offline_build_needs_no_docker_and_gives_the_same_markdown(
@@ -63,7 +66,8 @@ def test_a_six_layer_nginx_fails_check_at_the_pull_and_changes_the_prose(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    slides, online = recorded
+    online = recorded[1]
+    slides = shutil.copytree(recorded[0], tmp_path / "slides")  # the build below writes a record
     assert "layer(7개)" in (online / "docker-layers.md").read_text(encoding="utf-8")
     monkeypatch.setenv("LIVEDECK_REGISTRY_DIR", str(six_layer_registry()))
     capsys.readouterr()

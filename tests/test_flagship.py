@@ -6,67 +6,27 @@ Asserts what the slides must show to tell one consistent story of one run.
 from __future__ import annotations
 
 import re
-import secrets
-import shutil
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import docker
 import pytest
 
-from livedeck.cli import main
 from livedeck.deck import load_deck
 from livedeck.model import Command
 from livedeck.publish.measure import measure
-from livedeck.run.labs import lab_names
 
 ROOT = Path(__file__).resolve().parent.parent
-# An image of "the user's own" on the host engine, named for this test process: suites of
-# two checkouts share the engine.
-KEEP = f"livedeck-test/keep-{secrets.token_hex(4)}"
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 STALE = ("0e901e68141f", "2bcabc23b454", "ecstatic_visvesvaraya", "237e34821eea", "Jun 17")
 
-pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.usefixtures("lab_data_on_disk")]
+pytestmark = [pytest.mark.docker, pytest.mark.marp]
 
 
-@pytest.fixture(scope="module")
-def host() -> Iterator[docker.DockerClient]:
-    client = docker.from_env()
-    client.ping()
-    subprocess.run([ROOT / "tools/setup/lab-images.sh"], check=True)
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="module")
-def built(host: docker.DockerClient, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Build the flagship once, with an image of the user's own on the host engine."""
-    out = tmp_path_factory.mktemp("build")
-    slides = tmp_path_factory.mktemp("slides")
-    shutil.copy(FLAGSHIP, slides / FLAGSHIP.name)  # its record is written beside it
-    base = host.images.get("livedeck/debian:bookworm")
-    base.tag(KEEP, "1")
-    before = _host_state(host)
-    assert main(["build", str(slides / FLAGSHIP.name), "--out", str(out), "-q", "--strict"]) == 0
-    assert (slides / "docker-layers.record.yaml").is_file()
-    after = _host_state(host)
-    assert after == before, "the build left containers, volumes or networks on the host"
-    yield out
-    host.images.get(f"{KEEP}:1")  # the user's image is still there
-    host.images.remove(f"{KEEP}:1")
-
-
-def _host_state(host: docker.DockerClient) -> tuple[list[str], list[str], list[str]]:
-    """This test run's labs, their volumes and the labs' network: other tests' labs come and
-    go beside this build (namespaces.py)."""
-    names = lab_names()
-    return (
-        sorted(c.id for c in host.containers.list(all=True, filters={"label": names.label})),
-        sorted(v.id for v in host.volumes.list(filters={"label": names.label})),
-        sorted(n.id for n in host.networks.list(names=[names.network])),
-    )
+@pytest.fixture
+def built(flagship_build: tuple[Path, Path]) -> Path:
+    """The build folder of the flagship built once, with an image of the user's own on the host
+    engine (flagship_build.py checks it and the host's labs)."""
+    return flagship_build[1]
 
 
 def _runs(out: Path) -> list[Command]:
