@@ -26,13 +26,6 @@ class Browser:
         self.proc.stdin.flush()
         return dict(json.loads(self.proc.stdout.readline()))
 
-    def fresh(self) -> None:
-        """A new blank page in a browser context of its own, as a new Chromium would give."""
-        self.ask("fresh")
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None
-
     def close(self) -> None:
         assert self.proc.stdin is not None
         self.proc.stdin.close()

@@ -142,27 +142,18 @@ def upstream(lab_env: dict[str, str]) -> Iterator[Upstream]:
         yield registry
 
 
-@pytest.fixture(scope="session")
-def chromium_of_this_process() -> Iterator[list[Browser]]:
-    """The Chromium `browser` lends, started by the first test that asks (or again if one
-    ended); closed at the end of the test process."""
-    held: list[Browser] = []
-    yield held
-    for chromium in held:
-        chromium.close()
-
-
 @pytest.fixture
-def browser(chromium_of_this_process: list[Browser]) -> Browser:
-    """Headless Chromium driven one command at a time (browsers.py), on a new page in a
-    browser context of its own: each test sees a new browser, one Chromium serves them all."""
+def browser() -> Iterator[Browser]:
+    """Headless Chromium driven one command at a time (browsers.py), closed at the end.
+
+    One per test: a Chromium kept for the next test costs more than a start (about 1.5 CPU-s),
+    since a page the test drove goes on using CPU (about 3% of a core, measured) while the
+    other tests run."""
     from browsers import Browser
 
-    held = chromium_of_this_process
-    if not held or not held[0].alive():
-        held[:] = [Browser()]
-    held[0].fresh()
-    return held[0]
+    chromium = Browser()
+    yield chromium
+    chromium.close()
 
 
 # Modules whose tests share no costly fixture: each test is a unit of work of its own, so their
