@@ -25,6 +25,7 @@ settings.load_profile("ci" if os.environ.get("CI") else "local")
 
 if TYPE_CHECKING:
     from browsers import Browser
+    from marps import Lender, Lent
     from registries import Upstream
 
 
@@ -49,7 +50,7 @@ def worker_namespace() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def lent_marp() -> Iterator[None]:
+def lent_marp() -> Iterator[Lender]:
     """Builds and refreshes run in this process borrow one warm marp-cli (marps.py)."""
     from livedeck.verbs import build as build_verb
     from livedeck.verbs import refresh as refresh_verb
@@ -59,8 +60,14 @@ def lent_marp() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for verb in (build_verb, refresh_verb):
             patch.setattr(verb, "WarmMarp", lender)
-        yield
+        yield lender
     lender.close()
+
+
+@pytest.fixture
+def warm_marp(lent_marp: Lender) -> Lent:
+    """That warm marp-cli, for a test that publishes with it as build does (runner=.run)."""
+    return lent_marp()
 
 
 @pytest.fixture(autouse=True)

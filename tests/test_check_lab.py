@@ -18,14 +18,7 @@ from registries import six_layer_registry
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 
-# The checks' labs keep their Docker data on disk, as the build's did: on tmpfs `ls -al` pads
-# its size column otherwise (60 against 4096), which check rightly reports as another screen.
-pytestmark = [
-    pytest.mark.docker,
-    pytest.mark.marp,
-    pytest.mark.slow,
-    pytest.mark.usefixtures("lab_data_on_disk"),
-]
+pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
 
 
 @pytest.fixture
@@ -52,9 +45,12 @@ def test_offline_build_needs_no_docker_and_gives_the_same_markdown(
 
 
 def test_check_passes_on_a_fresh_lab(
-    recorded: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+    recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     slides, _ = recorded
+    # The check's lab keeps its Docker data on disk, as the build's did: on tmpfs `ls -al` pads
+    # its size column otherwise (60 against 4096), which check rightly reports as another screen.
+    monkeypatch.setenv("LIVEDECK_LAB_DATA", "disk")
     before = (slides / "docker-layers.record.yaml").read_text(encoding="utf-8")
     assert main(["check", str(slides), "-q"]) == 0
     assert (slides / "docker-layers.record.yaml").read_text(encoding="utf-8") == before

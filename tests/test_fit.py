@@ -8,9 +8,9 @@ import pytest
 
 from livedeck.deck import load_deck
 from livedeck.publish.marp import REPO_ROOT
-from livedeck.publish.measure import measure
 from livedeck.publish.overflow import overflow_report
 from livedeck.render.fit import FontFit, elide, fitting_font, lines_to_elide, shrink_style
+from marps import Lent
 
 LONG = Path(__file__).parent / "decks" / "overflow" / "long-code.md"
 MSPT2 = REPO_ROOT / "slides" / "themes" / "mspt2.css"
@@ -71,10 +71,10 @@ def test_shrink_style_is_a_scoped_style_for_the_slides_code() -> None:
 
 
 @pytest.mark.marp
-def test_a_shrunk_code_block_no_longer_overflows(tmp_path: Path) -> None:
+def test_a_shrunk_code_block_no_longer_overflows(tmp_path: Path, warm_marp: Lent) -> None:
     # Marp honours <style scoped> without --html, on marp's <marp-pre> code blocks too.
     deck = load_deck(LONG)
-    [found] = overflow_report(deck, measure(LONG, themes=[MSPT2]))
+    [found] = overflow_report(deck, warm_marp.measure([LONG], themes=[MSPT2])[LONG])
     assert found.code_lines is not None and found.font_px is not None
     fit = fitting_font(found.pixels, found.code_lines, found.font_px, floor_px=8)
     assert fit.fits and fit.font_px < found.font_px
@@ -83,6 +83,6 @@ def test_a_shrunk_code_block_no_longer_overflows(tmp_path: Path) -> None:
     lines.insert(found.line - 1, shrink_style(fit.font_px) + "\n")
     shrunk = tmp_path / "long-code.md"
     shrunk.write_text("\n".join(lines))
-    boxes = measure(shrunk, themes=[MSPT2])
+    boxes = warm_marp.measure([shrunk], themes=[MSPT2])[shrunk]
     assert boxes[1].code[0].font_px == fit.font_px
     assert overflow_report(load_deck(shrunk), boxes) == []

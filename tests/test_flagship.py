@@ -13,7 +13,7 @@ import pytest
 
 from livedeck.deck import load_deck
 from livedeck.model import Command
-from livedeck.publish.measure import measure
+from marps import Lent
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
@@ -102,8 +102,9 @@ def test_one_consistent_run(built: Path) -> None:
     assert pulled <= final and len(final - pulled) == 1  # the pulled layers + the committed one
 
 
-def test_no_slide_overflows_when_measured_again(built: Path) -> None:
+def test_no_slide_overflows_when_measured_again(built: Path, warm_marp: Lent) -> None:
     """Measure the published Markdown anew, apart from the build's own report."""
-    boxes = measure(built / "docker-layers.md", themes=[ROOT / "slides/themes/mspt2.css"])
+    deck = built / "docker-layers.md"
+    boxes = warm_marp.measure([deck], themes=[ROOT / "slides/themes/mspt2.css"])[deck]
     assert len(boxes) == 11
     assert [b.number for b in boxes if b.overflow > 0] == []

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from livedeck.cli import EXIT_DECK, main
-from livedeck.publish.measure import measure
+from marps import Lent
 
 pytestmark = pytest.mark.marp
 
@@ -98,14 +98,15 @@ def test_elide_keeps_head_and_tail_with_a_marker(tmp_path: Path) -> None:
     assert "me@box:~$ seq 40\n1\n2\n3\n[... 35 lines ...]\n39\n40\n```" in built
 
 
-def test_shrink_fits_a_slightly_too_long_block(tmp_path: Path) -> None:
+def test_shrink_fits_a_slightly_too_long_block(tmp_path: Path, warm_marp: Lent) -> None:
     deck = write(tmp_path, count=30, settings="livedeck:\n  fit: shrink\n")
     assert build(deck, tmp_path / "build", "--strict") == 0
     built = (tmp_path / "build" / "long.md").read_text(encoding="utf-8")
     assert "<style scoped>pre code { font-size:" in built
     assert "\n30\n```" in built  # nothing left out
     themes = [Path(__file__).parent.parent / "slides" / "themes" / "mspt2.css"]
-    remeasured = measure(tmp_path / "build" / "long.md", themes=themes)  # not the build's word
+    built_deck = tmp_path / "build" / "long.md"
+    remeasured = warm_marp.measure([built_deck], themes=themes)[built_deck]  # not the build's word
     assert [b.overflow for b in remeasured] == [0, 0]
 
 

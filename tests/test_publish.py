@@ -19,6 +19,7 @@ from livedeck.errors import PublishError, ToolMissing
 from livedeck.publish import check_decks, publish
 from livedeck.publish.marp import REPO_ROOT, MarpRun, marp_messages, run_marp
 from livedeck.publish.warm import WarmMarp
+from marps import Lent
 
 PICTURE = REPO_ROOT / "img" / "container-layers.jpeg"
 
@@ -144,11 +145,11 @@ def test_two_decks_become_html_and_pdf_with_one_marp_call_per_format(tmp_path: P
 
 
 @pytest.mark.marp
-def test_pptx_is_a_powerpoint_zip_with_one_slide_per_page(tmp_path: Path) -> None:
+def test_pptx_is_a_powerpoint_zip_with_one_slide_per_page(tmp_path: Path, warm_marp: Lent) -> None:
     decks = stage(tmp_path / "stage", {"b.md": DECK_B})
     out = tmp_path / "out"
 
-    assert publish(decks, out, ("pptx",)) == [out / "b.pptx"]
+    assert publish(decks, out, ("pptx",), runner=warm_marp.run) == [out / "b.pptx"]
 
     with zipfile.ZipFile(out / "b.pptx") as pptx:
         names = pptx.namelist()
@@ -157,11 +158,11 @@ def test_pptx_is_a_powerpoint_zip_with_one_slide_per_page(tmp_path: Path) -> Non
 
 
 @pytest.mark.marp
-def test_a_picture_referenced_relatively_is_in_the_pdf(tmp_path: Path) -> None:
+def test_a_picture_referenced_relatively_is_in_the_pdf(tmp_path: Path, warm_marp: Lent) -> None:
     decks = stage(tmp_path / "stage", {"a.md": DECK_A})
     out = tmp_path / "out"
 
-    publish(decks, out, ("pdf",))
+    publish(decks, out, ("pdf",), runner=warm_marp.run)
 
     images = pdf_images(out / "a.pdf")
     # On page 2, at the JPEG's own size (1000x750).
@@ -170,7 +171,9 @@ def test_a_picture_referenced_relatively_is_in_the_pdf(tmp_path: Path) -> None:
 
 
 @pytest.mark.marp
-def test_a_broken_deck_is_named_and_out_dir_stays_as_it_was(tmp_path: Path) -> None:
+def test_a_broken_deck_is_named_and_out_dir_stays_as_it_was(
+    tmp_path: Path, warm_marp: Lent
+) -> None:
     staged = tmp_path / "stage"
     decks = stage(staged, {"a.md": DECK_A, "broken.md": BROKEN_DECK, "b.md": DECK_B})
     (staged / "huge.css").write_text(HUGE_THEME)
@@ -183,7 +186,7 @@ def test_a_broken_deck_is_named_and_out_dir_stays_as_it_was(tmp_path: Path) -> N
     before = marp_tmp_dirs()
 
     with pytest.raises(PublishError) as caught:
-        publish(decks, out)
+        publish(decks, out, runner=warm_marp.run)
 
     message = str(caught.value)
     assert message.startswith(f"{staged / 'broken.md'}: ")
@@ -193,11 +196,16 @@ def test_a_broken_deck_is_named_and_out_dir_stays_as_it_was(tmp_path: Path) -> N
 
 
 @pytest.mark.marp
-def test_a_missing_picture_fails_instead_of_a_pdf_without_it(tmp_path: Path) -> None:
+@pytest.mark.parametrize("warm", [False, True], ids=["marp-cli", "build's warm marp-cli"])
+def test_a_missing_picture_fails_instead_of_a_pdf_without_it(
+    tmp_path: Path, warm_marp: Lent, warm: bool
+) -> None:
+    """Named in both: marp-cli's API (build's node) writes the line that names the picture only
+    when DEBUG says so before it loads (tools/marp/warm.mjs)."""
     deck = stage(tmp_path / "stage", {"a.md": DECK_A.replace("container-layers", "nope")})
 
     with pytest.raises(PublishError, match=r"a\.md: pictures could not be put .*img/nope\.jpeg"):
-        publish(deck, tmp_path / "out", ("pdf",))
+        publish(deck, tmp_path / "out", ("pdf",), runner=warm_marp.run if warm else run_marp)
 
     assert list((tmp_path / "out").iterdir()) == []
 

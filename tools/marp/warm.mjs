@@ -30,6 +30,10 @@ console.info = console.error;
 function marpRenderer(cli) {
   const root = marpPackage(cli);
   if (!root) return (argv) => runProgram(cli, argv);
+  // The program turns --debug=marp-cli into DEBUG before marp-cli loads (marp-cli.js); its API
+  // reads DEBUG alone. Without it the line naming a missing picture ("Failed request: file://
+  // ...") is never written, and publish could not say which picture is missing.
+  process.env.DEBUG = [process.env.DEBUG, 'marp-cli'].filter(Boolean).join(',');
   const { marpCli } = createRequire(import.meta.url)(root);
   return async (argv) => {
     try {
