@@ -1,7 +1,9 @@
 """One warm marp-cli and Chromium per test process, lent to the builds tests run in-process.
 
 A build (or a refresh) starts node, marp-cli and Chromium for its marp calls and ends them when
-it is done: about 1.4 CPU-s each time (tools/bench/marp_calls.py), dozens of times a test run.
+it is done: about 1.3 CPU-s more than the calls themselves each time (measured on this 2-core
+machine: a start and first render 1.6 to 2.1 CPU-s, a next render 0.3 to 0.6), dozens of times
+a test run.
 Tests that call `main(["build", ...])` borrow this process's instead, the way `watch` keeps one
 for every rebuild: the product's own path (one WarmMarp serving many builds), with the real
 marp-cli and Chromium.

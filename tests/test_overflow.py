@@ -23,6 +23,7 @@ from livedeck.publish.overflow import (
     overflow_report,
 )
 from livedeck.publish.warm import WarmMarp
+from marps import Lent
 
 DECKS = Path(__file__).parent / "decks" / "overflow"
 LONG = DECKS / "long-code.md"
@@ -208,19 +209,21 @@ def test_a_too_long_code_block_overflows_at_its_slide_and_line() -> None:
 
 
 @pytest.mark.marp
-def test_a_short_deck_has_no_overflow() -> None:
-    boxes = measure(SHORT, themes=[MSPT2])
+def test_a_short_deck_has_no_overflow(warm_marp: Lent) -> None:
+    boxes = warm_marp.measure([SHORT], themes=[MSPT2])[SHORT]
     assert len(boxes) == 2
     assert overflow_report(load_deck(SHORT), boxes) == []
     assert boxes[0].code[0].lines == 2
 
 
 @pytest.mark.marp
-def test_the_course_theme_measures_differently_from_marps_default(tmp_path: Path) -> None:
+def test_the_course_theme_measures_differently_from_marps_default(
+    tmp_path: Path, warm_marp: Lent
+) -> None:
     # Two decks from two folders in one call: the same slides, with marp's default theme.
     default = tmp_path / "long-code.md"
     default.write_text(LONG.read_text().replace("theme: mspt2", "theme: default"))
-    result = measure_decks([LONG, default], themes=[MSPT2])
+    result = warm_marp.measure([LONG, default], themes=[MSPT2])
     course, plain = result[LONG][1], result[default][1]
     assert course.code[0].font_px == pytest.approx(12.6)  # 18 px * gaia's 0.7em
     assert plain.code[0].font_px != course.code[0].font_px
