@@ -70,7 +70,14 @@ def test_sweep_kills_processes_of_dead_owners_only(temp: Path, dead: reap.Owner)
     orphan = subprocess.Popen(["sleep", "60"], env={**os.environ, reap.OWNER_ENV: dead.label()})
     ours = subprocess.Popen(["sleep", "60"], env=reap.child_env(os.environ))
     try:
-        time.sleep(0.1)  # exec'd: /proc/PID/environ is sleep's
+        # Until both exec'd: before that /proc/PID/environ is still this process's (on a loaded
+        # machine 0.1 s was once not enough, and the orphan was not swept).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not all(
+            Path(f"/proc/{p.pid}/cmdline").read_bytes().startswith(b"sleep\0")
+            for p in (orphan, ours)
+        ):
+            time.sleep(0.01)
         swept = reap.sweep([temp])
         assert swept.processes == [orphan.pid]
         assert orphan.wait(5) == -9
