@@ -52,14 +52,11 @@ def worker_namespace() -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session", autouse=True)
 def lent_marp() -> Iterator[Lender]:
     """Builds and refreshes run in this process borrow one warm marp-cli (marps.py)."""
-    from livedeck.verbs import build as build_verb
-    from livedeck.verbs import refresh as refresh_verb
-    from marps import Lender
+    from marps import Lender, lend
 
     lender = Lender()
     with pytest.MonkeyPatch.context() as patch:
-        for verb in (build_verb, refresh_verb):
-            patch.setattr(verb, "WarmMarp", lender)
+        lend(patch, lender)
         yield lender
     lender.close()
 
@@ -76,11 +73,9 @@ def own_marp(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) ->
     if request.node.get_closest_marker("own_marp") is None:
         return
     from livedeck.publish.warm import WarmMarp
-    from livedeck.verbs import build as build_verb
-    from livedeck.verbs import refresh as refresh_verb
+    from marps import lend
 
-    for verb in (build_verb, refresh_verb):
-        monkeypatch.setattr(verb, "WarmMarp", WarmMarp)
+    lend(monkeypatch, WarmMarp)
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from livedeck.publish.marp import MarpRun
 from livedeck.publish.warm import WarmMarp
+from livedeck.verbs import build as build_verb
+from livedeck.verbs import refresh as refresh_verb
 
 # Variables that cannot change what marp-cli and Chromium do: a test setting them keeps the lent
 # one (labs, the Docker engine and pytest's own). Every other variable is part of the key.
@@ -36,6 +40,12 @@ def _key(timeout: float) -> tuple[object, ...]:
         return not name.startswith(_NOT_MARPS)
 
     return (timeout, tuple(sorted((k, v) for k, v in os.environ.items() if marps(k))))
+
+
+def lend(patch: pytest.MonkeyPatch, factory: Any) -> None:
+    """The verbs that start a WarmMarp (build, refresh) start theirs with `factory`."""
+    for verb in (build_verb, refresh_verb):
+        patch.setattr(verb, "WarmMarp", factory)
 
 
 class Lent:

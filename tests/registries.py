@@ -8,7 +8,6 @@ namespace of their own (network, label, storage folders), removed at the end.
 from __future__ import annotations
 
 import contextlib
-import os
 import secrets
 import shutil
 import subprocess
@@ -112,8 +111,7 @@ def six_layer_registry() -> Path:
     next test (or test run) finds its stamp and pushes nothing; test processes asking together
     wait for each other on the script's lock.
     """
-    cache = Path(os.environ.get("LIVEDECK_CACHE_DIR", "/var/cache/livedeck"))  # lab.env's
-    storage = cache / "test-registry-nginx-6"
+    storage = lab_names().cache_dir / "test-registry-nginx-6"
     script = Path(__file__).resolve().parent.parent / "tools/setup/lab-images.sh"
     subprocess.run([script, "--nginx-layers", "6", "--registry-dir", storage], check=True)
     return storage

@@ -21,17 +21,10 @@ FLAGSHIP = ROOT / "slides" / "docker-layers.md"
 pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
 
 
-@pytest.fixture
-def recorded(flagship_build: tuple[Path, Path]) -> tuple[Path, Path]:
-    """The flagship built online once (flagship_build.py): (its folder with the new record, the
-    build folder). Tests that write copy it first."""
-    return flagship_build
-
-
 def test_offline_build_needs_no_docker_and_gives_the_same_markdown(
-    recorded: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    flagship_build: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slides, online = recorded
+    slides, online = flagship_build
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker-here.sock")
     offline = tmp_path / "offline"
     assert main(["build", str(slides), "--out", str(offline), "--offline", "-q"]) == 0
@@ -45,9 +38,9 @@ def test_offline_build_needs_no_docker_and_gives_the_same_markdown(
 
 
 def test_check_passes_on_a_fresh_lab(
-    recorded: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    flagship_build: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slides, _ = recorded
+    slides, _ = flagship_build
     # The check's lab keeps its Docker data on disk, as the build's did: on tmpfs `ls -al` pads
     # its size column otherwise (60 against 4096), which check rightly reports as another screen.
     monkeypatch.setenv("LIVEDECK_LAB_DATA", "disk")
@@ -57,13 +50,15 @@ def test_check_passes_on_a_fresh_lab(
 
 
 def test_a_six_layer_nginx_fails_check_at_the_pull_and_changes_the_prose(
-    recorded: tuple[Path, Path],
+    flagship_build: tuple[Path, Path],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    online = recorded[1]
-    slides = shutil.copytree(recorded[0], tmp_path / "slides")  # the build below writes a record
+    online = flagship_build[1]
+    slides = shutil.copytree(
+        flagship_build[0], tmp_path / "slides"
+    )  # the build below writes a record
     assert "layer(7개)" in (online / "docker-layers.md").read_text(encoding="utf-8")
     monkeypatch.setenv("LIVEDECK_REGISTRY_DIR", str(six_layer_registry()))
     capsys.readouterr()

@@ -19,9 +19,6 @@ export async function measurePages(page, pages) {
     await settle(page);
     measured.push({ html, slides: await page.evaluate(measureSlides) });
   }
-  // A deck left open goes on costing CPU (marp's page scripts: about a tenth of a core, measured
-  // with the flagship); the tab waits for the next request on a blank page instead.
-  await page.goto('about:blank');
   return measured;
 }
 

@@ -37,6 +37,7 @@ class LabNames:
     images_dir: Path  # `livedeck images add` snapshots
     hub_cache: Path
     proxy_cache: Path
+    cache_dir: Path  # lab-images.sh's cache: debootstrap tarball, build stamps
     label: str
     network: str
     subnet: str
@@ -60,6 +61,7 @@ def lab_names(environ: Mapping[str, str] = os.environ) -> LabNames:
         images_dir=Path(values["IMAGES_DIR"]),
         hub_cache=Path(values["HUB_CACHE"]),
         proxy_cache=Path(values["PROXY_CACHE"]),
+        cache_dir=Path(values["CACHE_DIR"]),
         label=values["LAB_LABEL"],
         network=values["LAB_NETWORK"],
         subnet=values["LAB_SUBNET"],
