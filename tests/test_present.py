@@ -58,6 +58,10 @@ me@box:~$ test -e {flag} && echo found
 """
 SCREEN = "window.livedeck.screen({n})"
 BADGE = "window.livedeck.blocks.get({n})?.badge.textContent"
+SLOW_DRAWING = (
+    "(t => (t.write = ((write) => (data, drawn) => setTimeout(() => write(data, drawn), 300))"
+    "(t.write.bind(t)), true))(window.livedeck.blocks.get({n}).term)"
+)
 
 
 def click(selector: str, n: int = 0) -> str:
@@ -159,8 +163,13 @@ def test_a_failing_command_offers_the_recovery_choices(tmp_path: Path, browser: 
         browser.ask(f"wait {SCREEN.format(n=0)}.includes('recorded')")
         assert "found" in str(browser.ask(f"wait {SCREEN.format(n=0)}")["value"])
         flag.touch()  # fixed behind the scenes: a retry runs it again, live
+        # A busy page draws late: xterm.js parses a write 300 ms after it is given.
+        assert browser.ask("wait " + SLOW_DRAWING.format(n=0))["value"] is True
         browser.ask("wait " + click(".livedeck-retry"))
         assert browser.ask(f"wait {BADGE.format(n=0)} === 'as recorded'")["value"] is True
+        # The badge comes after the output it speaks of: the live "found" is drawn already.
+        found = f"{SCREEN.format(n=0)}.split('\\n').filter(line => line === 'found').length"
+        assert browser.ask(f"wait {found}")["value"] == 2  # the recorded one, then the live one
     finally:
         code, _ = present.stop()
     assert code == 0

@@ -101,8 +101,10 @@
     return term;
   }
 
+  // Resolves once the terminal has drawn the data (xterm.js parses writes later): a block's
+  // badge then never shows before the output it speaks of.
   function write(block, data) {
-    terminal(block).write(data);
+    return new Promise((done) => terminal(block).write(data, done));
   }
 
   function badge(block, text, good) {
@@ -190,13 +192,16 @@
       block.program = false;
       return typeIn(block, event);
     } else if (event.kind === 'output') {
-      write(block, decode(event.data));
+      return write(block, decode(event.data));
     } else if (event.kind === 'end') {
       block.program = false;
-      if (event.how === 'skipped') write(block, `${event.screen.join('\r\n')}\r\n`);
-      if (event.how === 'live') badge(block, event.same ? 'as recorded' : 'differs', event.same);
-      else badge(block, event.how === 'skipped' ? 'skipped' : label, true);
-      block.details.textContent = [event.summary, ...event.diff].join('\n');
+      const shown = event.how === 'skipped' ? write(block, `${event.screen.join('\r\n')}\r\n`)
+        : null;
+      return Promise.resolve(shown).then(() => {
+        if (event.how === 'live') badge(block, event.same ? 'as recorded' : 'differs', event.same);
+        else badge(block, event.how === 'skipped' ? 'skipped' : label, true);
+        block.details.textContent = [event.summary, ...event.diff].join('\n');
+      });
     } else if (event.kind === 'note') {
       block.note.textContent = event.text;
       block.note.style.color = event.error ? '#b3261e' : '#555';
@@ -208,7 +213,7 @@
       block.note.textContent = 'a program runs: click the terminal and type';
       terminal(block).focus();
     } else if (event.kind === 'recorded') {
-      write(block, `\r\n\x1b[2m--- recorded ---\x1b[0m\r\n${event.screen.join('\r\n')}\r\n`);
+      return write(block, `\r\n\x1b[2m--- recorded ---\x1b[0m\r\n${event.screen.join('\r\n')}\r\n`);
     } else if (event.kind === 'spare') {
       spare(block);
     } else if (event.kind === 'spare-output') {
