@@ -10,11 +10,16 @@ MariaDB comes from the seeded mirror (`mariadb:10.11`, tools/setup/lab-images.sh
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import os
+import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
+from livedeck.images.store import V2
 from livedeck.run.labs import host_client, lab_names
 from livedeck.verbs.catalog import add_images
 
@@ -56,19 +61,58 @@ def build(name: str, dockerfile: str) -> str:
     return tag
 
 
-def serve(tag: str, *names: str) -> None:
+def serve(tag: str, *names: str, images_dir: Path | None = None) -> None:
     """Serve the host image `tag` to labs as `names` (Docker Hub names), through the images
-    folder of the environment (LIVEDECK_IMAGES_DIR: the test's own, see registries.py)."""
+    folder `images_dir` (default: the environment's LIVEDECK_IMAGES_DIR, the test's own, see
+    registries.py)."""
     image_id = host_client().images.get(tag).id
+    target = lab_names() if images_dir is None else replace(lab_names(), images_dir=images_dir)
     with tempfile.TemporaryDirectory() as scratch:
         saved = Path(scratch) / "image.tar"
         # Saved by ID, the archive holds no name: the names given are the ones served.
         subprocess.run(["docker", "save", "--output", str(saved), image_id], check=True)
         for name in names:
-            add_images([name], from_file=saved)
+            add_images([name], from_file=saved, names=target)
 
 
 def serve_program_images() -> None:
-    """alpine (busybox) and python (with bash and dash) for the labs of the calling test module."""
-    serve(build("busybox", BUSYBOX), "alpine:latest", "busybox:latest")
-    serve(build("python", PYTHON), "python:3.11")
+    """alpine (busybox) and python (with bash and dash) for the labs of the calling test module.
+
+    Pushed once per machine into an images folder kept in lab-images.sh's cache folder (pushing
+    the python image costs about 3 CPU-s), named after the two images' IDs; a module's own folder
+    starts as a copy of it.
+    """
+    busybox, python = build("busybox", BUSYBOX), build("python", PYTHON)
+    own = lab_names().images_dir
+    if (own / "current").exists():  # images added already: add these beside them
+        serve(busybox, "alpine:latest", "busybox:latest")
+        serve(python, "python:3.11")
+        return
+    ids = "".join(host_client().images.get(tag).id for tag in (busybox, python))
+    kept = (
+        lab_names().cache_dir
+        / f"test-program-images-{hashlib.sha256(ids.encode()).hexdigest()[:12]}"
+    )
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    with open(kept.parent / "test-program-images.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test processes asking together wait for the first
+        if not (kept / "current").exists():
+            for old in kept.parent.glob("test-program-images-*"):  # of images built before
+                shutil.rmtree(old)
+            serve(busybox, "alpine:latest", "busybox:latest", images_dir=kept)
+            serve(python, "python:3.11", images_dir=kept)
+    snapshot = (kept / "current").resolve()
+    copy = own / snapshot.name
+    # As `livedeck images add` copies a snapshot (images/store.py): blobs, which a registry
+    # never rewrites, hard-linked; tags and links copied.
+    shutil.copytree(snapshot, copy, symlinks=True, ignore=shutil.ignore_patterns("blobs"))
+    shutil.copytree(snapshot / V2 / "blobs", copy / V2 / "blobs", copy_function=_link)
+    (own / "current").symlink_to(snapshot.name)
+
+
+def _link(source: str, target: str) -> None:
+    """A hard link where the folders share a file system, else a copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

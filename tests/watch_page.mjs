@@ -15,8 +15,13 @@ const page = await chromium.opening.catch(async (error) => {
   await stop(chromium);
   throw error;
 });
-let loads = 0;
-page.on('load', () => { loads += 1; });
+// Counted by each document of the tab as it starts, kept in the tab's sessionStorage, and read
+// in the page: a reload shows in the count as soon as its document can be asked anything (the
+// 'load' event reaches this script later, and a `wait` could answer before it).
+const LOADS = 'livedeck-test-loads';
+await page.evaluateOnNewDocument((key) => {
+  if (window === window.top) sessionStorage.setItem(key, String(Number(sessionStorage.getItem(key)) + 1));
+}, LOADS);
 
 async function until(expression, seconds = 20) {
   const deadline = Date.now() + seconds * 1000;
@@ -47,7 +52,7 @@ try {
     } else if (verb === 'wait') {
       const value = await until(argument);
       const hash = await until('location.hash || "none"');
-      answer({ value, hash, loads });
+      answer({ value, hash, loads: await until(`Number(sessionStorage.getItem('${LOADS}'))`) });
     }
   }
 } finally {
