@@ -8,10 +8,11 @@ namespace of their own (network, label, storage folders), removed at the end.
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import secrets
 import shutil
 import subprocess
-import tarfile
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,9 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from livedeck.images.push import Pushed, push_saved, saved_images, temporary_registry
+from livedeck.images.push import temporary_registry
+from livedeck.images.store import V2
 from livedeck.run.labs import ensure_network, host_client, lab_names
 from namespaces import free_subnet
+
+DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
 @contextlib.contextmanager
@@ -72,8 +76,22 @@ class Upstream:
     storage: Path
 
     def push_nginx(self, layers: int) -> str:
-        """Push the lab's nginx of `layers` layers as library/nginx:latest; its digest."""
-        return push_image(self.base, f"{lab_names().nginx_image}:{layers}").digest
+        """Serve the lab's nginx of `layers` layers as library/nginx:latest; its digest.
+
+        The registry's files are those of a push: lab-images.sh's push of that nginx, kept
+        between runs (`nginx_registry`), merged into this registry's storage while it serves
+        (it reads its files at every request): its blobs hard-linked, the repository's links
+        copied over the ones there, as a push rewrites them. A push costs about 3 CPU-s."""
+        pushed = nginx_registry(layers) / V2
+        repository = Path("repositories/library/nginx")
+        shutil.copytree(pushed / repository, self.storage / V2 / repository, dirs_exist_ok=True)
+        linked = {p.name for p in (pushed / repository).rglob("*") if DIGEST.fullmatch(p.name)}
+        for digest in linked:
+            blob = Path("blobs/sha256", digest[:2], digest)
+            if (pushed / blob).is_dir() and not (self.storage / V2 / blob).exists():
+                shutil.copytree(pushed / blob, self.storage / V2 / blob, copy_function=_link)
+        tag = self.storage / V2 / repository / "_manifests/tags/latest/current/link"
+        return tag.read_text(encoding="utf-8").strip()
 
 
 @contextlib.contextmanager
@@ -95,26 +113,32 @@ def save_image(image: str, target: Path) -> Path:
     return target
 
 
-def push_image(base: str, image: str, repo: str = "library/nginx", tag: str = "latest") -> Pushed:
-    """Push a host engine image to the registry at `base` as repo:tag (its `Pushed`)."""
-    with tempfile.TemporaryDirectory() as scratch:
-        archive = save_image(image, Path(scratch) / "image.tar")
-        with tarfile.open(archive) as saved:
-            return push_saved(saved, saved_images(saved)[0], base, repo, tag)
-
-
 def six_layer_registry() -> Path:
     """Registry storage serving the 6-layer nginx (the official image's shape of 2023), for a
-    lab's mirror (LIVEDECK_REGISTRY_DIR; labs mount it read-only).
+    lab's mirror (LIVEDECK_REGISTRY_DIR; labs mount it read-only)."""
+    return nginx_registry(6)
+
+
+def nginx_registry(layers: int) -> Path:
+    """Registry storage serving the lab's nginx of `layers` (6 or 7) layers alone.
 
     lab-images.sh fills it once and keeps it in its cache folder, as it keeps the lab images: the
     next test (or test run) finds its stamp and pushes nothing; test processes asking together
     wait for each other on the script's lock.
     """
-    storage = lab_names().cache_dir / "test-registry-nginx-6"
+    storage = lab_names().cache_dir / f"test-registry-nginx-{layers}"
     script = Path(__file__).resolve().parent.parent / "tools/setup/lab-images.sh"
-    subprocess.run([script, "--nginx-layers", "6", "--registry-dir", storage], check=True)
+    subprocess.run([script, "--nginx-layers", str(layers), "--registry-dir", storage], check=True)
     return storage
+
+
+def _link(source: str, target: str) -> None:
+    """A hard link where the folders share a file system (a blob is never rewritten), else a
+    copy."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
 
 
 def files(folder: Path) -> dict[str, tuple[int, int]]:
