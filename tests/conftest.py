@@ -118,14 +118,6 @@ def lab_namespace() -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def lab_data_on_disk() -> Iterator[None]:
-    """Labs keep their Docker data on disk, livedeck's default (the suite sets memory)."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("LIVEDECK_LAB_DATA", "disk")
-        yield
-
-
-@pytest.fixture(scope="module")
 def lab_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Labs of this module's own pulling through caches in its own folders (registries.py)."""
     from registries import images_namespace

@@ -26,7 +26,9 @@ KEEP = f"livedeck-test/keep-{secrets.token_hex(4)}"
 SPEC = LabSpec(hostname="ip-10-0-1-14", user="ubuntu", columns=200, rows=50)
 DONE = re.compile(rb"@@done (\d+)@@")
 
-pytestmark = [pytest.mark.docker, pytest.mark.usefixtures("lab_data_on_disk")]
+# Labs keep their Docker data in memory, as the suite's do (tests/namespaces.py), but where a
+# test is about the default: on disk, in a volume that must go with the lab.
+pytestmark = [pytest.mark.docker]
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +169,7 @@ def test_lab_data_in_memory_when_asked_and_on_disk_by_default(
         mounts = host.containers.get(lab.name).attrs["Mounts"]
         return info, [m["Type"] for m in mounts if m["Destination"] == "/var/lib/docker"]
 
+    monkeypatch.delenv("LIVEDECK_LAB_DATA")  # livedeck's default
     on_disk = start_sandbox(SPEC)
     try:
         info, kinds = backing(on_disk)
@@ -192,8 +195,9 @@ def test_lab_status_lists_the_running_lab(lab: DockerLab) -> None:
 
 
 def test_a_deck_cannot_touch_the_host_and_close_leaves_nothing(
-    host: docker.DockerClient,
+    host: docker.DockerClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("LIVEDECK_LAB_DATA")  # livedeck's default: data in a volume
     names = lab_names()
     host.images.get(names.base_image).tag(KEEP, "1")
     lab = start_sandbox(LabSpec(hostname="lab-2", user="student"))
