@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
-import os
 import shutil
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 from livedeck.images.store import V2
 from livedeck.run.labs import host_client, lab_names
 from livedeck.verbs.catalog import add_images
+from registries import link_or_copy
 
 BUSYBOX = """\
 FROM {base} AS build
@@ -61,12 +61,11 @@ def build(name: str, dockerfile: str) -> str:
     return tag
 
 
-def serve(tag: str, *names: str, images_dir: Path | None = None) -> None:
+def serve(tag: str, *names: str, images_dir: Path) -> None:
     """Serve the host image `tag` to labs as `names` (Docker Hub names), through the images
-    folder `images_dir` (default: the environment's LIVEDECK_IMAGES_DIR, the test's own, see
-    registries.py)."""
+    folder `images_dir`."""
     image_id = host_client().images.get(tag).id
-    target = lab_names() if images_dir is None else replace(lab_names(), images_dir=images_dir)
+    target = replace(lab_names(), images_dir=images_dir)
     with tempfile.TemporaryDirectory() as scratch:
         saved = Path(scratch) / "image.tar"
         # Saved by ID, the archive holds no name: the names given are the ones served.
@@ -80,14 +79,10 @@ def serve_program_images() -> None:
 
     Pushed once per machine into an images folder kept in lab-images.sh's cache folder (pushing
     the python image costs about 3 CPU-s), named after the two images' IDs; a module's own folder
-    starts as a copy of it.
+    starts as a copy of it (LIVEDECK_IMAGES_DIR: the module's own, empty, see registries.py).
     """
     busybox, python = build("busybox", BUSYBOX), build("python", PYTHON)
     own = lab_names().images_dir
-    if (own / "current").exists():  # images added already: add these beside them
-        serve(busybox, "alpine:latest", "busybox:latest")
-        serve(python, "python:3.11")
-        return
     ids = "".join(host_client().images.get(tag).id for tag in (busybox, python))
     kept = (
         lab_names().cache_dir
@@ -106,13 +101,5 @@ def serve_program_images() -> None:
     # As `livedeck images add` copies a snapshot (images/store.py): blobs, which a registry
     # never rewrites, hard-linked; tags and links copied.
     shutil.copytree(snapshot, copy, symlinks=True, ignore=shutil.ignore_patterns("blobs"))
-    shutil.copytree(snapshot / V2 / "blobs", copy / V2 / "blobs", copy_function=_link)
+    shutil.copytree(snapshot / V2 / "blobs", copy / V2 / "blobs", copy_function=link_or_copy)
     (own / "current").symlink_to(snapshot.name)
-
-
-def _link(source: str, target: str) -> None:
-    """A hard link where the folders share a file system, else a copy."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copy2(source, target)

@@ -26,7 +26,9 @@ import docker
 import pytest
 from docker.types import Mount
 
+from livedeck.images.store import V2
 from livedeck.run.labs import lab_names
+from registries import linked_blobs
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
@@ -118,11 +120,9 @@ def _nginx_only(storage: Path, arcname: str) -> Callable[[str], bool]:
     """For a tar of the seeded mirror's storage under `arcname`: keeps what serves nginx (its
     repository and the blobs it links to), leaves out the other images (mariadb: two thirds of
     the storage's bytes, which the flagship never pulls)."""
-    v2 = "docker/registry/v2"
-    repository = storage / v2 / "repositories" / "library" / "nginx"
-    linked = {p.name for p in repository.rglob("*") if re.fullmatch(r"[0-9a-f]{64}", p.name)}
+    linked = linked_blobs(storage)
     assert linked, f"the seeded mirror {storage} serves no nginx"
-    repositories, blobs = f"{arcname}/{v2}/repositories/", f"{arcname}/{v2}/blobs/sha256/"
+    repositories, blobs = f"{arcname}/{V2}/repositories/", f"{arcname}/{V2}/blobs/sha256/"
 
     def keep(name: str) -> bool:
         if name.startswith(repositories):

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from machine import busy  # noqa: E402  (tools/bench, the script's own folder)
+from machine import busy, report  # noqa: E402  (tools/bench, the script's own folder)
 
 from livedeck.run import container  # noqa: E402
 from livedeck.run.sandbox import start_sandbox  # noqa: E402
@@ -49,13 +48,7 @@ def main() -> None:
     for _ in range(args.rounds):
         sides["baseline"].append(one(args.baseline_image, 0.05))
         sides["livedeck"].append(one(None, container.READY_LOOK_SECONDS))
-    medians = {}
-    for side, runs in sides.items():
-        cpu = statistics.median(c for c, _ in runs)
-        wall = statistics.median(w for _, w in runs)
-        medians[side] = cpu
-        print(f"{side:9} CPU {cpu:5.2f} s  wall {wall:5.2f} s  ({len(runs)} starts)")
-    print(f"ratio livedeck/baseline (CPU): {medians['livedeck'] / medians['baseline']:.2f}")
+    report(sides)
 
 
 if __name__ == "__main__":

@@ -13,31 +13,29 @@ uv/pip. Run it on an otherwise idle machine.
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
-from machine import busy
+from machine import busy, report
 
 ROOT = Path(__file__).resolve().parents[2]
 PIP = ["--quiet", "--disable-pip-version-check"]
 
 
 def install(way: str, venv: Path) -> tuple[float, float]:
-    """A fresh venv at `venv` with livedeck and its dev extras: (wall, CPU) seconds."""
+    """A fresh venv at `venv` with livedeck and its dev extras: (CPU, wall) seconds."""
     cpu, wall = busy(), time.monotonic()
     subprocess.run(["python3", "-m", "venv", venv], check=True)
-    pip = [venv / "bin" / "pip", "install", *PIP]
+    pip = [f"{venv}/bin/pip", "install", *PIP]
     if way == "uv":
-        uv_version = "uv==0.13.9"  # as tools/bootstrap.sh pins it
-        subprocess.run([*pip, uv_version], check=True)
-        argv = [venv / "bin" / "uv", "pip", "install", "--quiet", "--python", venv / "bin/python"]
-        subprocess.run([*argv, "--compile-bytecode", "-e", f"{ROOT}[dev]"], check=True)
+        subprocess.run([*pip, "uv==0.13.9"], check=True)  # as tools/bootstrap.sh pins it
+        uv = [f"{venv}/bin/uv", "pip", "install", "--quiet", "--python", f"{venv}/bin/python"]
+        subprocess.run([*uv, "--compile-bytecode", "-e", f"{ROOT}[dev]"], check=True)
     else:
         subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
-    return time.monotonic() - wall, busy() - cpu
+    return busy() - cpu, time.monotonic() - wall
 
 
 def main() -> None:
@@ -49,13 +47,7 @@ def main() -> None:
         for n in range(args.rounds):
             for way in sides:
                 sides[way].append(install(way, Path(scratch) / f"{way}-{n}"))
-    medians = {}
-    for way, runs in sides.items():
-        wall = statistics.median(w for w, _ in runs)
-        cpu = statistics.median(c for _, c in runs)
-        medians[way] = wall
-        print(f"{way:3}  wall {wall:5.1f} s  CPU {cpu:5.1f} s  ({len(runs)} installs)")
-    print(f"ratio uv/pip (wall): {medians['uv'] / medians['pip']:.2f}")
+    report(sides, by="wall")
 
 
 if __name__ == "__main__":
