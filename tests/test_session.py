@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import pty
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -168,3 +170,32 @@ def test_a_channel_closed_twice_leaves_the_file_that_took_its_number_open() -> N
     finally:
         for fd in {read, write, number}:
             os.close(fd)
+
+
+def test_a_channel_closed_before_its_shell_has_a_session_ends_the_shell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Under load the child of pty.fork may run late: closed before it made its own session,
+    the channel must still end it (it waited for the shell for ever, and the shell for input)."""
+
+    def late_fork() -> tuple[int, int]:
+        master, slave = os.openpty()
+        pid = os.fork()
+        if pid == 0:  # what pty.fork's child does, half a second late
+            time.sleep(0.5)
+            os.close(master)
+            os.login_tty(slave)
+            return 0, -1
+        os.close(slave)
+        return pid, master
+
+    monkeypatch.setattr(pty, "fork", late_fork)
+    lab = LocalLab()
+    channel = lab.shell()
+    shell = channel.pid
+    closing = threading.Thread(target=lab.close, daemon=True)
+    closing.start()
+    closing.join(10)
+    assert not closing.is_alive(), "close waits for a shell it did not end"
+    with pytest.raises(ProcessLookupError):
+        os.kill(shell, 0)

@@ -139,7 +139,9 @@ class PtyChannel:
         close whatever file took the number meanwhile (a served connection of `watch`)."""
         if self.fd < 0:
             return
-        for pid in _session_members(self.pid):
+        # The shell itself first: a channel closed right after it opened may hold a child that
+        # has not yet made its own session, which neither loop below would find.
+        for pid in (self.pid, *_session_members(self.pid)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ProcessLookupError):
