@@ -53,7 +53,15 @@ def worker_environment() -> dict[str, str]:
     temp = Path(f"/tmp/ldt-{tag}")  # short: marp-cli and Chromium make sockets in it
     temp.mkdir(mode=0o700)
     subnet, _ = free_subnet(217)
+    from livedeck.run.labs import lab_names
+    from registries import plain_registry  # it needs free_subnet
+
+    mirror = {}
+    seeded = lab_names().registry_dir
+    if (seeded / "docker").is_dir():  # lab-images.sh ran: the labs' mirror serves it unpacked
+        mirror = {"LIVEDECK_REGISTRY_DIR": str(plain_registry(seeded))}
     return {
+        **mirror,
         "LIVEDECK_LAB_LABEL": f"livedeck.lab.test-{tag}",
         "LIVEDECK_LAB_NETWORK": f"ldtest-{tag}",
         "LIVEDECK_LAB_SUBNET": subnet,
