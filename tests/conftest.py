@@ -63,8 +63,12 @@ def lent_marp() -> Iterator[Lender]:
 
 @pytest.fixture
 def warm_marp(lent_marp: Lender) -> Lent:
-    """That warm marp-cli, for a test that publishes with it as build does (runner=.run)."""
-    return lent_marp()
+    """That warm marp-cli, for a test that publishes with it as build does (runner=.run): with
+    the builds' timeout, so that a build in the same test borrows it rather than starting
+    another (the timeout is part of what it is lent by)."""
+    from livedeck.verbs.build import PUBLISH_TIMEOUT
+
+    return lent_marp(PUBLISH_TIMEOUT)
 
 
 @pytest.fixture(autouse=True)
