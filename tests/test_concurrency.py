@@ -87,7 +87,11 @@ def test_a_build_while_a_watch_runs_on_the_same_deck_folder(tmp_path: Path, host
         _wait_for_line(watch, "ran on a fresh lab")
         build = _start("build", str(deck), "--out", str(out), "--format", "none")
         time.sleep(1.0)  # the build's lab is running: save the deck, the watch rebuilds
-        deck.write_text(deck.read_text(encoding="utf-8") + "\nSaved again.\n", encoding="utf-8")
+        # Saved as editors save, whole: written in place, a build reading it meanwhile could
+        # see it empty (it then fails at the deck, rightly, and this test with it).
+        saved = deck.with_name(deck.name + ".new")
+        saved.write_text(deck.read_text(encoding="utf-8") + "\nSaved again.\n", encoding="utf-8")
+        saved.replace(deck)
         _wait_for_line(watch, "rendered from its record")
         _finish(build)
     finally:

@@ -39,6 +39,18 @@ def test_a_record_of_another_deck_version_is_refused_at_the_deck_line() -> None:
     assert "livedeck check --update" in caught.value.hint
 
 
+def test_a_record_of_a_deck_whose_commands_were_all_removed_is_refused() -> None:
+    """Not a traceback (an editor's save read half-way, or every block deleted)."""
+    deck = load_deck(FLAGSHIP)
+    front = "\n".join(deck.text.split("\n")[: deck.body_line - 1])
+    emptied = parse_deck(front + "\n# Nothing to run yet\n", FLAGSHIP)
+    path = GOLDEN / "docker-layers.record.yaml"
+    with pytest.raises(DeckError) as caught:
+        record.load(path.read_text(encoding="utf-8"), emptied, path)
+    assert caught.value.line == emptied.body_line
+    assert "the deck 0" in str(caught.value)
+
+
 def test_a_malformed_record_names_its_line(tmp_path: Path) -> None:
     deck = load_deck(FLAGSHIP)
     path = tmp_path / "docker-layers.record.yaml"

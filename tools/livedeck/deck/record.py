@@ -115,9 +115,10 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
                 hint=_rebuild(deck),
             )
     if len(entries) != len(runnable):
+        extra = runnable[len(entries) :] or runnable[-1:]  # none: every command was removed
         raise RecordError(
             deck.path,
-            (runnable[len(entries)] if len(runnable) > len(entries) else runnable[-1]).line,
+            extra[0].line if extra else deck.body_line,
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
             hint=_rebuild(deck),
         )
