@@ -10,9 +10,11 @@ import pytest
 
 from livedeck.cli import main
 from livedeck.errors import PublishError
+from livedeck.publish.marp import single_command
+from livedeck.publish.measure import BARE_HTML
 from livedeck.publish.warm import WarmMarp
 from livedeck.verbs import build as build_verb
-from marps import Lender
+from marps import Lender, Lent
 
 pytestmark = pytest.mark.marp
 
@@ -48,6 +50,19 @@ def test_a_failed_render_is_an_error_and_the_next_one_works(tmp_path: Path) -> N
         with pytest.raises(PublishError, match=r"missing\.md: marp-cli .*HTML"):
             marp.html(tmp_path / "missing.md", tmp_path / "missing.html")
         assert "Two 1" in marp.html(deck, tmp_path / "d.html").read_text(encoding="utf-8")
+
+
+def test_a_failed_measurement_says_why(tmp_path: Path, warm_marp: Lent) -> None:
+    """Chromium's own reason is in the message, after marp-cli's debug lines too (it was cut:
+    a build on a loaded machine failed with "Chromium could not measure the slides" alone)."""
+    deck = tmp_path / "d.md"
+    deck.write_text(TWO_SLIDES.format(n=1), encoding="utf-8")
+    marp = warm_marp._warm
+    render = single_command(marp.cli, BARE_HTML, deck, tmp_path / "d.html", ())[1:]
+    gone = {"html": str(tmp_path / "never-made.html"), "base": str(tmp_path)}
+    with pytest.raises(PublishError, match=r"(?s)could not measure the slides.*never-made\.html"):
+        marp._request({"render": [render], "measure": [gone]}, what="rendering")
+    assert len(marp.measure([deck])[deck]) == 2  # the next request works
 
 
 @pytest.mark.own_marp

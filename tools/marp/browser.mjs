@@ -15,11 +15,18 @@ export async function measurePages(page, pages) {
     const source = readFileSync(html, 'utf8');
     const baseTag = `<base href="${pathToFileURL(base).href.replace(/\/?$/, '/')}">`;
     writeFileSync(html, source.replace(/<head>/i, `<head>${baseTag}`));
-    await page.goto(pathToFileURL(html).href, { waitUntil: 'load' });
+    // No timeout of puppeteer's own (30 s): livedeck's timeout for the whole request governs.
+    await page.goto(pathToFileURL(html).href, { waitUntil: 'load', timeout: 0 });
     await settle(page);
     measured.push({ html, slides: await page.evaluate(measureSlides) });
   }
   return measured;
+}
+
+// Why measuring failed, as a line livedeck shows (marp_messages keeps `[ ERROR ]` lines; after
+// marp-cli's debug lines it would drop an error's own text).
+export function measuringFailed(error) {
+  console.error(`[ ERROR ] Chromium could not measure the slides: ${error?.message ?? error}`);
 }
 
 // Runs inside the page: one entry per slide (svg), measured on the section that holds the content.

@@ -19,7 +19,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import {
-  exitOnSignals, launch, loadPuppeteer, marpPackage, measurePages, runProgram, stop,
+  exitOnSignals, launch, loadPuppeteer, marpPackage, measurePages, measuringFailed, runProgram,
+  stop,
 } from './browser.mjs';
 
 const RENDER_FAILED = 3;
@@ -93,7 +94,7 @@ async function measure(loaded, spec, resultPath) {
     writeFileSync(resultPath, JSON.stringify({ pages }));
     return 0;
   } catch (error) {
-    console.error(error);
+    measuringFailed(error);
     return (await rendering) === 0 ? 1 : RENDER_FAILED;
   } finally {
     await stop(chromium);

@@ -17,7 +17,8 @@
 import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import {
-  exitOnSignals, launch, loadPuppeteer, marpPackage, measurePages, runProgram, stop,
+  exitOnSignals, launch, loadPuppeteer, marpPackage, measurePages, measuringFailed, runProgram,
+  stop,
 } from './browser.mjs';
 
 const RENDER_FAILED = 3;
@@ -81,7 +82,7 @@ async function handle(request, render, chromium) {
     await page.goto('about:blank');
     return { id: request.id, status: 0, pages };
   } catch (error) {
-    console.error(error);
+    measuringFailed(error);
     return { id: request.id, status: 1 };
   }
 }
