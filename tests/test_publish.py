@@ -211,6 +211,24 @@ def test_a_missing_picture_fails_instead_of_a_pdf_without_it(
 
 
 @pytest.mark.marp
+def test_after_a_failed_pdf_the_warm_marp_cli_still_measures(tmp_path: Path) -> None:
+    """marp-cli makes PDFs in build's node in tabs of the browser the measuring tab is in; when
+    one of three decks failed ("Printing failed"), a tab of theirs stayed in front, and the next
+    measurement waited for a frame that a tab behind never draws: until the protocol's timeout
+    (180 s), then "Chromium could not measure the slides" (`watch`, the suite's lent marp)."""
+    staged = tmp_path / "stage"
+    failing = stage(staged, {"a.md": DECK_A, "broken.md": BROKEN_DECK, "b.md": DECK_B})
+    (staged / "huge.css").write_text(HUGE_THEME)
+    decks = stage(tmp_path / "next", {"a.md": DECK_A})
+    with WarmMarp(timeout=30) as marp:
+        with pytest.raises(PublishError, match="Printing failed"):
+            publish(failing, tmp_path / "out", runner=marp.run)
+        started = time.monotonic()
+        assert [len(boxes) for boxes in marp.measure(decks).values()] == [3]
+        assert time.monotonic() - started < 20
+
+
+@pytest.mark.marp
 @pytest.mark.parametrize("warm", [False, True], ids=["marp-cli", "build's warm marp-cli"])
 def test_a_hanging_deck_is_stopped_and_named(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, warm: bool

@@ -10,6 +10,10 @@ import { pathToFileURL } from 'node:url';
 // Measure each page ({html, base}: a bare marp HTML file and the folder its pictures are found
 // in) in `page`, a tab of a running Chromium: [{html, slides: [...]}], in order.
 export async function measurePages(page, pages) {
+  // A PDF that marp-cli made in this browser (build's node shares it) may have left its own tab
+  // in front when it failed: in a tab behind, requestAnimationFrame never runs and settle()
+  // would wait for it until the protocol's timeout.
+  await page.bringToFront();
   const measured = [];
   for (const { html, base } of pages) {
     const source = readFileSync(html, 'utf8');
