@@ -10,18 +10,16 @@ MariaDB comes from the seeded mirror (`mariadb:10.11`, tools/setup/lab-images.sh
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
-import shutil
 import subprocess
 import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from livedeck.images.store import V2
+from livedeck.images.store import copy_storage
 from livedeck.run.labs import host_client, lab_names
 from livedeck.verbs.catalog import add_images
-from registries import link_or_copy
+from registries import kept, link_or_copy
 
 BUSYBOX = """\
 FROM {base} AS build
@@ -77,29 +75,19 @@ def serve(tag: str, *names: str, images_dir: Path) -> None:
 def serve_program_images() -> None:
     """alpine (busybox) and python (with bash and dash) for the labs of the calling test module.
 
-    Pushed once per machine into an images folder kept in lab-images.sh's cache folder (pushing
+    Pushed once per machine into an images folder kept beside the lab images (`kept`: pushing
     the python image costs about 3 CPU-s), named after the two images' IDs; a module's own folder
-    starts as a copy of it (LIVEDECK_IMAGES_DIR: the module's own, empty, see registries.py).
+    (LIVEDECK_IMAGES_DIR: the module's own, empty, see registries.py) starts as a copy of its
+    snapshot, made as `livedeck images add` copies one (images/store.py).
     """
     busybox, python = build("busybox", BUSYBOX), build("python", PYTHON)
-    own = lab_names().images_dir
+
+    def fill(images_dir: Path) -> None:
+        serve(busybox, "alpine:latest", "busybox:latest", images_dir=images_dir)
+        serve(python, "python:3.11", images_dir=images_dir)
+
     ids = "".join(host_client().images.get(tag).id for tag in (busybox, python))
-    kept = (
-        lab_names().cache_dir
-        / f"test-program-images-{hashlib.sha256(ids.encode()).hexdigest()[:12]}"
-    )
-    kept.parent.mkdir(parents=True, exist_ok=True)
-    with open(kept.parent / "test-program-images.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # test processes asking together wait for the first
-        if not (kept / "current").exists():
-            for old in kept.parent.glob("test-program-images-*"):  # of images built before
-                shutil.rmtree(old)
-            serve(busybox, "alpine:latest", "busybox:latest", images_dir=kept)
-            serve(python, "python:3.11", images_dir=kept)
-    snapshot = (kept / "current").resolve()
-    copy = own / snapshot.name
-    # As `livedeck images add` copies a snapshot (images/store.py): blobs, which a registry
-    # never rewrites, hard-linked; tags and links copied.
-    shutil.copytree(snapshot, copy, symlinks=True, ignore=shutil.ignore_patterns("blobs"))
-    shutil.copytree(snapshot / V2 / "blobs", copy / V2 / "blobs", copy_function=link_or_copy)
+    snapshot = (kept("test-program-images", ids, fill) / "current").resolve()
+    own = lab_names().images_dir
+    copy_storage(snapshot, own / snapshot.name, link=link_or_copy)
     (own / "current").symlink_to(snapshot.name)

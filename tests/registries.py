@@ -18,14 +18,14 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from livedeck.images.push import temporary_registry
-from livedeck.images.store import V2
+from livedeck.images.store import V2, blob_path, copy_storage
 from livedeck.run.labs import ensure_network, host_client, lab_names
 from namespaces import free_subnet
 
@@ -90,9 +90,10 @@ class Upstream:
         repository = V2 / "repositories/library/nginx"
         shutil.copytree(pushed / repository, self.storage / repository, dirs_exist_ok=True)
         for digest in linked_blobs(pushed):
-            blob = V2 / "blobs/sha256" / digest[:2] / digest
-            if (pushed / blob).is_dir() and not (self.storage / blob).exists():
-                shutil.copytree(pushed / blob, self.storage / blob, copy_function=link_or_copy)
+            blob = blob_path(pushed, f"sha256:{digest}").parent
+            target = blob_path(self.storage, f"sha256:{digest}").parent
+            if blob.is_dir() and not target.exists():
+                shutil.copytree(blob, target, copy_function=link_or_copy)
         tag = self.storage / repository / "_manifests/tags/latest/current/link"
         return tag.read_text(encoding="utf-8").strip()
 
@@ -146,50 +147,49 @@ def plain_registry(storage: Path) -> Path:
     the suite pulls it some 45 times). Docker pulls layers of either media type alike, and
     livedeck never reads them; the product's own mirror (lab-images.sh) stays as pushed.
 
-    Made once per machine, in the cache folder under a lock, named after the storage and what
-    its tags point to: a storage pushed anew gets a copy of its own (its older ones go).
+    Kept per machine (`kept`), named after the storage and what its tags point to: a storage
+    pushed anew gets a copy of its own.
     """
     tags = sorted((storage / V2 / "repositories").glob("**/_manifests/tags/*/current/link"))
-    key = hashlib.sha256(
-        "".join(f"{p.relative_to(storage)} {p.read_text(encoding='utf-8')}" for p in tags).encode()
-    ).hexdigest()[:12]
+    key = "".join(f"{p.relative_to(storage)} {p.read_text(encoding='utf-8')}" for p in tags)
+
+    def fill(copy: Path) -> None:
+        copy_storage(storage, copy, link=link_or_copy)
+        for tag in tags:
+            _unpack_layers(copy, tag.relative_to(storage))
+
+    return kept(f"test-plain-{storage.name}", key, fill)
+
+
+def kept(name: str, key: str, fill: Callable[[Path], None]) -> Path:
+    """A folder made once per machine in lab-images.sh's cache folder, as it keeps the lab
+    images: NAME-HASH (HASH of `key`: what it is made from), filled by `fill` under a lock (test
+    processes asking together wait for the first) and renamed into place when done. Folders of
+    NAME made from something else are removed."""
     cache = lab_names().cache_dir
-    name = f"test-plain-{storage.name}"
-    target = cache / f"{name}-{key}"
-    with (cache / "test-plain.lock").open("w") as lock:
+    cache.mkdir(parents=True, exist_ok=True)
+    target = cache / f"{name}-{hashlib.sha256(key.encode()).hexdigest()[:12]}"
+    with (cache / f"{name}.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not target.is_dir():
             for old in cache.glob(f"{name}-*"):
                 shutil.rmtree(old, ignore_errors=True)
             scratch = target.with_name(target.name + ".partial")
-            shutil.rmtree(scratch, ignore_errors=True)
-            shutil.copytree(storage, scratch, copy_function=_link_blobs_copy_links)
-            for tag in tags:
-                _unpack_layers(scratch, tag.relative_to(storage))
+            fill(scratch)
             scratch.rename(target)
     return target
 
 
-def _link_blobs_copy_links(source: str, target: str) -> None:
-    """Blobs are never rewritten: linked. Link files are: copied, so that rewriting them
-    leaves the source alone."""
-    if os.path.basename(source) == "data":
-        link_or_copy(source, target)
-    else:
-        shutil.copy2(source, target)
-
-
 def _unpack_layers(storage: Path, tag_link: Path) -> None:
     """Point the tag at a new manifest of the same image whose gzip layers are plain tars."""
-    blobs = storage / V2 / "blobs/sha256"
     repository = storage / tag_link.parents[4]  # .../REPO/_manifests/tags/TAG/current/link
 
     def put(data: bytes) -> str:
-        digest = hashlib.sha256(data).hexdigest()
-        blob = blobs / digest[:2] / digest / "data"
+        digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+        blob = blob_path(storage, digest)
         blob.parent.mkdir(parents=True, exist_ok=True)
         blob.write_bytes(data)
-        return f"sha256:{digest}"
+        return digest
 
     def link(folder: Path, digest: str) -> None:
         path = folder / digest.removeprefix("sha256:") / "link"
@@ -197,13 +197,11 @@ def _unpack_layers(storage: Path, tag_link: Path) -> None:
         path.write_text(digest, encoding="utf-8")
 
     digest = (storage / tag_link).read_text(encoding="utf-8").strip()
-    blob = blobs / digest[7:9] / digest[7:] / "data"
-    manifest = json.loads(blob.read_bytes())
+    manifest = json.loads(blob_path(storage, digest).read_bytes())
     for layer in manifest.get("layers", []):
         if layer["mediaType"] != GZIP_LAYER:
             continue
-        gzipped = blobs / layer["digest"][7:9] / layer["digest"][7:] / "data"
-        tar = gzip.decompress(gzipped.read_bytes())
+        tar = gzip.decompress(blob_path(storage, layer["digest"]).read_bytes())
         layer.update(mediaType=PLAIN_LAYER, digest=put(tar), size=len(tar))
         link(repository / "_layers/sha256", layer["digest"])
     new = put(json.dumps(manifest, indent=3).encode())

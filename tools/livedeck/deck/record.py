@@ -115,10 +115,11 @@ def load(text: str, deck: Deck, path: Path) -> Transcript:
                 hint=_rebuild(deck),
             )
     if len(entries) != len(runnable):
-        extra = runnable[len(entries) :] or runnable[-1:]  # none: every command was removed
+        # The first command the record lacks, or the deck's last; none left: where its body starts.
+        at = runnable[min(len(entries), len(runnable) - 1)].line if runnable else deck.body_line
         raise RecordError(
             deck.path,
-            extra[0].line if extra else deck.body_line,
+            at,
             f"the record {path.name} has {len(entries)} commands, the deck {len(runnable)}",
             hint=_rebuild(deck),
         )

@@ -62,11 +62,15 @@ def catalog(storage: Path, default_source: str = "") -> list[StoredImage]:
     return found
 
 
-def _layer_count(storage: Path, digest: str) -> int:
+def blob_path(storage: Path, digest: str) -> Path:
+    """The file of a registry storage holding the blob `digest` (sha256:HEX)."""
     algorithm, _, hex_digest = digest.partition(":")
-    blob = storage / V2 / "blobs" / algorithm / hex_digest[:2] / hex_digest / "data"
+    return storage / V2 / "blobs" / algorithm / hex_digest[:2] / hex_digest / "data"
+
+
+def _layer_count(storage: Path, digest: str) -> int:
     try:
-        manifest = json.loads(blob.read_text(encoding="utf-8"))
+        manifest = json.loads(blob_path(storage, digest).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return 0
     return len(manifest.get("layers") or ())
@@ -112,7 +116,7 @@ def new_snapshot(images_dir: Path, in_use: Callable[[], set[Path] | None]) -> It
         fresh = images_dir / f"store-{max(numbers, default=0) + 1:04d}"
         try:
             if old is not None:
-                _copy_snapshot(old, fresh)
+                copy_storage(old, fresh)
             else:
                 fresh.mkdir()
             yield fresh
@@ -132,13 +136,15 @@ def new_snapshot(images_dir: Path, in_use: Callable[[], set[Path] | None]) -> It
                 shutil.rmtree(snapshot, ignore_errors=True)
 
 
-def _copy_snapshot(old: Path, fresh: Path) -> None:
-    # Blobs are written once under their digest and never changed: hard links share them.
-    # Everything else (tag links, layer links, sources) is rewritten in place: real copies.
+def copy_storage(old: Path, fresh: Path, link: Callable[[str, str], object] = os.link) -> None:
+    """A copy of a registry storage (or of an images folder's snapshot) that can be written to
+    without touching the original. Blobs are written once under their digest and never changed:
+    `link` shares them (a hard link; a test's copy across file systems may copy instead).
+    Everything else (tag links, layer links, sources) is rewritten in place: real copies."""
     shutil.copytree(old, fresh, ignore=shutil.ignore_patterns("blobs"), symlinks=True)
     blobs = old / V2 / "blobs"
     if blobs.is_dir():
-        shutil.copytree(blobs, fresh / V2 / "blobs", copy_function=os.link)
+        shutil.copytree(blobs, fresh / V2 / "blobs", copy_function=link)
 
 
 @contextlib.contextmanager
