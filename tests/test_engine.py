@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import socket
+import socketserver
 import struct
 import threading
 from pathlib import Path
 
+import docker
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -100,3 +103,54 @@ def test_the_request_goes_up_unchanged_and_its_end_too() -> None:
     while data := remote.recv(65536):  # ends: the write side was shut down
         received += data
     assert received == b"GET /_ping HTTP/1.1\r\n\r\n" * 100
+
+
+class _Engine(socketserver.ThreadingUnixStreamServer):
+    """An engine's socket that answers with empty lists and objects; counts its connections."""
+
+    daemon_threads = True
+    connections = 0
+
+
+class _Answer(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as the engine's API
+
+    def setup(self) -> None:
+        super().setup()
+        assert isinstance(self.server, _Engine)
+        self.server.connections += 1
+
+    def do_GET(self) -> None:
+        body = b"[]" if self.path.split("?")[0].endswith("/json") else b'{"ApiVersion": "1.41"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_a_client_asks_every_endpoint_over_one_connection(tmp_path: Path, pooled: bool) -> None:
+    """To a lab's engine each connection is an exec of the docker CLI (run/inner.py): docker-py
+    opens one per URL; livedeck's clients one for all (the unpooled client shows the count
+    would see it)."""
+    path = tmp_path / "engine.sock"
+    server = _Engine(str(path), _Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"unix://{path}"
+        sdk = engine.client(url) if pooled else docker.DockerClient(base_url=url)
+        for _ in range(2):
+            sdk.version()
+            sdk.info()
+            sdk.images.list()
+            sdk.containers.list(all=True)
+            sdk.api.inspect_image("nginx")
+        sdk.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert server.connections == 1 if pooled else server.connections >= 5

@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import tarfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from urllib.parse import urlsplit
 
 import docker
 import docker.errors
+from docker.transport.basehttpadapter import BaseHTTPAdapter
 from docker.types import Mount
 
 from livedeck import reap
@@ -68,8 +69,8 @@ def connect(timeout: int = 60) -> Any:
     where = reach()
     try:
         if urlsplit(where.url).scheme == "ssh":
-            return docker.DockerClient(base_url=f"unix://{_tunnel(where.url)}", timeout=timeout)
-        return docker.from_env(timeout=timeout)
+            return client(f"unix://{_tunnel(where.url)}", timeout)
+        return one_pool(docker.from_env(timeout=timeout))
     except docker.errors.DockerException as error:
         raise LabError(
             f"cannot reach the Docker engine at {where.url} ({where.how}): {error}",
@@ -77,6 +78,38 @@ def connect(timeout: int = 60) -> Any:
         ) from error
 
 
+def client(base_url: str, timeout: int = 60) -> Any:
+    """A Docker SDK client for the engine at base_url, with one connection pool (one_pool)."""
+    return one_pool(docker.DockerClient(base_url=base_url, timeout=timeout))
+
+
+def one_pool(sdk: Any) -> Any:
+    """The client, its socket adapters keeping one pool of connections instead of one per URL.
+
+    docker-py's unix and ssh adapters key their pools by the whole URL, path and query
+    included, so each endpoint asked opens a connection of its own. To a lab's engine a
+    connection is an exec of `docker system dial-stdio` (run/inner.py), about 0.13 CPU-s of
+    the machine's; a lab used to open ten. The pool's URL is not used to connect: the
+    adapter's socket or ssh host is.
+    """
+    for adapter in sdk.api.adapters.values():
+        if isinstance(adapter, BaseHTTPAdapter) and hasattr(adapter, "pools"):
+            with adapter.pools.lock:  # the pool of the client's version probe becomes the one
+                made = [adapter.pools[url] for url in adapter.pools.keys()]
+                if made:
+                    adapter.pools[_POOL] = made[0]
+            adapter.get_connection = _pooled(adapter.get_connection)  # type: ignore[method-assign]
+    return sdk
+
+
+def _pooled(get: Callable[[str, Any], Any]) -> Callable[..., Any]:
+    def get_connection(url: str, proxies: Any = None) -> Any:
+        return get(_POOL, proxies)
+
+    return get_connection
+
+
+_POOL = "http+docker://localhost"
 _tunnels: dict[str, Path] = {}
 
 

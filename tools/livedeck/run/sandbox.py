@@ -24,15 +24,12 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import docker
-import docker.errors
-
 from livedeck import reap
 from livedeck.errors import LabError, RegistryError
 from livedeck.images import registry as registry_api
 from livedeck.images import store
 from livedeck.images.sources import lab_registries, parse_source
-from livedeck.run import states
+from livedeck.run import engine, states
 from livedeck.run.container import (
     close_quietly,
     create_container,
@@ -152,7 +149,7 @@ class DockerLab:
         if self._inner is None:
             with docker_errors("the lab's Docker engine does not answer"):
                 self._bridge = InnerEngine(self._host, self._container.id, self._run_dir)
-                self._inner = docker.DockerClient(base_url=self._bridge.url)
+                self._inner = engine.client(self._bridge.url)
         return self._inner
 
     def close(self) -> None:
