@@ -94,8 +94,10 @@ def one_pool(sdk: Any) -> Any:
     """
     for adapter in sdk.api.adapters.values():
         if isinstance(adapter, BaseHTTPAdapter) and hasattr(adapter, "pools"):
-            with adapter.pools.lock:  # the pool of the client's version probe becomes the one
-                made = [adapter.pools[url] for url in adapter.pools.keys()]
+            # The pool of the client's version probe becomes the one (urllib3's container of
+            # pools has keys() but cannot be iterated).
+            with adapter.pools.lock:
+                made = [adapter.pools[url] for url in adapter.pools.keys()]  # noqa: SIM118
                 if made:
                     adapter.pools[_POOL] = made[0]
             adapter.get_connection = _pooled(adapter.get_connection)  # type: ignore[method-assign]
