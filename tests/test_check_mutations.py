@@ -66,10 +66,20 @@ def _other(token: str) -> str:
     return token[:-1] + ("y" if token[-1] != "y" else "z")
 
 
+# The time an `ls -l` line shows (the tests' own reading: month, day, then time or year).
+_LS_TIME = re.compile(r"^[-dl][-rwxsStT]{9}.* (\w{3} [ \d]\d (?: \d{4}|\d\d:\d\d)) \S")
+
+
+def _shown(line: str) -> str | None:
+    found = _LS_TIME.match(line)
+    return found.group(1) if found else None
+
+
 def mutations(
     result: Result, spans: list[list[Span]], lines: list[str], facts: Known
 ) -> Iterator[Mutation]:
     screen = result.screen
+    time_sorted = re.search(r"\bls -\w*t", result.command.text) is not None
     yield Mutation("exit status", screen, 1 if result.status == 0 else 0, False)
     prompt = result.prompt or ""
     prompt_noise = line_spans(prompt, facts)
@@ -105,7 +115,18 @@ def mutations(
         if n + 1 < len(screen) and lines[n] != lines[n + 1]:
             swapped = (*screen[:n], screen[n + 1], line, *screen[n + 2 :])
             by_ids = named_by_id(lines[n]) and named_by_id(lines[n + 1])
-            yield Mutation(f"swap lines {n + 1} and {n + 2}", swapped, result.status, by_ids)
+            # ls -t breaks ties in time by name: neighbours showing one time may swap.
+            tick = (
+                time_sorted and _shown(line) is not None and _shown(line) == _shown(screen[n + 1])
+            )
+            yield Mutation(
+                f"swap lines {n + 1} and {n + 2}", swapped, result.status, by_ids or tick
+            )
+        if n + 2 < len(screen) and lines[n] not in lines[n + 1 : n + 3]:
+            # Two places down: no tie in time moves a line that far.
+            moved = (*screen[:n], screen[n + 1], screen[n + 2], line, *screen[n + 3 :])
+            by_ids = all(named_by_id(x) for x in lines[n : n + 3])
+            yield Mutation(f"move line {n + 1} two down", moved, result.status, by_ids)
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(ROOT)))

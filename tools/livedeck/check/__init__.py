@@ -17,6 +17,7 @@ from livedeck.check.noise import (
     line_spans,
     normalise_screen,
 )
+from livedeck.check.order import by_time, swapped_in_ticks
 from livedeck.errors import DeckError
 from livedeck.fences import code_span
 from livedeck.model import Deck, Result, Transcript
@@ -73,10 +74,15 @@ def compare_result(
             summary.append(f"{what} {was!r} -> {now!r}")
     before = normalise_screen(old.screen, facts, extra)
     after = normalise_screen(new.screen, facts, extra)
-    # Lines equal after normalising may swap places, and so may neighbours named by IDs.
+    # Lines equal after normalising may swap places, and so may neighbours named by IDs, and
+    # neighbours of an `ls -t` listing that show one time (check/order.py).
     if in_any_order(before) != in_any_order(after):
-        moved = sorted(before) == sorted(after)
-        summary.extend(["lines in another order"] if moved else _counts(before, after))
+        if sorted(before) != sorted(after):
+            summary.extend(_counts(before, after))
+        elif not (
+            by_time(command.text) and swapped_in_ticks((old.screen, before), (new.screen, after))
+        ):
+            summary.append("lines in another order")
     if not summary:
         return None
     diff = tuple(_diff(old.screen, new.screen, before, after))

@@ -1,0 +1,84 @@
+"""The order of an `ls -t` listing: which moves of its lines are the clock's, not the story's. Pure.
+
+`ls -t` sorts by modification time, newest first, and breaks ties by name. The engine writes
+the entries of one step (a container's two layer folders, a link in `l`, the folder `.` itself)
+within a few milliseconds: from one run to the next, two of them fall into one clock tick or
+into two, and their order follows the names (random IDs) or the times. So two adjacent lines
+that show the same time may swap places. A line that moves further, or past a line that shows
+another time, changed the story.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Sequence
+
+_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+# An ls -l line (after -i's inode and -s's blocks): mode, links, owner and group, size, the time
+# shown (ls's default styles, or an ISO one), then the name.
+_SHOWN_TIME = re.compile(
+    r"^\s*(?:\d+\s+)*[-dlcbpsD][-rwxsStT]{9}[.+@]?\s.*?\s"
+    rf"({_MONTH} [ \d]\d (?: \d{{4}}|\d\d:\d\d)"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: [+-]\d{4})?) \S"
+)
+_OPERATORS = frozenset("|&;()")
+
+
+def by_time(command: str) -> bool:
+    """The command runs `ls` sorted by time (-t, --sort=time), in its own words."""
+    try:
+        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words = list(lexer)
+    except ValueError:  # an unclosed quote: the words as written
+        words = command.split()
+    listing = False
+    for word in words:
+        if set(word) <= _OPERATORS:
+            listing = False
+        elif word == "ls" or word.endswith("/ls"):
+            listing = True
+        elif listing and (word in ("--sort=time", "--sort=t") or _short_t(word)):
+            return True
+    return False
+
+
+def _short_t(word: str) -> bool:
+    return word.startswith("-") and not word.startswith("--") and "t" in word[1:]
+
+
+def shown_time(line: str) -> str | None:
+    """The time an `ls -l` line shows, if it is one."""
+    found = _SHOWN_TIME.match(line)
+    return found.group(1) if found else None
+
+
+def swapped_in_ticks(
+    old: tuple[Sequence[str], Sequence[str]], new: tuple[Sequence[str], Sequence[str]]
+) -> bool:
+    """The new screen is the old one with disjoint pairs of adjacent `ls` lines swapped, each
+    pair showing one time in both runs. Each screen: its lines, and the same normalised."""
+    (old_raw, before), (new_raw, after) = old, new
+    if len(before) != len(after):
+        return False
+    n = 0
+    while n < len(before):
+        if before[n] == after[n]:
+            n += 1
+            continue
+        if not (
+            n + 1 < len(before)
+            and before[n] == after[n + 1]
+            and before[n + 1] == after[n]
+            and _one_time(old_raw[n], old_raw[n + 1])
+            and _one_time(new_raw[n], new_raw[n + 1])
+        ):
+            return False
+        n += 2
+    return True
+
+
+def _one_time(first: str, second: str) -> bool:
+    shown = shown_time(first)
+    return shown is not None and shown == shown_time(second)
