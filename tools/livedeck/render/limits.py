@@ -5,7 +5,10 @@ stops code and changes; this module stops cost. These guards hold by constructio
 template does:
 
 - **Time.** A trace function on the rendering thread only (sys.settrace) checks a deadline on
-  every Python call and line. Jinja compiles a template to Python, so every loop turn, macro
+  every Python call and line. The deadline counts the rendering thread's CPU time (looked at
+  every few milliseconds): a template cannot wait for anything, and a machine busy with other
+  work (four test processes, a lab, Chromium) must not make a render fail, or fail at a line
+  the template had not reached. Jinja compiles a template to Python, so every loop turn, macro
   call and filter written in Python (lipsum, wordwrap, sort keys...) passes through it. The
   previous trace function (a debugger, coverage) is restored after the render.
 - **Memory grown step by step.** The same trace samples the process's resident memory every few
@@ -54,15 +57,15 @@ import jinja2
 
 from livedeck.errors import DeckError
 
-DEADLINE = 5.0  # seconds of wall time one render may take
-DECK_DEADLINE = 30.0  # seconds the renders of one deck may take together (deck_budget)
+DEADLINE = 5.0  # seconds of the rendering thread's CPU time one render may take
+DECK_DEADLINE = 30.0  # the same, for the renders of one deck together (deck_budget)
 DECK_OUTPUT = 10_000_000  # characters the renders of one deck may produce together
 MEMORY = 512 * 2**20  # bytes one render may add to the process
 OUTPUT = 1_000_000  # characters one render may produce
 SIZE = 1_000_000  # characters or items of one value a template computes; largest width or count
 INT_BITS = 100_000  # bits of an int a template computes (about 30,000 digits)
 _COSTS = "livedeck.render.costs"  # the estimates (costs.py): their lines are not traced
-_SAMPLE = 0.002  # seconds between two looks at the process's memory
+_SAMPLE = 0.002  # seconds between two looks at the thread's CPU time and the process's memory
 
 
 class TemplateLimit(Exception):
@@ -86,7 +89,7 @@ def too_big(what: str, size: int, limit: int, unit: str) -> TemplateLimit:
 
 @dataclass
 class _DeckBudget:
-    end: float  # when the deck's renders must be done (time.monotonic)
+    end: float  # the thread's CPU time by which the deck's renders must be done
     output: int  # characters they may still produce
 
 
@@ -154,7 +157,7 @@ _OUTPUT_CODE = Render.output.__code__
 def deck_budget() -> Iterator[None]:
     """Renders inside (one deck's, in this thread) share DECK_DEADLINE and DECK_OUTPUT: a deck
     of a thousand templates of 4.9 s and 999,999 characters each must stop too."""
-    token = _DECK.set(_DeckBudget(time.monotonic() + DECK_DEADLINE, DECK_OUTPUT))
+    token = _DECK.set(_DeckBudget(time.thread_time() + DECK_DEADLINE, DECK_OUTPUT))
     try:
         yield
     finally:
@@ -164,7 +167,7 @@ def deck_budget() -> Iterator[None]:
 @contextmanager
 def guarded(path: Path, line: int, name: str) -> Iterator[Render]:
     """Run one render (template `name`, at deck `path:line`) within DEADLINE, MEMORY and OUTPUT."""
-    now = time.monotonic()
+    now = time.thread_time()
     deck = _DECK.get()
     if deck is not None and deck.end < now + DEADLINE:
         limit = TemplateLimit(
@@ -217,9 +220,10 @@ class _Watch:
     """The trace function: the deadline and the memory a render grew, at every call and line."""
 
     def __init__(self, deadline: float, resident: int | None, late: TemplateLimit) -> None:
-        self.deadline = deadline
+        self.deadline = deadline  # the thread's CPU time (time.thread_time)
         self.resident = resident
         self.late = late
+        self.past = False  # the deadline is past
         self.next_sample = 0.0
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
@@ -228,13 +232,13 @@ class _Watch:
         if frame.f_globals.get("__name__") == _COSTS:
             return None  # counting sizes: loops over what exists already, checked on entry
         now = time.monotonic()
-        if now > self.deadline and _under_template(frame):
-            raise self.late  # a frame past the render (its end, in guarded) would name no line
-        if self.resident is not None and now > self.next_sample:
+        if now > self.next_sample:  # thread_time is a system call: a look every _SAMPLE
             self.next_sample = now + _SAMPLE
-            grown = (_resident() or 0) - self.resident
-            if grown > MEMORY:
+            self.past = self.past or time.thread_time() > self.deadline
+            if self.resident is not None and (_resident() or 0) - self.resident > MEMORY:
                 raise MemoryError
+        if self.past and _under_template(frame):
+            raise self.late  # a frame past the render (its end, in guarded) would name no line
         return self
 
 
