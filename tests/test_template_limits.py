@@ -185,18 +185,31 @@ def test_time_the_rendering_thread_waits_does_not_count() -> None:
     assert (caught.value.path, caught.value.line) == (DECK, 42), str(caught.value)
 
 
+def test_a_loop_that_yields_at_every_turn_is_stopped_at_its_own_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each turn hands output back: the template's generator is suspended and resumed. Stopped
+    there, the error named the template's first line (it did, one render in six)."""
+    monkeypatch.setattr(limits, "DEADLINE", 0.02)
+    loop = "{% for a in range(99999) %}{% for b in range(99) %}y{% endfor %}{% endfor %}"
+    for _ in range(30):
+        with pytest.raises(DeckError) as caught:
+            render_template(f"prose\nmore prose\n{loop}\n", {}, DECK, 40)
+        assert caught.value.line == 42, str(caught.value)
+
+
 def test_the_deadline_stops_template_code_only_so_the_error_names_its_line() -> None:
     """A render that ends just past the deadline (a loaded machine) reaches it on the way out,
     in guarded's exit, where no template line is known: the trace must not stop it there (it
     did, and the error named the template's first line). Inside the template it must."""
     late = limits.TemplateLimit("ran past", hint="")
     watch = limits._Watch(time.thread_time() - 1, None, late)
-    assert watch(sys._getframe(), "call", None) is watch  # past the render: no error
+    assert watch(sys._getframe(), "line", None) is watch  # past the render: no error
     raised: list[BaseException] = []
 
     def inside() -> str:
         try:
-            watch(sys._getframe(), "call", None)  # called by the template's code
+            watch(sys._getframe(), "line", None)  # a line of code the template called
         except limits.TemplateLimit as error:
             raised.append(error)
         return ""

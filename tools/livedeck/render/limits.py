@@ -4,8 +4,8 @@ A deck may come from a stranger, so its templates are hostile input: the sandbox
 stops code and changes; this module stops cost. These guards hold by construction, whatever the
 template does:
 
-- **Time.** A trace function on the rendering thread only (sys.settrace) checks a deadline on
-  every Python call and line. The deadline counts the rendering thread's CPU time (looked at
+- **Time.** A trace function on the rendering thread only (sys.settrace) stops the render at
+  the first line of Python past a deadline, in the template or in what it called. The deadline counts the rendering thread's CPU time (looked at
   every few milliseconds): a template cannot wait for anything, and a machine busy with other
   work (four test processes, a lab, Chromium) must not make a render fail, or fail at a line
   the template had not reached. Jinja compiles a template to Python, so every loop turn, macro
@@ -237,8 +237,12 @@ class _Watch:
             self.past = self.past or time.thread_time() > self.deadline
             if self.resident is not None and (_resident() or 0) - self.resident > MEMORY:
                 raise MemoryError
-        if self.past and _under_template(frame):
-            raise self.late  # a frame past the render (its end, in guarded) would name no line
+        # At a line only: the template's generator is resumed (a call) and suspended (a return)
+        # at every chunk of output, and an error raised at either leaves its frame out of the
+        # traceback (the template's first line would be named). Nor past the render (its end,
+        # in guarded): no line would be named.
+        if self.past and event == "line" and _under_template(frame):
+            raise self.late
         return self
 
 
