@@ -5,10 +5,11 @@ stops code and changes; this module stops cost. These guards hold by constructio
 template does:
 
 - **Time.** A trace function on the rendering thread only (sys.settrace) stops the render at
-  the first line of Python past a deadline, in the template or in what it called. The deadline counts the rendering thread's CPU time (looked at
-  every few milliseconds): a template cannot wait for anything, and a machine busy with other
-  work (four test processes, a lab, Chromium) must not make a render fail, or fail at a line
-  the template had not reached. Jinja compiles a template to Python, so every loop turn, macro
+  the first line of Python past a deadline, in the template or in what it called. The
+  deadline counts the rendering thread's CPU time (looked at every few milliseconds): a
+  template cannot wait for anything, and a machine busy with other work (four test processes,
+  a lab, Chromium) must not make a render fail, or fail at a line the template had not
+  reached. Jinja compiles a template to Python, so every loop turn, macro
   call and filter written in Python (lipsum, wordwrap, sort keys...) passes through it. The
   previous trace function (a debugger, coverage) is restored after the render.
 - **Memory grown step by step.** The same trace samples the process's resident memory every few
