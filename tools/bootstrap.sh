@@ -69,14 +69,22 @@ needs_lab_images() {
 
 # The Python environment is made while the other steps run (on a clean clone it takes about
 # 10 s, as long as marp-cli's npm install): the steps that use apt run one after another.
+# A step that fails below ends the job, after the install has finished (nothing left running
+# or half-made in .venv).
 venv_package
 python_env &
 python_pid=$!
+stop_engine=false
+at_exit() {
+  [[ -z $python_pid ]] || wait "$python_pid" || true
+  ! $stop_engine || tools/setup/dockerd.sh stop
+}
+trap at_exit EXIT
 [[ $job == outdated ]] || tools/setup/publish-deps.sh
 if needs_docker "$@" && needs_lab_images; then
   if ! docker info >/dev/null 2>&1; then
     # No engine is reachable: start one for this job and stop it again at the end.
-    trap 'tools/setup/dockerd.sh stop' EXIT
+    stop_engine=true
   fi
   tools/setup/dockerd.sh start
   tools/setup/lab-images.sh
@@ -89,7 +97,13 @@ if [[ ! -s slides/.livedeck-secrets ]]; then
   chmod 600 slides/.livedeck-secrets
 fi
 
-wait "$python_pid" || { say "the Python environment in .venv could not be made (see above)"; exit 1; }
+installed=0
+wait "$python_pid" || installed=$?
+python_pid=
+if ((installed != 0)); then
+  say "the Python environment in .venv could not be made (see above)"
+  exit 1
+fi
 export PATH="$PWD/.venv/bin:$PATH"
 exec 1>&3 3>&-
 case $job in
