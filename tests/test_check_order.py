@@ -4,12 +4,14 @@ line moved further or past another time may not. On the flagship's real recorded
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
 from livedeck.check import compare
 from livedeck.check.order import by_time, shown_time
-from livedeck.model import Transcript
+from livedeck.deck import parse_deck
+from livedeck.model import Result, Transcript
 from test_check import DECK, runs
 
 
@@ -97,3 +99,34 @@ def test_a_listing_by_name_keeps_its_order() -> None:
         DECK, replace(first, results=tuple(recorded)), replace(second, results=tuple(results))
     )
     assert [c.summary for c in changes] == ["lines in another order"]
+
+
+STEPS_DECK = """\
+---
+marp: true
+---
+
+```bash
+$ touch old.txt; sleep 1; touch new.txt; ls -lt
+```
+"""
+
+
+def test_the_order_of_what_the_deck_wrote_is_its_story() -> None:
+    """`new.txt` is listed above `old.txt`: written a second later, shown at the same minute.
+    The deck wrote both names, so their order is the story, not a clock tick's."""
+    deck = parse_deck(STEPS_DECK, Path("steps.md"))
+    (command,) = deck.commands
+    new, old = (
+        f"-rw-r--r-- 1 ubuntu ubuntu 0 Dec  7 05:40 {name}" for name in ("new.txt", "old.txt")
+    )
+
+    def run(*screen: str) -> Transcript:
+        return Transcript(deck.path, (Result(command, ("total 0", *screen), 0, 1.0),))
+
+    changes = compare(deck, run(new, old), run(old, new))
+    assert [c.summary for c in changes] == ["lines in another order"]
+    # The same two lines under names a program chose (a layer's folder, `l`): a tick's order.
+    folder = "drwx--x--- 4 root root 4096 Dec  7 05:40 "
+    link, layer = folder + "l", folder + "0f" * 32
+    assert compare(deck, run(link, layer), run(layer, link)) == []

@@ -67,6 +67,7 @@ class Known:
 
     ids: frozenset[str] = frozenset()  # full 64-digit IDs (images, layers, containers, dirs)
     names: frozenset[str] = frozenset()  # container names the lab chose (the deck typed none)
+    typed: frozenset[str] = frozenset()  # the words the deck's commands and setup wrote
 
     @cached_property
     def short(self) -> frozenset[str]:
@@ -74,7 +75,7 @@ class Known:
         return frozenset(i[:12] for i in self.ids)
 
     def __or__(self, other: Known) -> Known:
-        return Known(self.ids | other.ids, self.names | other.names)
+        return Known(self.ids | other.ids, self.names | other.names, self.typed | other.typed)
 
 
 NOTHING = Known()  # no IDs or names known: only what the rules find by their grammar
@@ -110,7 +111,7 @@ def known(deck: Deck, transcripts: Iterable[Transcript]) -> Known:
             ids.update(h for line in result.screen for h in _HEX64.findall(line))
             names.update(_names_column(result.screen))
     chosen = {n for n in names - typed if _DOCKER_NAME.fullmatch(n)}
-    return Known(frozenset(ids), frozenset(chosen))
+    return Known(frozenset(ids), frozenset(chosen), frozenset(typed))
 
 
 def _names_column(screen: Sequence[str]) -> Iterable[str]:

@@ -1,11 +1,12 @@
 """The order of an `ls -t` listing: which moves of its lines are the clock's, not the story's. Pure.
 
-`ls -t` sorts by modification time, newest first, and breaks ties by name. The engine writes
-the entries of one step (a container's two layer folders, a link in `l`, the folder `.` itself)
-within a few milliseconds: from one run to the next, two of them fall into one clock tick or
-into two, and their order follows the names (random IDs) or the times. So two adjacent lines
-that show the same time may swap places. A line that moves further, or past a line that shows
-another time, changed the story.
+`ls -t` sorts by modification time, newest first, and breaks ties by name. A program writes the
+entries of one step (the engine: a container's two layer folders, a link in `l`, the folder `.`
+itself) within a few milliseconds: from one run to the next, two of them fall into one clock
+tick or into two, and their order follows the names (random IDs) or the times. So two adjacent
+lines that show the same time may swap places when the deck wrote neither name: the order of
+what the deck wrote itself (`touch old; sleep 1; touch new`) is its story. A line that moves
+further, or past a line that shows another time, changed the story too.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ _MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
 _SHOWN_TIME = re.compile(
     r"^\s*(?:\d+\s+)*[-dlcbpsD][-rwxsStT]{9}[.+@]?\s.*?\s"
     rf"({_MONTH} [ \d]\d (?: \d{{4}}|\d\d:\d\d)"
-    r"|\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: [+-]\d{4})?) \S"
+    r"|\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: [+-]\d{4})?) (\S.*?)(?: -> .*)?$"
 )
+_OWN = frozenset({".", ".."})  # the folder listed and its parent: never a name the deck wrote
 _OPERATORS = frozenset("|&;()")
 
 
@@ -54,12 +56,22 @@ def shown_time(line: str) -> str | None:
     return found.group(1) if found else None
 
 
+def listed_name(line: str) -> str | None:
+    """The name an `ls -l` line lists (a link's, not its target's), if it is one."""
+    found = _SHOWN_TIME.match(line)
+    return found.group(2) if found else None
+
+
 def swapped_in_ticks(
-    old: tuple[Sequence[str], Sequence[str]], new: tuple[Sequence[str], Sequence[str]]
+    old: tuple[Sequence[str], Sequence[str]],
+    new: tuple[Sequence[str], Sequence[str]],
+    typed: frozenset[str] = frozenset(),
 ) -> bool:
     """The new screen is the old one with disjoint pairs of adjacent `ls` lines swapped, each
-    pair showing one time in both runs. Each screen: its lines, and the same normalised."""
+    pair showing one time in both runs and naming nothing the deck wrote (`typed`: its words).
+    Each screen: its lines, and the same normalised."""
     (old_raw, before), (new_raw, after) = old, new
+    written = typed - _OWN
     if len(before) != len(after):
         return False
     n = 0
@@ -73,6 +85,7 @@ def swapped_in_ticks(
             and before[n + 1] == after[n]
             and _one_time(old_raw[n], old_raw[n + 1])
             and _one_time(new_raw[n], new_raw[n + 1])
+            and not {listed_name(x) for x in (*old_raw[n : n + 2], *new_raw[n : n + 2])} & written
         ):
             return False
         n += 2
