@@ -21,14 +21,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import docker
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tools"))
 
 from machine import busy, report  # noqa: E402  (tools/bench, the script's own folder)
 
-from livedeck.run.labs import lab_names  # noqa: E402
+from livedeck.run.labs import host_client, lab_names  # noqa: E402
 
 DEFAULT_GC = "livedeck-bench/lab-default-gc:1"
 
@@ -40,7 +38,7 @@ def default_gc_image(lab_image: str) -> str:
         "RUN sed -i 's/^GOGC=400 dockerd /dockerd /' /usr/local/sbin/lab-entrypoint"
         " && ! grep -q '^GOGC=' /usr/local/sbin/lab-entrypoint\n"
     )
-    docker.from_env().images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=DEFAULT_GC, rm=True)
+    host_client().images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=DEFAULT_GC, rm=True)
     return DEFAULT_GC
 
 

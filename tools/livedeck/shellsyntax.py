@@ -13,6 +13,7 @@ and the run stage checks every prompt's sequence number anyway.
 from __future__ import annotations
 
 import re
+import shlex
 from dataclasses import dataclass, field
 
 PS2 = "> "  # bash's default continuation prompt, as a terminal shows it
@@ -56,6 +57,27 @@ def command_lines(text: str) -> list[str]:
     if current:
         found.append("\n".join(current))
     return found
+
+
+def simple_commands(command: str) -> list[list[str]] | None:
+    """The words of each simple command of a shell command (split at `|`, `&&`, `;`, `(`...),
+    quotes removed; None where a quote is left open (nothing certain to read)."""
+    lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        words = list(lexer)
+    except ValueError:
+        return None
+    found: list[list[str]] = [[]]
+    for word in words:
+        if set(word) <= _OPERATOR_CHARS:
+            found.append([])
+        else:
+            found[-1].append(word)
+    return found
+
+
+_OPERATOR_CHARS = frozenset("&|;()\n")
 
 
 def is_complete(text: str) -> bool:

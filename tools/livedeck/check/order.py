@@ -12,37 +12,31 @@ further, or past a line that shows another time, changed the story too.
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Sequence
 
-_MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
+from livedeck.check.noise import MONTH
+from livedeck.shellsyntax import simple_commands
+
 # An ls -l line (after -i's inode and -s's blocks): mode, links, owner and group, size, the time
-# shown (ls's default styles, or an ISO one), then the name.
-_SHOWN_TIME = re.compile(
+# shown (ls's default styles, or an ISO one), then the name (a link's, not its target's).
+_ENTRY = re.compile(
     r"^\s*(?:\d+\s+)*[-dlcbpsD][-rwxsStT]{9}[.+@]?\s.*?\s"
-    rf"({_MONTH} [ \d]\d (?: \d{{4}}|\d\d:\d\d)"
+    rf"({MONTH} [ \d]\d (?: \d{{4}}|\d\d:\d\d)"
     r"|\d{4}-\d\d-\d\d \d\d:\d\d(?::\d\d(?:\.\d+)?)?(?: [+-]\d{4})?) (\S.*?)(?: -> .*)?$"
 )
 _OWN = frozenset({".", ".."})  # the folder listed and its parent: never a name the deck wrote
-_OPERATORS = frozenset("|&;()")
 
 
 def by_time(command: str) -> bool:
     """The command runs `ls` sorted by time (-t, --sort=time), in its own words."""
-    try:
-        lexer = shlex.shlex(command, posix=True, punctuation_chars=True)
-        lexer.whitespace_split = True
-        words = list(lexer)
-    except ValueError:  # an unclosed quote: the words as written
-        words = command.split()
-    listing = False
-    for word in words:
-        if set(word) <= _OPERATORS:
-            listing = False
-        elif word == "ls" or word.endswith("/ls"):
-            listing = True
-        elif listing and (word in ("--sort=time", "--sort=t") or _short_t(word)):
-            return True
+    simple = simple_commands(command)
+    for words in [command.split()] if simple is None else simple:  # an open quote: as written
+        listing = False
+        for word in words:
+            if word == "ls" or word.endswith("/ls"):
+                listing = True
+            elif listing and (word in ("--sort=time", "--sort=t") or _short_t(word)):
+                return True
     return False
 
 
@@ -52,14 +46,8 @@ def _short_t(word: str) -> bool:
 
 def shown_time(line: str) -> str | None:
     """The time an `ls -l` line shows, if it is one."""
-    found = _SHOWN_TIME.match(line)
+    found = _ENTRY.match(line)
     return found.group(1) if found else None
-
-
-def listed_name(line: str) -> str | None:
-    """The name an `ls -l` line lists (a link's, not its target's), if it is one."""
-    found = _SHOWN_TIME.match(line)
-    return found.group(2) if found else None
 
 
 def swapped_in_ticks(
@@ -83,15 +71,19 @@ def swapped_in_ticks(
             n + 1 < len(before)
             and before[n] == after[n + 1]
             and before[n + 1] == after[n]
-            and _one_time(old_raw[n], old_raw[n + 1])
-            and _one_time(new_raw[n], new_raw[n + 1])
-            and not {listed_name(x) for x in (*old_raw[n : n + 2], *new_raw[n : n + 2])} & written
+            and _in_one_tick(old_raw[n : n + 2], written)
+            and _in_one_tick(new_raw[n : n + 2], written)
         ):
             return False
         n += 2
     return True
 
 
-def _one_time(first: str, second: str) -> bool:
-    shown = shown_time(first)
-    return shown is not None and shown == shown_time(second)
+def _in_one_tick(pair: Sequence[str], written: frozenset[str]) -> bool:
+    """Two `ls -l` lines that show one time, neither naming what the deck wrote."""
+    entries = [_ENTRY.match(line) for line in pair]
+    return (
+        all(entries)
+        and len({e.group(1) for e in entries if e}) == 1
+        and not {e.group(2) for e in entries if e} & written
+    )

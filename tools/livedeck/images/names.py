@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import shlex
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from livedeck.shellsyntax import simple_commands
 
 HUB_HOSTS = ("docker.io", "index.docker.io", "registry-1.docker.io")
 _REPO = re.compile(
@@ -71,7 +72,6 @@ _FLAGS = frozenset(
 )
 _SHORT_FLAGS = frozenset("ditPq")
 _VERBS = frozenset({"pull", "image pull", "run", "container run", "create", "container create"})
-_OPERATORS = frozenset({"&&", "||", ";", "|", "&", "(", ")", "\n"})
 
 
 def pulled_images(command: str) -> Iterator[str]:
@@ -79,27 +79,10 @@ def pulled_images(command: str) -> Iterator[str]:
 
     Names that hold shell expansions ($VAR, $(...)) are skipped: the deck does not say them.
     """
-    lexer = shlex.shlex(command.replace("\\\n", " "), posix=True, punctuation_chars=True)
-    lexer.whitespace_split = True
-    try:
-        words = list(lexer)
-    except ValueError:  # an unclosed quote: nothing certain to read
-        return
-    for simple in _simple_commands(words):
+    for simple in simple_commands(command) or ():
         image = _image_of(simple)
         if image and "$" not in image and "`" not in image:
             yield image
-
-
-def _simple_commands(words: Iterable[str]) -> Iterator[list[str]]:
-    current: list[str] = []
-    for word in words:
-        if word in _OPERATORS or set(word) <= set("&|;()"):
-            yield current
-            current = []
-        else:
-            current.append(word)
-    yield current
 
 
 def _image_of(words: list[str]) -> str | None:
