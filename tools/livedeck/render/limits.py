@@ -218,7 +218,8 @@ def template_line(error: BaseException, name: str) -> int:
 
 
 class _Watch:
-    """The trace function: the deadline and the memory a render grew, at every call and line."""
+    """The trace function: the thread's CPU time and the memory a render grew, looked at every
+    _SAMPLE; past the memory the render stops there, past the deadline at its next line."""
 
     def __init__(self, deadline: float, resident: int | None, late: TemplateLimit) -> None:
         self.deadline = deadline  # the thread's CPU time (time.thread_time)
