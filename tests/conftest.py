@@ -156,7 +156,9 @@ def browser() -> Iterator[Browser]:
 
 # Modules whose tests share no costly fixture: each test is a unit of work of its own, so their
 # long tests run side by side. Every other module is one unit: its module fixtures (a build of
-# the flagship, a run of the whole corpus) are made once, on one worker.
+# the flagship, a run of the whole corpus) are made once, on one worker. The last three wait
+# out timeouts (30 to 40 s a module) and come late in the order: as one unit each, the run
+# ended on one of them while the other workers had nothing left.
 SPREAD = frozenset(
     {
         "test_concurrency.py",
@@ -166,6 +168,9 @@ SPREAD = frozenset(
         "test_present.py",
         "test_refresh.py",
         "test_tutorials_lab.py",
+        "test_redaction_cuts.py",
+        "test_session.py",
+        "test_typing.py",
     }
 )
 

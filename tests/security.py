@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import forks
 
 ROOT = Path(__file__).resolve().parent.parent
 FLAGSHIP = ROOT / "slides" / "docker-layers.md"
@@ -98,7 +98,8 @@ class Attack:
         return at + 1
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> Said:
-        """`python -m livedeck ARGS` in the course folder; HOME is a folder of the test's."""
+        """`python -m livedeck ARGS` in the course folder (forks.py); HOME is a folder of the
+        test's."""
         home = self.folder / "home"
         home.mkdir(exist_ok=True)
         self._before = snapshot(self.folder)
@@ -106,15 +107,7 @@ class Attack:
         environ = {**os.environ, "PYTHONPATH": str(ROOT / "tools"), "HOME": str(home)}
         environ.pop("CI", None)
         environ.update(env or {})
-        done = subprocess.run(
-            [sys.executable, "-m", "livedeck", *args],
-            cwd=self.course,
-            env=environ,
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT,
-            stdin=subprocess.DEVNULL,
-        )
+        done = forks.livedeck(*args, cwd=self.course, env=environ, timeout=TIMEOUT)
         return Said(done.returncode, done.stdout, done.stderr)
 
     def build(self, *extra: str) -> Said:

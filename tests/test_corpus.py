@@ -51,6 +51,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+import forks
 from namespaces import free_subnet
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,6 +255,11 @@ def _livedeck(
     check: bool = False,
 ) -> Done:
     command = [*(prefix or []), sys.executable, "-m", "livedeck", *argv]
+    if not prefix:
+        done = forks.livedeck(*argv, cwd=cwd, env=env, errors="replace")
+        if check and done.returncode != 0:
+            raise AssertionError(f"{command} failed:\n{done.stderr}")
+        return Done(done.pid, done.returncode, done.stderr)
     with subprocess.Popen(
         command,
         cwd=cwd,

@@ -9,13 +9,12 @@ screen prints must stay inside code.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from markdown_it import MarkdownIt
 
+import forks
 from security import ROOT
 
 # What a hostile program prints: a fence that would end the code block, then live Markdown.
@@ -37,18 +36,10 @@ def live(html: str) -> None:
     assert "<script>" not in html and "<img src=x" not in html
 
 
-def livedeck(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def livedeck(*args: str, cwd: Path) -> forks.Ran:
     environ = {**os.environ, "PYTHONPATH": str(ROOT / "tools")}
     environ.pop("CI", None)
-    return subprocess.run(
-        [sys.executable, "-m", "livedeck", *args],
-        cwd=cwd,
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        stdin=subprocess.DEVNULL,
-    )
+    return forks.livedeck(*args, cwd=cwd, env=environ)
 
 
 def printing(folder: Path, lines: list[str]) -> Path:

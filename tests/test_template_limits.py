@@ -43,7 +43,7 @@ DECK = Path("course/attack.md")
 # The tests' deadline, short to wait for. It counts the rendering thread's CPU time: when it
 # counted wall time, four test processes on two cores made it run out before the attack's line
 # was reached (line 40), at 0.5 s and then at 1 s.
-DEADLINE = 0.5
+DEADLINE = 0.25
 SLACK = 2.5  # seconds of CPU past the deadline an attack may take to be stopped
 HEADROOM = 64 * 2**20  # the tests' memory ceiling above what the test process holds
 

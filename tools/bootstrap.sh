@@ -114,7 +114,7 @@ case $job in
     livedeck "$job" "$@"
     ;;
   test)
-    # The suite starts about 250 Python processes (livedeck's CLI, the xdist workers): with
+    # The suite starts dozens of Python processes (livedeck's CLI, the xdist workers): with
     # PYTHONDONTWRITEBYTECODE set (some images set it), each one compiled livedeck from source
     # again, 1.0 CPU-s against 0.3 with the bytecode cache. The caches go to __pycache__/
     # folders, which git ignores.
