@@ -164,11 +164,13 @@ def _host_name_servers() -> list[str]:
     return [server for server in servers if not server.startswith(("127.", "::1"))]
 
 
-# A side command ends its output with its exit status between two RS bytes: a loaded engine
-# sometimes returns an exec's output empty or cut (moby#27289), and a lost answer must never be
-# read as "no output". Its stderr goes to stdout so the status comes last.
-_SIDE = ["sh", "-c", '"$@" 2>&1; printf "\\036LDEND%d\\036" "$?"', "sh"]
-_END = re.compile(r"\x1eLDEND(\d+)\x1e\Z")
+# A side command's output comes between two marks: one before it, and its exit status after
+# it, each between two RS bytes. A loaded engine sometimes returns an exec's output empty or cut
+# (moby#27289), at its end or at its beginning, and a lost answer must never be read as "no
+# output" or as a shorter one (a process table missing its first lines). Its stderr goes to
+# stdout so the status comes last.
+_SIDE = ["sh", "-c", 'printf "\\036LDBEGIN\\036"; "$@" 2>&1; printf "\\036LDEND%d\\036" "$?"', "sh"]
+_ANSWER = re.compile(r"\A\x1eLDBEGIN\x1e(.*)\x1eLDEND(\d+)\x1e\Z", re.DOTALL)
 
 
 def exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, str]:
@@ -178,9 +180,9 @@ def exec_root(host: Any, container_id: str, argv: Sequence[str]) -> tuple[int, s
         with docker_errors(f"could not run {' '.join(argv)!r} in the lab"):
             exec_id = host.api.exec_create(container_id, [*_SIDE, *argv], user="root")["Id"]
             output = host.api.exec_start(exec_id).decode("utf-8", errors="replace")
-        found = _END.search(output)
+        found = _ANSWER.match(output)
         if found:
-            return int(found.group(1)), output[: found.start()]
+            return int(found.group(2)), found.group(1)
         time.sleep(0.2)
     raise LabError(f"the lab's engine lost the output of {' '.join(argv)!r} three times")
 
