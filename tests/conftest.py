@@ -156,9 +156,10 @@ def browser() -> Iterator[Browser]:
 
 # Modules whose tests share no costly fixture: each test is a unit of work of its own, so their
 # long tests run side by side. Every other module is one unit: its module fixtures (a build of
-# the flagship, a run of the whole corpus) are made once, on one worker. The last three wait
-# out timeouts (30 to 40 s a module) and come late in the order: as one unit each, the run
-# ended on one of them while the other workers had nothing left.
+# the flagship, a run of the whole corpus) are made once, on one worker. The last seven come
+# late in the order (pytest_collection_modifyitems) and take 10 to 40 s a module, waiting out
+# timeouts or computing: as one unit each, the run ended on one of them while the other workers
+# had nothing left.
 SPREAD = frozenset(
     {
         "test_concurrency.py",
@@ -168,8 +169,12 @@ SPREAD = frozenset(
         "test_present.py",
         "test_refresh.py",
         "test_tutorials_lab.py",
+        "test_ownership.py",
+        "test_record_fields.py",
         "test_redaction_cuts.py",
+        "test_screen.py",
         "test_session.py",
+        "test_template_limits.py",
         "test_typing.py",
     }
 )
@@ -203,18 +208,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     """Slow tests first, and the act runs only when asked.
 
     Units of work (pytest_xdist_make_scheduler) go out in this order: the `slow` ones first,
-    then the other labs, then the rest, so the run does not end on one long test while the
-    other workers idle.
+    then the other labs, then those that start marp-cli, then the rest (short tests of pure
+    logic, several modules spread test by test), so the run does not end on one long test while
+    the other workers idle.
     """
+    ranks = ("slow", "docker", "marp")
 
     def weight(item: pytest.Item) -> int:
-        return (
-            0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("docker") else 2
+        return next(
+            (rank for rank, name in enumerate(ranks) if item.get_closest_marker(name)), len(ranks)
         )
 
     module_weight: dict[Path, int] = {}
     for item in items:
-        module_weight[item.path] = min(weight(item), module_weight.get(item.path, 2))
+        module_weight[item.path] = min(weight(item), module_weight.get(item.path, len(ranks)))
     items.sort(key=lambda item: module_weight[item.path])  # stable: modules stay whole, in order
     # The act runs of the workflows build a runner image (about 11 min on a new machine) and
     # run each job in it (minutes each): they run when asked for, not in every test run.

@@ -132,6 +132,7 @@ def test_build_offline_from_the_wheel(installed: Path, course: Path) -> None:
     assert (out / "docker-layers.pdf").read_bytes().startswith(b"%PDF")
 
 
+@pytest.mark.marp
 def test_present_offline_from_the_wheel(installed: Path, course: Path) -> None:
     proc = subprocess.Popen(
         [installed, "present", "--offline", course / "docker-layers.md"],
