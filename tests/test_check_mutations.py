@@ -123,10 +123,18 @@ def mutations(
                 f"swap lines {n + 1} and {n + 2}", swapped, result.status, by_ids or tick
             )
         if n + 2 < len(screen) and lines[n] not in lines[n + 1 : n + 3]:
-            # Two places down: no tie in time moves a line that far.
+            # Two places down: no tie in time moves a line that far, but for the folder listed
+            # (`.`, touched with every entry) among lines of its time.
+            three = screen[n : n + 3]
             moved = (*screen[:n], screen[n + 1], screen[n + 2], line, *screen[n + 3 :])
             by_ids = all(named_by_id(x) for x in lines[n : n + 3])
-            yield Mutation(f"move line {n + 1} two down", moved, result.status, by_ids)
+            folder = (
+                time_sorted
+                and any(x.split()[-1:] == ["."] for x in three)
+                and len({_shown(x) for x in three}) == 1
+                and _shown(line) is not None
+            )
+            yield Mutation(f"move line {n + 1} two down", moved, result.status, by_ids or folder)
 
 
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: str(p.relative_to(ROOT)))

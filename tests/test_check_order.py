@@ -71,6 +71,25 @@ def test_neighbours_of_one_step_may_swap() -> None:
     assert compare(DECK, first, _with(second, at, both)) == []
 
 
+def test_the_folder_itself_may_take_any_place_among_lines_of_its_time() -> None:
+    """`.` changes with every entry the engine adds: a run where the container's folders and
+    `l` were written a tick after it lists `.` below them, a run where they were written first
+    above them (seen in a check: `.` two places down)."""
+    first, second = runs()
+    at = _second_listing(second)
+    screen = list(second.results[at].screen)
+    assert _names(screen)[4] == "." and len({shown_time(line) for line in screen[1:5]}) == 1
+    for place in range(1, 5):  # below `total`
+        moved = [line for line in screen if line != screen[4]]
+        moved.insert(place, screen[4])
+        assert compare(DECK, first, _with(second, at, moved)) == [], place
+    # Past a line that shows another time, it is a change.
+    older = [screen[0], screen[4], *screen[1:4], *screen[5:]]
+    older[2] = older[2].replace("05:53", "05:52")
+    changes = compare(DECK, first, _with(second, at, older))
+    assert changes and "lines in another order" in changes[0].summary
+
+
 def test_a_line_moved_further_or_past_another_time_is_a_change() -> None:
     first, second = runs()
     at = _second_listing(second)
