@@ -40,10 +40,14 @@ python_env() {
   # Reinstall only when pyproject.toml changed since the last install.
   if [[ ! -f .venv/.installed || pyproject.toml -nt .venv/.installed ]]; then
     say "installing livedeck and its dependencies into .venv"
-    # uv installs and byte-compiles the ~40 packages side by side: 7 s with uv's own install,
-    # against pip's 13 to 19 s on a clean clone. pip stays the way where uv cannot be had.
+    # uv installs the ~40 packages side by side, against pip's 13 to 19 s on a clean clone. pip
+    # stays the way where uv cannot be had. Byte-compiling all of them takes 11 s more (mypy,
+    # hypothesis...): the test job skips it, since its processes write the caches of what they
+    # import (below); the other jobs compile, for users whose PYTHONDONTWRITEBYTECODE is set.
+    local compile=(--compile-bytecode)
+    [[ $job != test ]] || compile=()
     if .venv/bin/pip install --quiet --disable-pip-version-check 'uv==0.13.9' &&
-      .venv/bin/uv pip install --quiet --python .venv/bin/python --compile-bytecode -e '.[dev]'; then
+      .venv/bin/uv pip install --quiet --python .venv/bin/python "${compile[@]}" -e '.[dev]'; then
       :
     else
       say "uv could not install them: pip does"
