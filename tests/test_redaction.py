@@ -62,6 +62,56 @@ def test_a_form_wrapped_or_coloured_by_a_program_is_hidden(
     assert not any(piece.encode() in out for piece in _pieces(form, 8))
 
 
+BREAKS = ["\r\n", "\n", "\r", "\x1b[0m", "\x1b[01;31m", "\x1b[K"]
+
+
+@settings(deadline=None, max_examples=30)
+@given(VALUES, st.data())
+def test_a_form_with_breaks_anywhere_between_its_characters_is_hidden(
+    value: str, data: st.DataObject
+) -> None:
+    """Line breaks and escape sequences, as many as a program puts, between any characters of a
+    form (the patterns allowed two at one place: three between two characters got through)."""
+    form = data.draw(st.sampled_from(forms(value)))
+    places = data.draw(st.lists(st.integers(1, len(form) - 1), min_size=1, max_size=6))
+    broken = ""
+    for at, char in enumerate(form):
+        for _ in range(places.count(at)):
+            broken += "".join(data.draw(st.lists(st.sampled_from(BREAKS), min_size=1, max_size=4)))
+        broken += char
+    out = Redactor([value]).hide(f"x {broken} y".encode())
+    assert REDACTED.encode() in out
+    shown = out.decode(errors="replace")
+    for gap in BREAKS:
+        shown = shown.replace(gap, "")
+    assert not any(piece in shown for piece in _pieces(form, 8)), out
+
+
+def test_a_value_whose_first_bytes_end_an_escape_sequence_is_hidden() -> None:
+    """Taking the escapes out of `\\e[1mS3cret...` would take the value's `1m` with them."""
+    value = "1mS3cret-value"
+    for stream in (b"\x1b[" + value.encode() + b"\r\n$ ", b"a\r\n\x1b[" + value.encode()):
+        out = Redactor([value]).hide(stream)
+        assert b"S3cret-value" not in out, out
+        assert REDACTED.encode() in out
+
+
+def test_a_long_value_is_hidden_wrapped_at_any_width_and_in_json() -> None:
+    """A key of 1,700 characters (a 2048-bit RSA key's base64) printed 64 to a line, 76 to a
+    line and in JSON, read in pieces: the patterns once took seconds to compile for such a
+    value, and a failing match was exponential in its line ends."""
+    rng = random.Random(1)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    key = "".join(rng.choice(alphabet) for _ in range(1700))
+    redactor = Redactor([key])
+    for width in (64, 76):
+        wrapped = "\r\n".join(key[i : i + width] for i in range(0, len(key), width))
+        out = through(redactor, f"$ cat key\r\n{wrapped}\r\n$ ".encode(), [100, 900, 1500])
+        assert out.replace(b"\r\n", b"") == b"$ cat key" + REDACTED.encode() + b"$ ", out[:200]
+    out = through(redactor, json.dumps({"key": key}).encode(), [300, 1200])
+    assert out == b'{"key": "' + REDACTED.encode() + b'"}'
+
+
 @settings(deadline=None, max_examples=20)  # compiling a pattern takes ~0.2 s
 @given(st.binary(max_size=3000), st.lists(st.integers(0, 3000), max_size=8))
 def test_text_without_a_value_passes_unchanged(data: bytes, cuts: list[int]) -> None:

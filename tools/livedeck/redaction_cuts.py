@@ -64,7 +64,7 @@ class Cuts:
         self._endings = re.compile(b"|".join(endings)) if endings else None
         self._window = max((sum(len(u[0]) for u in s) for s in sequences), default=0) * 3
         # For each sequence, the units an ending may start with, by their renderings' first byte.
-        self._ending_units = tuple(_by_first(s) for s in sequences if len(s) > SHORTEST)
+        self._ending_units = tuple(by_first(s) for s in sequences if len(s) > SHORTEST)
         self._ending_firsts = _TAILS.union(
             r[0] for s in sequences for unit in s[1 : len(s) - SHORTEST + 1] for r in unit
         )
@@ -155,10 +155,11 @@ def _ending(units: Sequence[bytes], gap: bytes) -> bytes:
     return pattern
 
 
-_ByFirst = dict[int, tuple[bytes, ...]]
+ByFirst = dict[int, tuple[bytes, ...]]
 
 
-def _by_first(units: tuple[Unit, ...]) -> tuple[_ByFirst, ...]:
+def by_first(units: tuple[Unit, ...]) -> tuple[ByFirst, ...]:
+    """Each unit's renderings by their first byte: the only ones worth a look."""
     found = []
     for unit in units:
         firsts: dict[int, list[bytes]] = {}
@@ -168,7 +169,7 @@ def _by_first(units: tuple[Unit, ...]) -> tuple[_ByFirst, ...]:
     return tuple(found)
 
 
-def _ends_here(units: tuple[_ByFirst, ...], text: bytes, at: int) -> bool:
+def _ends_here(units: tuple[ByFirst, ...], text: bytes, at: int) -> bool:
     """text[at:] is the beginning of one of the value's endings (SHORTEST units or more)."""
     start = at
     while at < len(text) and text[at] in _TAILS and at - start < _SPLIT_BYTES:
@@ -182,7 +183,7 @@ def _ends_here(units: tuple[_ByFirst, ...], text: bytes, at: int) -> bool:
     )
 
 
-def _runs_on(units: tuple[_ByFirst, ...], index: int, text: bytes, at: int) -> bool:
+def _runs_on(units: tuple[ByFirst, ...], index: int, text: bytes, at: int) -> bool:
     """text[at:] is the beginning of a match of units[index:], cut anywhere."""
     while at < len(text):
         if index == len(units):
