@@ -22,7 +22,7 @@ import docker
 import pytest
 
 from livedeck import reap
-from livedeck.run.sandbox import start_sandbox
+from livedeck.run.sandbox import DockerLab, start_sandbox
 from processes import Livedeck
 
 pytestmark = [pytest.mark.docker, pytest.mark.marp, pytest.mark.slow]
@@ -75,6 +75,17 @@ def host(lab_namespace: dict[str, str]) -> Iterator[docker.DockerClient]:
     client.close()
 
 
+@pytest.fixture(scope="module")
+def survivor(host: docker.DockerClient, lab_namespace: dict[str, str]) -> Iterator[DockerLab]:
+    """A live owner's lab (this process), started beside every killed build: it must stay.
+    With it, the last lab, gone, the labs' network goes too."""
+    lab = start_sandbox()
+    yield lab
+    lab.close()
+    network = lab_namespace["LIVEDECK_LAB_NETWORK"]
+    assert not [n for n in host.networks.list() if n.name == network]
+
+
 def _labs(
     host: docker.DockerClient, namespace: dict[str, str]
 ) -> list[docker.models.containers.Container]:
@@ -96,7 +107,11 @@ PHASES = ["lab start", "commands", "docker pull", "slide measurement", "marp"]
 
 @pytest.mark.parametrize("phase", PHASES)
 def test_kill_9_leaves_nothing_after_the_next_command(
-    phase: str, tmp_path: Path, host: docker.DockerClient, lab_namespace: dict[str, str]
+    phase: str,
+    tmp_path: Path,
+    host: docker.DockerClient,
+    lab_namespace: dict[str, str],
+    survivor: DockerLab,
 ) -> None:
     deck, other = tmp_path / "killed.md", tmp_path / "next.md"
     deck.write_text(DECK, encoding="utf-8")
@@ -106,7 +121,6 @@ def test_kill_9_leaves_nothing_after_the_next_command(
     # another test's build would take (and report) what this killed build left in a shared one.
     temp = Path(tempfile.mkdtemp(prefix="ldk-", dir="/tmp"))  # short: Chromium's sockets
     env = {"TMPDIR": str(temp)}
-    survivor = start_sandbox()  # a live owner's lab (this process): it must stay
     try:
         # PDF too when killed in marp: marp-cli runs in build's node, and makes it in its Chromium.
         formats = "html,pdf" if phase == "marp" else "html"
@@ -190,7 +204,4 @@ def test_kill_9_leaves_nothing_after_the_next_command(
         assert sorted(p.name for p in out.iterdir()) == ["next.md"]
         assert _processes(pid) == []
     finally:
-        survivor.close()
         shutil.rmtree(temp, ignore_errors=True)
-    # With its last lab gone, the labs' network goes too.
-    assert not [n for n in host.networks.list() if n.name == lab_namespace["LIVEDECK_LAB_NETWORK"]]

@@ -14,7 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from livedeck.redaction import REDACTED, Redactor, forms
+from livedeck.redaction import REDACTED, Redactor
+from livedeck.redaction_forms import forms
 
 # Values as people choose them: quotes, spaces, `$`, backslashes, accents, emoji, CJK.
 CHARS = st.sampled_from(list("abcXYZ019 '\"$\\`!#%&*()[]{}<>|;:,./?~^=+-_éß한😀\u00a0"))
