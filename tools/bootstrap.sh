@@ -36,7 +36,15 @@ venv_package() {
 }
 
 python_env() {
-  [[ -x .venv/bin/python ]] || python3 -m venv .venv
+  # Without pip a venv takes 0.15 s instead of 3 to 5 (ensurepip): uv, which installs the rest,
+  # comes from the system's pip where there is one. Elsewhere the venv gets its own pip.
+  if [[ ! -x .venv/bin/python ]]; then
+    if python3 -m pip --version >/dev/null 2>&1; then
+      python3 -m venv --without-pip .venv
+    else
+      python3 -m venv .venv
+    fi
+  fi
   # Reinstall only when pyproject.toml changed since the last install.
   if [[ ! -f .venv/.installed || pyproject.toml -nt .venv/.installed ]]; then
     say "installing livedeck and its dependencies into .venv"
@@ -46,15 +54,23 @@ python_env() {
     # import (below); the other jobs compile, for users whose PYTHONDONTWRITEBYTECODE is set.
     local compile=(--compile-bytecode)
     [[ $job != test ]] || compile=()
-    if .venv/bin/pip install --quiet --disable-pip-version-check 'uv==0.13.9' &&
-      .venv/bin/uv pip install --quiet --python .venv/bin/python "${compile[@]}" -e '.[dev]'; then
+    if venv_uv && .venv/bin/uv pip install --quiet --python .venv/bin/python "${compile[@]}" -e '.[dev]'; then
       :
     else
       say "uv could not install them: pip does"
+      [[ -x .venv/bin/pip ]] || .venv/bin/python -m ensurepip --upgrade --default-pip >/dev/null
       .venv/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
     fi
     touch .venv/.installed
   fi
+}
+
+# uv (pinned) into .venv: by the venv's pip if it has one, else by the system's.
+venv_uv() {
+  [[ -x .venv/bin/uv ]] && return 0
+  local pip=(.venv/bin/pip)
+  [[ -x .venv/bin/pip ]] || pip=(python3 -m pip --python .venv/bin/python)
+  "${pip[@]}" install --quiet --disable-pip-version-check 'uv==0.13.9'
 }
 
 needs_docker() {

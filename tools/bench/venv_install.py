@@ -1,5 +1,6 @@
-"""Benchmark: installing the test command's venv as tools/bootstrap.sh does on a clean clone (uv,
-itself installed by pip) against pip alone, side by side in one process.
+"""Benchmark: installing the test command's venv as tools/bootstrap.sh does on a clean clone (a
+venv without pip, uv installed into it by the system's pip) against a venv with pip and pip
+alone, side by side in one process.
 
     .venv/bin/python tools/bench/venv_install.py [--rounds 3]
 
@@ -27,14 +28,15 @@ PIP = ["--quiet", "--disable-pip-version-check"]
 def install(way: str, venv: Path) -> tuple[float, float]:
     """A fresh venv at `venv` with livedeck and its dev extras: (CPU, wall) seconds."""
     cpu, wall = busy(), time.monotonic()
-    subprocess.run(["python3", "-m", "venv", venv], check=True)
-    pip = [f"{venv}/bin/pip", "install", *PIP]
-    if way == "uv":
-        subprocess.run([*pip, "uv==0.13.9"], check=True)  # as tools/bootstrap.sh pins it
+    if way == "uv":  # a venv without pip, uv from the system's pip, as tools/bootstrap.sh does
+        subprocess.run(["python3", "-m", "venv", "--without-pip", venv], check=True)
+        system_pip = ["python3", "-m", "pip", "--python", f"{venv}/bin/python", "install", *PIP]
+        subprocess.run([*system_pip, "uv==0.13.9"], check=True)  # as tools/bootstrap.sh pins it
         uv = [f"{venv}/bin/uv", "pip", "install", "--quiet", "--python", f"{venv}/bin/python"]
         subprocess.run([*uv, "--compile-bytecode", "-e", f"{ROOT}[dev]"], check=True)
     else:
-        subprocess.run([*pip, "-e", f"{ROOT}[dev]"], check=True)
+        subprocess.run(["python3", "-m", "venv", venv], check=True)
+        subprocess.run([f"{venv}/bin/pip", "install", *PIP, "-e", f"{ROOT}[dev]"], check=True)
     return busy() - cpu, time.monotonic() - wall
 
 
