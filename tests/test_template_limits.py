@@ -174,6 +174,21 @@ def test_an_attack_ends_in_a_thread_beside_others_without_the_ceiling(
     assert not errors, errors[0]
 
 
+def test_a_recursion_ends_at_livedecks_depth_with_room_left_and_an_end_is_no_recursion() -> None:
+    """A macro calling itself stops at DEPTH frames, not at Python's limit (there the garbage
+    collector's callbacks failed in the render's thread, and a test failed on it once); one
+    that ends after 60 calls renders."""
+    recursions = [t for t in ONE_CALL + LOOPS + OUTPUT + STEPS if "macro" in t]
+    assert len(recursions) >= 2
+    for template in recursions:
+        error = attack(template)
+        assert (error.path, error.line) == (DECK, 42), str(error)
+        assert f"calls itself deeper than {limits.DEPTH} calls" in str(error)
+        assert error.hint
+    deep = "{% macro f(n) %}{% if n < 60 %}<{{ f(n + 1) }}>{% endif %}{% endmacro %}{{ f(1) }}"
+    assert render_template(deep, {}, DECK, 1).count("<") == 59
+
+
 def test_time_the_rendering_thread_waits_does_not_count() -> None:
     """A busy machine takes the CPU away from a render for a while (here: a call that sleeps,
     on line 41). The deadline counts the render's own CPU time: the loop on line 42 is what

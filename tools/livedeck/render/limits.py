@@ -67,6 +67,10 @@ SIZE = 1_000_000  # characters or items of one value a template computes; larges
 INT_BITS = 100_000  # bits of an int a template computes (about 30,000 digits)
 _COSTS = "livedeck.render.costs"  # the estimates (costs.py): their lines are not traced
 _SAMPLE = 0.002  # seconds between two looks at the thread's CPU time and the process's memory
+# Python frames one render may nest below where it started. A recursion (a macro calling itself)
+# ends here, far below Python's own limit: there, the garbage collector's callbacks found no
+# room left, and each failed as "Exception ignored" (a test failed on it once).
+DEPTH = 400
 
 
 class TemplateLimit(Exception):
@@ -227,12 +231,21 @@ class _Watch:
         self.late = late
         self.past = False  # the deadline is past
         self.next_sample = 0.0
+        self.depth = 0  # frames entered and not yet left
+        self.deep = TemplateLimit(
+            f"calls itself deeper than {DEPTH} calls",
+            hint="a macro that calls itself needs a condition that ends it",
+        )
 
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
         if frame.f_code is _OUTPUT_CODE:
             return None  # the time is checked in the template's frames: the error names a line
         if frame.f_globals.get("__name__") == _COSTS:
             return None  # counting sizes: loops over what exists already, checked on entry
+        if event == "call":
+            self.depth += 1
+        elif event == "return":
+            self.depth -= 1
         now = time.monotonic()
         if now > self.next_sample:  # thread_time is a system call: a look every _SAMPLE
             self.next_sample = now + _SAMPLE
@@ -243,8 +256,8 @@ class _Watch:
         # at every chunk of output, and an error raised at either leaves its frame out of the
         # traceback (the template's first line would be named). Nor past the render (its end,
         # in guarded): no line would be named.
-        if self.past and event == "line" and _under_template(frame):
-            raise self.late
+        if (self.past or self.depth > DEPTH) and event == "line" and _under_template(frame):
+            raise self.late if self.past else self.deep
         return self
 
 
