@@ -50,9 +50,7 @@ def worker_environment() -> dict[str, str]:
     test that lists "the labs" or "the temporary folders" sees only its worker's, and a sweep
     by another process never takes what this worker's livedeck left on purpose."""
     tag = f"w{worker()}{secrets.token_hex(2)}"
-    temp = Path(f"/tmp/ldt-{tag}")  # short: marp-cli and Chromium make sockets in it
-    temp.mkdir(mode=0o700)
-    subnet, _ = free_subnet(217)
+    subnet, _ = free_subnet(217)  # first: it fails where no engine answers
     from livedeck.run.labs import lab_names
     from registries import plain_registry  # it needs free_subnet
 
@@ -60,6 +58,8 @@ def worker_environment() -> dict[str, str]:
     seeded = lab_names().registry_dir
     if (seeded / "docker").is_dir():  # lab-images.sh ran: the labs' mirror serves it unpacked
         mirror = {"LIVEDECK_REGISTRY_DIR": str(plain_registry(seeded))}
+    temp = Path(f"/tmp/ldt-{tag}")  # short: marp-cli and Chromium make sockets in it
+    temp.mkdir(mode=0o700)  # last: the fixture removes it once it has it
     return {
         **mirror,
         "LIVEDECK_LAB_LABEL": f"livedeck.lab.test-{tag}",

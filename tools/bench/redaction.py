@@ -66,7 +66,7 @@ def best(rounds: int, work: Callable[[], object]) -> float:
 
 
 def old_redaction(rev: str | None) -> ModuleType:
-    """livedeck.redaction as it was at `rev` (a module of one file: it imports no livedeck)."""
+    """livedeck.redaction as it was at `rev`, beside the modules it imports as they are now."""
     if rev is None:
         added = subprocess.run(
             [
@@ -91,12 +91,13 @@ def old_redaction(rev: str | None) -> ModuleType:
         text=True,
         check=True,
     ).stdout
-    path = Path(tempfile.mkdtemp(prefix="livedeck-bench-")) / "old_redaction.py"
-    path.write_text(source, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("old_redaction", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with tempfile.TemporaryDirectory(prefix="livedeck-bench-") as scratch:  # loaded, then gone
+        path = Path(scratch) / "old_redaction.py"
+        path.write_text(source, encoding="utf-8")
+        spec = importlib.util.spec_from_file_location("old_redaction", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     return module
 
 
