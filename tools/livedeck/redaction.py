@@ -24,8 +24,8 @@ from bisect import bisect_right
 from collections.abc import Iterable
 from functools import lru_cache
 
-from livedeck.redaction_cuts import CONTEXT, ByFirst, Cuts, by_first, hex_digits
-from livedeck.redaction_forms import SCHEMES, Unit, base64_runs, plain
+from livedeck.redaction_cuts import CONTEXT, ByFirst, Cuts, Unit, by_first, hex_digits
+from livedeck.redaction_forms import SCHEMES, base64_runs, plain
 
 REDACTED = "********"
 MIN_LENGTH = 8  # shorter values would hide ordinary words
@@ -111,13 +111,14 @@ class Redactor:
         region = text[start:]
         partial = _PARTIAL_ESCAPE.search(region)
         body = region[: partial.start()] if partial else region
-        squeezed = _BREAKS.sub(b"", body)
+        squeezed = _Squeezed(body)
+        bare = squeezed.text
         # A value's beginning is no longer than its longest form.
-        for index in range(max(0, len(squeezed) - self._longest), len(squeezed)):
-            if squeezed[index] in self._starters and any(
-                _starts(units, squeezed, index) for units in self._indexed
+        for index in range(max(0, len(bare) - self._longest), len(bare)):
+            if bare[index] in self._starters and any(
+                _starts(units, bare, index) for units in self._indexed
             ):
-                return start + _unsqueezed(body, index)
+                return start + squeezed.at(index)
         return len(text)
 
 
@@ -135,7 +136,8 @@ class _Squeezed:
                 length += gap.start() - last
             last = gap.end()
         if not kept and last == 0:
-            self.text = text  # no break: the same object
+            self.text = text  # no break: the same object, one run
+            self._starts, self._origins = [0], [0]
             return
         kept.append(text[last:])
         self._starts.append(length)
@@ -145,9 +147,10 @@ class _Squeezed:
     def span(self, span: tuple[int, int]) -> tuple[int, int]:
         """Where a span of the squeezed text (not empty) is in the text, breaks inside it."""
         start, end = span
-        return self._at(start), self._at(end - 1) + 1
+        return self.at(start), self.at(end - 1) + 1
 
-    def _at(self, index: int) -> int:
+    def at(self, index: int) -> int:
+        """Where the byte at `index` of the squeezed text is in the text."""
         run = bisect_right(self._starts, index) - 1
         return self._origins[run] + index - self._starts[run]
 
@@ -163,16 +166,6 @@ def _replaced(text: bytes, spans: list[tuple[int, int]], replacement: bytes) -> 
         out += [text[last:start], replacement]
         last = end
     return b"".join(out) + text[last:] if out else text
-
-
-def _unsqueezed(body: bytes, index: int) -> int:
-    """Where the byte at `index` of body without its breaks is in body."""
-    removed = 0
-    for gap in _BREAKS.finditer(body):
-        if gap.start() > index + removed:
-            break
-        removed += gap.end() - gap.start()
-    return index + removed
 
 
 def _starts(units: tuple[ByFirst, ...], text: bytes, at: int) -> bool:

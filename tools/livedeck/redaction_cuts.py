@@ -35,7 +35,7 @@ _STARTS = re.compile(rb"\xe2\x80\xa6|\.\.\.|[\r\n]")
 _END = b"\n"  # appended at the end of a stream: it ends a cut beginning as a line break does
 CONTEXT = 3  # bytes of what was passed on that may hold the marker before an ending
 
-Unit = tuple[bytes, ...]
+Unit = tuple[bytes, ...]  # the renderings of one character in one scheme, longest first
 
 
 def hex_digits(char: str) -> Unit:

@@ -12,9 +12,7 @@ import shlex
 from collections.abc import Callable
 from urllib.parse import quote, quote_plus
 
-from livedeck.redaction_cuts import hex_digits
-
-Unit = tuple[bytes, ...]  # the renderings of one character in one scheme, longest first
+from livedeck.redaction_cuts import Unit, hex_digits
 
 
 def plain(char: str) -> Unit:
