@@ -166,25 +166,28 @@ def outcomes(
     seed = _previous_build(tmp_path_factory.mktemp("seed"), rendering)
     namespace = _lab_namespace() if any(c.lab == "docker" for c in chosen.values()) else {}
     root = tmp_path_factory.mktemp("corpus")
+    # Read here, once: pytest sets and unsets PYTEST_CURRENT_TEST as tests go on, and a case's
+    # thread copying os.environ meanwhile failed with a KeyError.
+    environ = {**os.environ, **namespace}
     with ThreadPoolExecutor(WORKERS) as pool:
         # The Docker lab's cases first: they take the longest.
         order = sorted(chosen.values(), key=lambda c: (c.lab != "docker", c.name))
-        yield {c.name: pool.submit(run_case, c, root / c.name, seed, namespace) for c in order}
+        yield {c.name: pool.submit(run_case, c, root / c.name, seed, environ) for c in order}
     if namespace:
         _remove_network(namespace["LIVEDECK_LAB_NETWORK"])
 
 
-def run_case(case: Case, root: Path, seed: Path, namespace: dict[str, str]) -> Outcome:
+def run_case(case: Case, root: Path, seed: Path, environ: dict[str, str]) -> Outcome:
     """Build the case's deck in a folder of its own; see what it said and what it left."""
     temporary = Path(tempfile.mkdtemp(prefix="ldcorpus-", dir="/tmp"))  # short: marp's sockets
     try:
-        return _run_case(case, root, seed, namespace, temporary)
+        return _run_case(case, root, seed, environ, temporary)
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
 def _run_case(
-    case: Case, root: Path, seed: Path, namespace: dict[str, str], temporary: Path
+    case: Case, root: Path, seed: Path, environ: dict[str, str], temporary: Path
 ) -> Outcome:
     slides, build = root / "slides", root / "build"
     slides.mkdir(parents=True)
@@ -193,8 +196,7 @@ def _run_case(
     label = f"livedeck.lab.corpus-{secrets.token_hex(3)}-{case.name}"
     token = secrets.token_hex(8)
     env = {
-        **os.environ,
-        **namespace,
+        **environ,
         **case.card.get("env", {}),
         "PYTHONPATH": str(ROOT / "tools"),
         "TMPDIR": str(temporary),
