@@ -258,7 +258,10 @@ def test_a_deck_of_many_slow_templates_stops_too(
 ) -> None:
     """Each template under the deadline, all of them past what one deck may take."""
     monkeypatch.setattr(limits, "DECK_DEADLINE", 1.5)
-    slow = "{% for a in range(99999) %}{% endfor %}"  # some 0.05 s: under one deadline
+    # Each template far under one render's deadline, on a slow machine too: range(99999) took
+    # 0.05 s here, and past 0.25 s on a slower machine, where this test then failed.
+    monkeypatch.setattr(limits, "DEADLINE", 1.0)
+    slow = "{% for a in range(30000) %}{% endfor %}"  # 0.015 to 0.08 s; 200 of them: 3 to 16 s
     paragraphs = [f"Slide {n}: {{{{ 'x' * 9 }}}}{slow if n else ''}" for n in range(200)]
     path = tmp_path / "slow.md"
     between = "\n\n```text\nverbatim\n```\n\n"  # a code block ends a stretch of prose
