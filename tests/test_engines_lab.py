@@ -196,14 +196,14 @@ def test_inside_a_container_with_the_host_socket(
     _no_leftovers(host, lab_namespace, before)
 
 
-def _engine_storage(host: Any) -> tuple[str, bool]:
+def _engine_storage(host: Any, lab_image: str) -> tuple[str, bool]:
     """The other engine's /var/lib/docker: a volume kept on the host from one test run to the
     next, holding the lab image once loaded (half a gigabyte: `docker save | docker load` cost
-    the machine about 20 CPU-s a run). It is named after the lab image, so a new lab image gets
+    the machine about 20 CPU-s a run). It is named after the lab image (its id), so a new one gets
     a new volume, and the volumes of older ones are removed. Volumes in use (another run's
     engine) stay; a run that finds this one in use gets a volume of its own (True: remove it
     after)."""
-    name = f"livedeck-test-remote-engine-{host.images.get(lab_names().lab_image).id[7:19]}"
+    name = f"livedeck-test-remote-engine-{lab_image[7:19]}"
     in_use = {
         mount.get("Name")
         for container in host.containers.list(all=True, filters={"label": "livedeck.test"})
@@ -229,7 +229,9 @@ def remote_engine(host: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     ssh.mkdir(mode=0o700)
     key = ssh / "id_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", key], check=True)
-    storage, once = _engine_storage(host)
+    tag = lab_names().lab_image
+    lab_image = host.images.get(tag).id
+    storage, once = _engine_storage(host, lab_image)
     engine = host.containers.create(
         image,
         cap_add=["ALL"],
@@ -274,14 +276,11 @@ def remote_engine(host: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             time.sleep(0.3)
         else:
             pytest.fail("the engine over ssh did not answer")
-        lab_image = host.images.get(lab_names().lab_image).id
-        inspect = ["docker", "image", "inspect", "--format", "{{.Id}}", lab_names().lab_image]
+        inspect = ["docker", "image", "inspect", "--format", "{{.Id}}", tag]
         held = subprocess.run(inspect, env=env, capture_output=True, text=True, check=False)
         if held.stdout.strip() != lab_image:
             # Loaded by exec, not over ssh: the same image, without encrypting half a gigabyte.
-            save = subprocess.Popen(
-                ["docker", "save", lab_names().lab_image], stdout=subprocess.PIPE
-            )
+            save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
             load = ["docker", "exec", "-i", engine.id, "docker", "load", "-q"]
             subprocess.run(load, stdin=save.stdout, check=True, stdout=subprocess.DEVNULL)
             assert save.wait() == 0
