@@ -35,9 +35,8 @@ from livedeck.run.container import (
     create_container,
     exec_root,
     hang_up,
-    lab_user,
+    ready_user,
     signals_held,
-    wait_ready,
     watch_owner,
     with_packages,
 )
@@ -284,9 +283,8 @@ def start_sandbox(
                     container = None
         if not keep:
             watcher = watch_owner(host, container.id)
-        # Made while the inner engine starts; lab-user prints the user's home directory.
-        home = lab_user(host, container.id, spec.user)
-        wait_ready(host, container, timeout)
+        # The user is made while the inner engine starts (lab-user prints its home directory).
+        home = ready_user(host, container, spec.user, timeout)
     except BaseException:  # also Ctrl-C: never leave a half-started lab behind
         with signals_held():
             if container is not None:
