@@ -7,6 +7,14 @@ from dataclasses import dataclass
 
 # The table waiting_bash and waits_for_input read (wchan: where a sleeping process waits).
 PS_ARGV = ("ps", "-eo", "pid=,ppid=,pgid=,tpgid=,stat=,wchan:40=,comm=")
+# Two looks at that table 50 ms apart, in one side command (an exec costs the engine a process
+# start): ps prints a control character in a name as `?`, so LOOKS_APART cannot come from a row.
+LOOKS_APART = "\x1eLDLOOK\x1e"
+TWO_LOOKS_ARGV = (
+    "sh",
+    "-c",
+    f'{" ".join(PS_ARGV)} && printf "\\036LDLOOK\\036" && sleep 0.05 && {" ".join(PS_ARGV)}',
+)
 # Kernel functions a process sleeps in while it waits for something from outside: a read of its
 # terminal (n_tty_read sleeps in wait_woken), poll/select/epoll on it, a Go runtime's idle
 # threads, a wait for a signal. A process sleeping anywhere else (a timer as in `sleep`, a
@@ -54,6 +62,14 @@ class Process:
     def idle(self) -> bool:
         """It sleeps waiting for input (or a signal), not for time, a child or a disk."""
         return self.stat.startswith("S") and (self.wchan is None or self.wchan in INPUT_WAITS)
+
+
+def parse_two_looks(status: int, output: str) -> tuple[dict[int, Process], dict[int, Process]]:
+    """The two tables of TWO_LOOKS_ARGV's output ({} for a look that could not be read)."""
+    looks = output.split(LOOKS_APART)
+    if status != 0 or len(looks) != 2:
+        return {}, {}
+    return parse_ps(looks[0]), parse_ps(looks[1])
 
 
 def parse_ps(table: str) -> dict[int, Process]:

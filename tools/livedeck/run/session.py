@@ -55,7 +55,15 @@ from livedeck.run.hooks import (
 )
 from livedeck.run.hooks import MARKER_PREFIX as MARKER_PREFIX  # the present stage reads it too
 from livedeck.run.lab import Channel, Lab
-from livedeck.run.processes import PS_ARGV, Process, parse_ps, waiting_bash, waits_for_input
+from livedeck.run.processes import (
+    PS_ARGV,
+    TWO_LOOKS_ARGV,
+    Process,
+    parse_ps,
+    parse_two_looks,
+    waiting_bash,
+    waits_for_input,
+)
 from livedeck.run.screen import Terminal
 
 # Quiet this long with a prompt on the cursor line: an interactive program waits for input.
@@ -354,7 +362,7 @@ class Session:
             lines.pop()  # the prompt belongs to the next command line
         # Two looks: `ps` reads each process at another moment, and one look may catch a bash
         # in the foreground between two commands of a loop.
-        first, table = self._table(), self._table()
+        first, table = self._two_looks()
         waiting = waiting_bash(table, self._shells[-1].pid)
         if waiting != waiting_bash(first, self._shells[-1].pid) or self._moved():
             return None  # it changed, or output came while looking: look again
@@ -425,7 +433,7 @@ class Session:
             if self._inputs:
                 self._send_input()
                 continue
-            looks = self._waits(self._table()) and self._waits(self._table())
+            looks = all(self._waits(table) for table in self._two_looks())
             if self._moved() or not looks:
                 continue  # something still runs: the line only looks like a prompt
             if self._program_prompt.search(terminal.cursor_line()):
@@ -614,6 +622,10 @@ class Session:
         """The lab's processes now (none if the table cannot be read)."""
         status, table = self._lab.exec_root(list(PS_ARGV))
         return parse_ps(table) if status == 0 else {}
+
+    def _two_looks(self) -> tuple[dict[int, Process], dict[int, Process]]:
+        """The lab's processes at two moments 50 ms apart, read in one side command."""
+        return parse_two_looks(*self._lab.exec_root(list(TWO_LOOKS_ARGV)))
 
     # -- ends -----------------------------------------------------------------------------------
 
