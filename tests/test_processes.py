@@ -8,7 +8,7 @@ from livedeck.run.processes import (
     LOOKS_APART,
     TWO_LOOKS_ARGV,
     parse_ps,
-    parse_two_looks,
+    two_looks,
     waiting_bash,
     waits_for_input,
 )
@@ -103,15 +103,15 @@ def test_a_bash_that_runs_between_two_commands_of_a_loop_does_not_wait() -> None
 
 
 def test_two_looks_come_apart_at_their_separator_and_a_failed_or_odd_one_reads_as_none() -> None:
-    first, second = parse_two_looks(0, NESTED + LOOKS_APART + IDLE)
+    first, second = two_looks(0, NESTED + LOOKS_APART + IDLE)
     assert (waiting_bash(first, 100), waiting_bash(second, 100)) == (200, 100)
-    assert parse_two_looks(1, NESTED + LOOKS_APART + IDLE) == ({}, {})
-    assert parse_two_looks(0, NESTED) == ({}, {})  # the second look never came
-    assert parse_two_looks(0, NESTED + LOOKS_APART + IDLE + LOOKS_APART) == ({}, {})
+    assert two_looks(1, NESTED + LOOKS_APART + IDLE) == ({}, {})
+    assert two_looks(0, NESTED) == ({}, {})  # the second look never came
+    assert two_looks(0, NESTED + LOOKS_APART + IDLE + LOOKS_APART) == ({}, {})
 
 
 def test_the_two_looks_command_reads_this_machines_table_twice() -> None:
     """The side command as a local lab runs it (a Docker lab runs the same argv as root)."""
     ran = subprocess.run(TWO_LOOKS_ARGV, capture_output=True, text=True, check=False)
-    first, second = parse_two_looks(ran.returncode, ran.stdout)
+    first, second = two_looks(ran.returncode, ran.stdout)
     assert first and second and 1 in first and 1 in second

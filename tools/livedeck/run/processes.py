@@ -4,6 +4,7 @@ from the lab's process table. Pure."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeAlias
 
 # The table waiting_bash and waits_for_input read (wchan: where a sleeping process waits).
 PS_ARGV = ("ps", "-eo", "pid=,ppid=,pgid=,tpgid=,stat=,wchan:40=,comm=")
@@ -64,8 +65,16 @@ class Process:
         return self.stat.startswith("S") and (self.wchan is None or self.wchan in INPUT_WAITS)
 
 
-def parse_two_looks(status: int, output: str) -> tuple[dict[int, Process], dict[int, Process]]:
-    """The two tables of TWO_LOOKS_ARGV's output ({} for a look that could not be read)."""
+Table: TypeAlias = dict[int, Process]  # by pid
+
+
+def one_look(status: int, output: str) -> Table:
+    """The table of PS_ARGV's exit status and output ({}: it could not be read)."""
+    return parse_ps(output) if status == 0 else {}
+
+
+def two_looks(status: int, output: str) -> tuple[Table, Table]:
+    """The two tables of TWO_LOOKS_ARGV's exit status and output ({}: could not be read)."""
     looks = output.split(LOOKS_APART)
     if status != 0 or len(looks) != 2:
         return {}, {}

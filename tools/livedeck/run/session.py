@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from wcwidth import wcswidth
 
+from livedeck.run import processes
 from livedeck.run.hooks import (
     CANONICAL_LINE,
     HIDE,
@@ -55,15 +56,6 @@ from livedeck.run.hooks import (
 )
 from livedeck.run.hooks import MARKER_PREFIX as MARKER_PREFIX  # the present stage reads it too
 from livedeck.run.lab import Channel, Lab
-from livedeck.run.processes import (
-    PS_ARGV,
-    TWO_LOOKS_ARGV,
-    Process,
-    parse_ps,
-    parse_two_looks,
-    waiting_bash,
-    waits_for_input,
-)
 from livedeck.run.screen import Terminal
 
 # Quiet this long with a prompt on the cursor line: an interactive program waits for input.
@@ -363,8 +355,8 @@ class Session:
         # Two looks: `ps` reads each process at another moment, and one look may catch a bash
         # in the foreground between two commands of a loop.
         first, table = self._two_looks()
-        waiting = waiting_bash(table, self._shells[-1].pid)
-        if waiting != waiting_bash(first, self._shells[-1].pid) or self._moved():
+        waiting = processes.waiting_bash(table, self._shells[-1].pid)
+        if waiting != processes.waiting_bash(first, self._shells[-1].pid) or self._moved():
             return None  # it changed, or output came while looking: look again
         if waiting is not None:
             self._hook(replace_pid=waiting if self._hooked(waiting) else None)
@@ -389,10 +381,10 @@ class Session:
         self._pending += chunk
         return bool(chunk)
 
-    def _waits(self, table: dict[int, Process]) -> bool:
+    def _waits(self, table: processes.Table) -> bool:
         """Whatever runs in the deck's terminals waits for input."""
         local = callable(getattr(self._channel, "kill_foreground", None))
-        return waits_for_input(table, self._shells[0].pid, containers=not local)
+        return processes.waits_for_input(table, self._shells[0].pid, containers=not local)
 
     def _unanswered(self, terminal: Terminal, prompt: str) -> bool:
         """The command waits at a question (no program's prompt) and nothing is left to type:
@@ -616,16 +608,12 @@ class Session:
 
     def _waiting_shell(self) -> int | None:
         """The pid of a bash that waits for input in the terminal's foreground, if one does."""
-        return waiting_bash(self._table(), self._shells[-1].pid)
+        table = processes.one_look(*self._lab.exec_root(processes.PS_ARGV))
+        return processes.waiting_bash(table, self._shells[-1].pid)
 
-    def _table(self) -> dict[int, Process]:
-        """The lab's processes now (none if the table cannot be read)."""
-        status, table = self._lab.exec_root(list(PS_ARGV))
-        return parse_ps(table) if status == 0 else {}
-
-    def _two_looks(self) -> tuple[dict[int, Process], dict[int, Process]]:
+    def _two_looks(self) -> tuple[processes.Table, processes.Table]:
         """The lab's processes at two moments 50 ms apart, read in one side command."""
-        return parse_two_looks(*self._lab.exec_root(list(TWO_LOOKS_ARGV)))
+        return processes.two_looks(*self._lab.exec_root(processes.TWO_LOOKS_ARGV))
 
     # -- ends -----------------------------------------------------------------------------------
 
