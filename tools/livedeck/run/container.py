@@ -247,11 +247,11 @@ def ready_user(host: Any, container: Any, user: str, timeout: float) -> str:
             status, output = exec_root(host, container.id, ["sh", "-c", look, "sh", user])
         except LabError:
             status, output = _NOT_READY, ""  # stopped: looked at below
-        if status not in (0, _NOT_READY) or (status == 0 and not output.strip()):
+        if status == 0 and output.strip():
+            return output.strip().splitlines()[-1]
+        if status != _NOT_READY:
             said = output.strip() or "(it printed nothing)"
             raise LabError(f"could not create the lab user {user!r}: exit status {status}: {said}")
-        if status == 0:
-            return output.strip().splitlines()[-1]
         container.reload()
         if container.status != "running":
             logs = container.logs(tail=15).decode(errors="replace").strip()
